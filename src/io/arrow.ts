@@ -1,0 +1,165 @@
+import { createReadStream } from "node:fs";
+import {
+  Field,
+  List,
+  makeData,
+  RecordBatch,
+  RecordBatchFileWriter,
+  RecordBatchReader,
+  Schema,
+  Struct,
+  Utf8,
+  Vector,
+  type Data,
+} from "apache-arrow";
+import type { CanonicalRecord } from "../record/canonical-record";
+import { openAtomicFile } from "./atomic-write";
+import type { WrittenFile } from "./jsonl";
+
+const messageType = new Struct([new Field("role", new Utf8(), false), new Field("content", new Utf8(), false)]);
+
+/**
+ * The explicit schema of every Arrow file we write: plain Utf8 columns (no dictionary encoding),
+ * `messages` as List<Struct<role, content>> and `meta` as a JSON string.
+ */
+export const canonicalArrowSchema = new Schema([
+  new Field("id", new Utf8(), false),
+  new Field("lang", new Utf8(), false),
+  new Field("source", new Utf8(), false),
+  new Field("messages", new List(new Field("item", messageType, false)), false),
+  new Field("meta", new Utf8(), false),
+]);
+
+/** Rows per record batch: large enough for fast scans, small enough to stream in bounded memory. */
+export const ARROW_BATCH_ROWS = 8192;
+
+/**
+ * Writes canonical records as an Arrow IPC **file** (magic `ARROW1`), in record batches of
+ * `batchRows`, atomically. pyarrow reads it with `pyarrow.ipc.open_file(pyarrow.memory_map(path))`.
+ */
+export async function writeArrow(
+  path: string,
+  records: Iterable<CanonicalRecord> | AsyncIterable<CanonicalRecord>,
+  options: { batchRows?: number } = {},
+): Promise<WrittenFile> {
+  const batchRows = options.batchRows ?? ARROW_BATCH_ROWS;
+  const file = await openAtomicFile(path);
+  const writer = new RecordBatchFileWriter();
+  writer.reset(undefined, canonicalArrowSchema);
+  const drained = (async () => {
+    for await (const chunk of writer) await file.write(chunk);
+  })();
+  let rows = 0;
+  try {
+    let pending: CanonicalRecord[] = [];
+    for await (const record of records) {
+      pending.push(record);
+      if (pending.length >= batchRows) {
+        writer.write(buildRecordBatch(pending));
+        rows += pending.length;
+        pending = [];
+      }
+    }
+    if (pending.length > 0 || rows === 0) {
+      writer.write(buildRecordBatch(pending));
+      rows += pending.length;
+    }
+    writer.finish();
+    await drained;
+    const { sha256, bytes } = await file.commit();
+    return { rows, sha256, bytes };
+  } catch (error) {
+    writer.abort();
+    await drained.catch(() => undefined);
+    await file.abort();
+    throw error;
+  }
+}
+
+/** Builds one record batch of canonical records, encoding each string column into a single buffer. */
+export function buildRecordBatch(records: readonly CanonicalRecord[]): RecordBatch {
+  const length = records.length;
+  const listOffsets = new Int32Array(length + 1);
+  const roles: string[] = [];
+  const contents: string[] = [];
+  for (let index = 0; index < length; index += 1) {
+    const messages = records[index]!.messages;
+    for (const message of messages) {
+      roles.push(message.role);
+      contents.push(message.content);
+    }
+    listOffsets[index + 1] = roles.length;
+  }
+  const messageData = makeData({
+    type: messageType,
+    length: roles.length,
+    nullCount: 0,
+    children: [buildUtf8(roles), buildUtf8(contents)],
+  });
+  const listType = canonicalArrowSchema.fields[3]!.type as List;
+  const columns: Data[] = [
+    buildUtf8(records.map((record) => record.id)),
+    buildUtf8(records.map((record) => record.lang)),
+    buildUtf8(records.map((record) => record.source)),
+    makeData({ type: listType, length, nullCount: 0, valueOffsets: listOffsets, child: messageData }),
+    buildUtf8(records.map((record) => JSON.stringify(record.meta))),
+  ];
+  const structData = makeData({
+    type: new Struct(canonicalArrowSchema.fields),
+    length,
+    nullCount: 0,
+    children: columns,
+  });
+  return new RecordBatch(canonicalArrowSchema, structData);
+}
+
+function buildUtf8(values: readonly string[]): Data<Utf8> {
+  const offsets = new Int32Array(values.length + 1);
+  let total = 0;
+  for (let index = 0; index < values.length; index += 1) {
+    total += Buffer.byteLength(values[index]!, "utf8");
+    offsets[index + 1] = total;
+  }
+  const bytes = Buffer.allocUnsafe(total);
+  for (let index = 0; index < values.length; index += 1) bytes.write(values[index]!, offsets[index]!, "utf8");
+  return makeData({ type: new Utf8(), length: values.length, nullCount: 0, valueOffsets: offsets, data: bytes });
+}
+
+/** One row of an Arrow file as plain values, with its 0-based row index. */
+export interface ArrowRow {
+  value: Record<string, unknown>;
+  item: number;
+}
+
+/**
+ * Streams the rows of an Arrow IPC file or stream as plain objects (nested lists and structs become
+ * arrays and objects). Any schema is accepted; the source loaders decide what the columns mean.
+ */
+export async function* readArrow(path: string): AsyncGenerator<ArrowRow> {
+  const reader = await RecordBatchReader.from(createReadStream(path));
+  let item = 0;
+  for await (const batch of reader) {
+    const names = batch.schema.fields.map((field) => field.name);
+    const columns = names.map((name) => batch.getChild(name)!);
+    for (let row = 0; row < batch.numRows; row += 1) {
+      const value: Record<string, unknown> = {};
+      for (let column = 0; column < names.length; column += 1) value[names[column]!] = toPlain(columns[column]!.get(row));
+      yield { value, item };
+      item += 1;
+    }
+  }
+}
+
+function toPlain(value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value instanceof Vector) return Array.from(value.toArray() as ArrayLike<unknown>, toPlain);
+  const candidate = value as { toJSON?: () => unknown };
+  if (candidate.toJSON) {
+    const json = candidate.toJSON() as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(json).map(([key, inner]) => [key, toPlain(inner)]));
+  }
+  return value;
+}

@@ -1,0 +1,100 @@
+import { open } from "node:fs/promises";
+import { createGunzip } from "node:zlib";
+import { createReadStream } from "node:fs";
+import { InputError, type InputLocation } from "../errors";
+import { readArrow } from "./arrow";
+import { readCsv } from "./csv";
+import { readJsonArray } from "./json-array";
+import { readJsonl } from "./jsonl";
+import { readParquet } from "./parquet";
+
+/** A raw input row (any shape) and where it came from. */
+export interface RawRow {
+  value: unknown;
+  location: InputLocation;
+}
+
+/** The container formats `readRows` understands, chosen by file extension. */
+export type FileKind = "jsonl" | "json" | "arrow" | "csv" | "parquet";
+
+const EXTENSIONS: [suffix: string, kind: FileKind][] = [
+  [".jsonl", "jsonl"],
+  [".ndjson", "jsonl"],
+  [".json", "json"],
+  [".arrow", "arrow"],
+  [".feather", "arrow"],
+  [".ipc", "arrow"],
+  [".csv", "csv"],
+  [".parquet", "parquet"],
+];
+
+/** The container format of a path from its extension (`.gz` is looked through), or undefined. */
+export function fileKindOf(path: string): FileKind | undefined {
+  const lower = path.toLowerCase().replace(/\.gz$/, "");
+  return EXTENSIONS.find(([suffix]) => lower.endsWith(suffix))?.[1];
+}
+
+/** Extensions a reader accepts, for error messages. */
+export const SUPPORTED_EXTENSIONS = ".jsonl, .jsonl.gz, .json, .json.gz, .arrow, .csv, .csv.gz, .parquet";
+
+/**
+ * Streams the rows of a data file of any supported container format, each with its location, so
+ * that later validation errors can name file, line (or item) and field.
+ */
+export async function* readRows(path: string): AsyncGenerator<RawRow> {
+  const kind = fileKindOf(path);
+  if (!kind) {
+    throw new InputError(`unsupported file extension; supported: ${SUPPORTED_EXTENSIONS}`, { file: path });
+  }
+  await assertReadable(path);
+  switch (kind) {
+    case "jsonl":
+      for await (const { value, line } of readJsonl(path)) yield { value, location: { file: path, line } };
+      return;
+    case "json":
+      // Some hubs name JSON Lines files `.json`: look at the first character to tell.
+      if ((await firstNonSpaceCharacter(path)) === "[") {
+        for await (const { value, item } of readJsonArray(path)) yield { value, location: { file: path, item } };
+      } else {
+        for await (const { value, line } of readJsonl(path)) yield { value, location: { file: path, line } };
+      }
+      return;
+    case "arrow":
+      for await (const { value, item } of readArrow(path)) yield { value, location: { file: path, item } };
+      return;
+    case "csv":
+      for await (const { value, line } of readCsv(path)) yield { value, location: { file: path, line } };
+      return;
+    case "parquet":
+      for await (const { value, item } of readParquet(path)) yield { value, location: { file: path, item } };
+      return;
+  }
+}
+
+async function assertReadable(path: string): Promise<void> {
+  try {
+    const handle = await open(path, "r");
+    await handle.close();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory, expected a file" : (error as Error).message;
+    throw new InputError(reason, { file: path, cause: error });
+  }
+}
+
+async function firstNonSpaceCharacter(path: string): Promise<string | undefined> {
+  const raw = createReadStream(path, { start: 0, end: 65535 });
+  const stream = path.toLowerCase().endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
+  try {
+    for await (const chunk of stream) {
+      const match = /\S/.exec((chunk as Buffer).toString("utf8"));
+      if (match) return match[0];
+    }
+  } catch {
+    // A truncated gzip prefix is expected here: we only read the first 64 KiB.
+  } finally {
+    raw.destroy();
+    stream.destroy();
+  }
+  return undefined;
+}

@@ -1,0 +1,165 @@
+import { mkdir, open, readFile, stat, truncate, type FileHandle } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { z } from "zod";
+import { TranslationCacheError } from "./translation-errors";
+
+/** File name used when the cache path is a directory (e.g. `fixtures/translation-cache/`). */
+export const CACHE_FILE_NAME = "translations.jsonl";
+
+export const openTranslationCacheOptionsSchema = z.strictObject({
+  /** A `.jsonl` file, or a directory that holds `translations.jsonl`. Created when missing. */
+  path: z.string().min(1),
+  /** Never write to (or repair) the file: for caches shipped read-only, such as the bundled fixture cache. */
+  readOnly: z.boolean().optional(),
+});
+export type OpenTranslationCacheOptions = z.input<typeof openTranslationCacheOptionsSchema>;
+
+/** One cached translation. `source` and `translation` are neutral text (prose with placeholders). */
+export interface TranslationCacheEntry {
+  /** Provider identity including model and options, e.g. `deepl:model=quality_optimized`. */
+  readonly provider: string;
+  readonly from: string;
+  readonly to: string;
+  readonly source: string;
+  readonly translation: string;
+  /** `strict` when the segment had to be translated prose run by prose run to keep its placeholders. */
+  readonly mode?: "strict";
+}
+
+/** A persistent, append-only translation cache shared by every command. */
+export interface TranslationCache {
+  /** The JSONL file. */
+  readonly path: string;
+  /** Number of distinct entries. */
+  readonly size: number;
+  /** The cached translation, or undefined. */
+  get(key: { provider: string; from: string; to: string; source: string }): TranslationCacheEntry | undefined;
+  /** Appends entries in one write (a kill can tear at most this last line, which the next open drops). */
+  put(entries: readonly TranslationCacheEntry[]): Promise<void>;
+  /** Provider identities present for a language pair (or overall). */
+  providerIds(pair?: { from: string; to: string }): string[];
+  /** Flushes and closes the file. The cache can still be read afterwards. */
+  close(): Promise<void>;
+}
+
+const entrySchema = z.object({
+  provider: z.string(),
+  from: z.string(),
+  to: z.string(),
+  source: z.string(),
+  translation: z.string(),
+  mode: z.literal("strict").optional(),
+});
+
+function keyOf(entry: { provider: string; from: string; to: string; source: string }): string {
+  return `${entry.provider}\u0000${entry.from}\u0000${entry.to}\u0000${entry.source}`;
+}
+
+async function resolveCacheFile(path: string): Promise<string> {
+  if (path.endsWith("/")) return join(path, CACHE_FILE_NAME);
+  try {
+    if ((await stat(path)).isDirectory()) return join(path, CACHE_FILE_NAME);
+  } catch {
+    // Missing: a file path to create.
+  }
+  return path;
+}
+
+/**
+ * Opens (or creates) a translation cache. A line torn by a kill at the end of the file is ignored
+ * and truncated away; any other unreadable line is an error naming the file and line.
+ * The cache stores provider identities, languages and texts only: never keys or server URLs.
+ */
+export async function openTranslationCache(options: OpenTranslationCacheOptions): Promise<TranslationCache> {
+  const parsed = openTranslationCacheOptionsSchema.parse(options);
+  const path = await resolveCacheFile(parsed.path);
+  const readOnly = parsed.readOnly ?? false;
+  const entries = new Map<string, TranslationCacheEntry>();
+
+  let content: Buffer | undefined;
+  try {
+    content = await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  if (content) {
+    const lastNewline = content.lastIndexOf(0x0a);
+    const completeLength = lastNewline + 1;
+    const text = content.subarray(0, completeLength).toString("utf8");
+    const lines = text.split("\n");
+    lines.pop();
+    lines.forEach((line, index) => {
+      if (line.trim() === "") return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (error) {
+        throw new TranslationCacheError(
+          `${path}:${index + 1}: not a translation cache entry (invalid JSON); fix or delete that line`,
+          { cause: error },
+        );
+      }
+      const result = entrySchema.safeParse(value);
+      if (!result.success) {
+        throw new TranslationCacheError(`${path}:${index + 1}: not a translation cache entry; fix or delete that line`);
+      }
+      entries.set(keyOf(result.data), result.data);
+    });
+    // A kill during an append leaves a partial last line: drop it so the next append starts clean.
+    if (completeLength < content.length && !readOnly) await truncate(path, completeLength);
+  }
+
+  let handle: FileHandle | undefined;
+  let queue: Promise<void> = Promise.resolve();
+
+  return {
+    path,
+    get size() {
+      return entries.size;
+    },
+    get(key) {
+      return entries.get(keyOf(key));
+    },
+    put(newEntries) {
+      const fresh = newEntries.filter((entry) => entries.get(keyOf(entry))?.translation !== entry.translation);
+      if (fresh.length === 0) return queue;
+      if (readOnly) {
+        return Promise.reject(new TranslationCacheError(`the translation cache ${path} was opened read-only`));
+      }
+      for (const entry of fresh) entries.set(keyOf(entry), entry);
+      const data = fresh
+        .map((entry) =>
+          JSON.stringify({
+            provider: entry.provider,
+            from: entry.from,
+            to: entry.to,
+            source: entry.source,
+            translation: entry.translation,
+            ...(entry.mode ? { mode: entry.mode } : {}),
+          }),
+        )
+        .join("\n") + "\n";
+      // Appends are serialised, one write per batch, so lines never interleave.
+      queue = queue.then(async () => {
+        if (!handle) {
+          await mkdir(dirname(path), { recursive: true });
+          handle = await open(path, "a");
+        }
+        await handle.write(data);
+      });
+      return queue;
+    },
+    providerIds(pair) {
+      const ids = new Set<string>();
+      for (const entry of entries.values()) {
+        if (!pair || (entry.from === pair.from && entry.to === pair.to)) ids.add(entry.provider);
+      }
+      return [...ids].sort();
+    },
+    async close() {
+      await queue;
+      await handle?.close();
+      handle = undefined;
+    },
+  };
+}
