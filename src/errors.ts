@@ -29,9 +29,12 @@ export class InputError extends PolyglotError {
   readonly line?: number;
   readonly item?: number;
   readonly field?: string;
+  /** The message without the location prefix. */
+  readonly reason: string;
 
   constructor(message: string, options: InputLocation & { cause?: unknown } = {}) {
     super(`${formatLocation(options)}: ${message}`, { cause: options.cause });
+    this.reason = message;
     this.file = options.file;
     this.line = options.line;
     this.item = options.item;

@@ -69,6 +69,13 @@ export function detectSourceFormat(row: unknown, location: RowContext["location"
   throw new InputError(`unrecognised format: the row has fields [${Object.keys(record).join(", ")}]; known formats: ${known}`, location);
 }
 
+/** Normalises one raw row of a known format to a canonical record, checking its language code. */
+export function normaliseRow(value: unknown, format: SourceFormat, context: RowContext): CanonicalRecord {
+  const record = FORMATS[format].normalise(value, context);
+  if (!isIso639_1(record.lang)) fail(context, "lang", `"${record.lang}" is not a lowercase ISO 639-1 language code`);
+  return record;
+}
+
 /**
  * Streams a file as canonical records: the container is chosen by extension, the record format is
  * detected from the first row (or forced with `format`), and every row is validated, so a bad row
@@ -80,14 +87,11 @@ export async function* readSource(options: ReadSourceOptions): AsyncGenerator<Ca
     throw new InputError(`"${lang}" is not a lowercase ISO 639-1 language code`, { file: path, field: "lang" });
   }
   const fileLang = lang ?? languageFromFileName(path);
-  let spec: SourceFormatSpec | undefined = format ? FORMATS[format] : undefined;
+  let detected = format;
   let index = 0;
   for await (const { value, location } of readRows(path)) {
-    spec ??= FORMATS[detectSourceFormat(value, location)];
-    const context: RowContext = { location, index, lang: fileLang, source };
-    const record = spec.normalise(value, context);
-    if (!isIso639_1(record.lang)) fail(context, "lang", `"${record.lang}" is not a lowercase ISO 639-1 language code`);
-    yield record;
+    detected ??= detectSourceFormat(value, location);
+    yield normaliseRow(value, detected, { location, index, lang: fileLang, source });
     index += 1;
   }
 }

@@ -1,0 +1,43 @@
+import type { Command } from "commander";
+import { sampleCorpus } from "../../corpus/sample-corpus";
+import { parseInteger, parseLanguageList, parsePositiveInteger } from "../option-parsers";
+
+interface SampleOptions {
+  input: string;
+  n: number;
+  seed: number;
+  out: string;
+  langs?: string[];
+  stratifyBy?: string;
+  quiet?: boolean;
+}
+
+/** Adds `build-datasets sample`: seeded down-sampling of a parallel corpus, kept parallel. */
+export function registerSampleCommand(program: Command): void {
+  program
+    .command("sample")
+    .description("sample n ids of a parallel corpus (the same ids in every language), e.g. Bactrian-X -> Bactrian-X-small")
+    .requiredOption("--input <path>", "directory with one file per language, or one file with a lang column")
+    .requiredOption("--n <count>", "number of ids", parsePositiveInteger)
+    .requiredOption("--out <dir>", "output directory: <lang>.jsonl per language and manifest.json")
+    .option("--seed <n>", "seed", parseInteger, 42)
+    .option("--langs <codes>", "languages to keep (default: all)", parseLanguageList)
+    .option("--stratify-by <field>", "keep the mix of this meta field (e.g. origin)")
+    .option("--quiet", "no output")
+    .action(async (options: SampleOptions) => {
+      if (!options.quiet) process.stderr.write(`build-datasets sample: n ${options.n}, seed ${options.seed}\n`);
+      const manifest = await sampleCorpus({
+        input: options.input,
+        n: options.n,
+        seed: options.seed,
+        outDir: options.out,
+        ...(options.langs ? { languages: options.langs } : {}),
+        ...(options.stratifyBy ? { stratifyBy: options.stratifyBy } : {}),
+      });
+      if (!options.quiet) {
+        process.stdout.write(
+          `sampled ${manifest.n} of ${manifest.population} ids in ${manifest.outputs.length} languages to ${options.out}/ (seed ${manifest.seed})\n`,
+        );
+      }
+    });
+}

@@ -1,0 +1,174 @@
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { InputError, UsageError } from "../errors";
+import { sha256File } from "../io/hash-file";
+import { fileKindOf } from "../io/read-rows";
+import type { CanonicalRecord } from "../record/canonical-record";
+import { compareIds } from "../sample/seeded-random";
+import { languageFromFileName, readSource, sourceFormatSchema } from "../sources/read-source";
+
+/** One input file as the manifest records it. */
+export interface InputFileInfo {
+  path: string;
+  sha256: string;
+  rows: number;
+  /** Set when the file holds one language. */
+  lang?: string;
+}
+
+/** Ids that could not be used in every language, and why. */
+export interface AlignmentReport {
+  /** Ids found in at least one language. */
+  totalIds: number;
+  /** Ids present in every requested language. */
+  commonIds: number;
+  /** Per language: how many ids of the other languages it lacks. */
+  missingByLanguage: Record<string, number>;
+  /** A few example ids per language that it lacks, for the log. */
+  missingExamples: Record<string, string[]>;
+  /** Per language: ids that appeared more than once (the first occurrence is kept). */
+  duplicatesByLanguage: Record<string, number>;
+}
+
+export interface ParallelCorpus {
+  /** Languages loaded, in the order requested. */
+  languages: string[];
+  /** language -> id -> record. */
+  records: Map<string, Map<string, CanonicalRecord>>;
+  /** Ids present in every loaded language, sorted. */
+  commonIds: string[];
+  inputs: InputFileInfo[];
+  alignment: AlignmentReport;
+}
+
+export const loadParallelCorpusOptionsSchema = z.strictObject({
+  /** A directory with one file per language (`en.jsonl`, `de.json.gz`, ...) or one file with a `lang` column. */
+  path: z.string().min(1),
+  /** Per-language files to use instead of listing `path` (e.g. the cached copies of an `hf://` URI). */
+  files: z.array(z.string()).optional(),
+  /** Languages to load; others in the directory are not read (memory grows only with these). Default: all found. */
+  languages: z.array(z.string()).optional(),
+  format: sourceFormatSchema.optional(),
+  /** Value of the records' `source` field. */
+  source: z.string().optional(),
+  /** Called after each file with the rows read so far. */
+  onProgress: z.custom<(event: { file: string; rows: number }) => void>().optional(),
+});
+export type LoadParallelCorpusOptions = z.input<typeof loadParallelCorpusOptionsSchema>;
+
+/** Finds `<lang>.<ext>` data files in a directory: language -> path. */
+export async function findLanguageFiles(directory: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const name of (await readdir(directory)).sort()) {
+    const lang = languageFromFileName(name);
+    if (!lang || !fileKindOf(name)) continue;
+    const previous = files.get(lang);
+    if (previous) throw new InputError(`two files for language "${lang}": ${previous} and ${join(directory, name)}`, { file: directory });
+    files.set(lang, join(directory, name));
+  }
+  return files;
+}
+
+function languageFilesOf(paths: string[], origin: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const path of paths) {
+    const lang = languageFromFileName(path);
+    if (!lang) throw new InputError("cannot tell the language of this file: name it after its language (de.json.gz)", { file: path });
+    if (files.has(lang)) throw new InputError(`two files for language "${lang}" in ${origin}`, { file: path });
+    files.set(lang, path);
+  }
+  return files;
+}
+
+/**
+ * Loads a parallel corpus aligned by id: reads the requested languages, keeps the first record of
+ * a duplicated id, and computes the ids present in every language (the common id set that every
+ * composition of the corpus draws from, so monolingual and multilingual sets stay comparable).
+ */
+export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Promise<ParallelCorpus> {
+  const { path, files: listedFiles, languages: requested, format, source, onProgress } =
+    loadParallelCorpusOptionsSchema.parse(options);
+  const records = new Map<string, Map<string, CanonicalRecord>>();
+  const duplicates = new Map<string, number>();
+  const inputs: InputFileInfo[] = [];
+  const add = (record: CanonicalRecord) => {
+    let byId = records.get(record.lang);
+    if (!byId) records.set(record.lang, (byId = new Map()));
+    if (byId.has(record.id)) duplicates.set(record.lang, (duplicates.get(record.lang) ?? 0) + 1);
+    else byId.set(record.id, record);
+  };
+
+  // Per-language mode: a directory, or listed files named after their languages (de.json.gz).
+  const isDirectory = listedFiles
+    ? listedFiles.length > 1 || listedFiles.every((file) => languageFromFileName(file) !== undefined)
+    : (
+        await stat(path).catch((error: unknown) => {
+          throw new InputError("not found", { file: path, cause: error });
+        })
+      ).isDirectory();
+  if (isDirectory) {
+    const files = listedFiles ? languageFilesOf(listedFiles, path) : await findLanguageFiles(path);
+    if (files.size === 0) {
+      throw new InputError("no per-language data files (expected names like en.jsonl, de.json.gz, fr.arrow)", { file: path });
+    }
+    const languages = requested ?? Array.from(files.keys());
+    const missing = languages.filter((lang) => !files.has(lang));
+    if (missing.length > 0) {
+      throw new UsageError(
+        `${path} has no file for ${missing.join(", ")}; found languages: ${Array.from(files.keys()).join(", ")}`,
+      );
+    }
+    for (const lang of languages) {
+      const file = files.get(lang)!;
+      let rows = 0;
+      for await (const record of readSource({ path: file, format, lang, source })) {
+        add(record);
+        rows += 1;
+      }
+      inputs.push({ path: file, sha256: await sha256File(file), rows, lang });
+      onProgress?.({ file, rows });
+    }
+  } else {
+    const file = listedFiles?.[0] ?? path;
+    let rows = 0;
+    for await (const record of readSource({ path: file, format, source })) {
+      rows += 1;
+      if (!requested || requested.includes(record.lang)) add(record);
+    }
+    inputs.push({ path: file, sha256: await sha256File(file), rows });
+    onProgress?.({ file, rows });
+  }
+
+  const languages = requested ?? Array.from(records.keys()).sort();
+  const absent = languages.filter((lang) => !records.has(lang));
+  if (absent.length > 0) throw new InputError(`no rows for language ${absent.join(", ")}`, { file: path });
+  const alignment = alignIds(records, languages);
+  for (const [lang, count] of duplicates) alignment.duplicatesByLanguage[lang] = count;
+  const commonIds = Array.from(records.get(languages[0]!)!.keys())
+    .filter((id) => languages.every((lang) => records.get(lang)!.has(id)))
+    .sort(compareIds);
+  return { languages, records, commonIds, inputs, alignment: { ...alignment, commonIds: commonIds.length } };
+}
+
+function alignIds(records: Map<string, Map<string, CanonicalRecord>>, languages: string[]): AlignmentReport {
+  const all = new Set<string>();
+  for (const lang of languages) for (const id of records.get(lang)!.keys()) all.add(id);
+  const missingByLanguage: Record<string, number> = {};
+  const missingExamples: Record<string, string[]> = {};
+  for (const lang of languages) {
+    const byId = records.get(lang)!;
+    const missing: string[] = [];
+    for (const id of all) if (!byId.has(id)) missing.push(id);
+    if (missing.length > 0) {
+      missingByLanguage[lang] = missing.length;
+      missingExamples[lang] = missing.sort(compareIds).slice(0, 5);
+    }
+  }
+  return { totalIds: all.size, commonIds: 0, missingByLanguage, missingExamples, duplicatesByLanguage: {} };
+}
+
+/** Restricts a corpus to a subset of its common ids (e.g. a sample), sharing the records. */
+export function restrictCorpus(corpus: ParallelCorpus, ids: readonly string[]): ParallelCorpus {
+  return { ...corpus, commonIds: [...ids].sort(compareIds) };
+}

@@ -1,0 +1,74 @@
+import { join } from "node:path";
+import { z } from "zod";
+import { writeFileAtomic } from "../io/atomic-write";
+import { writeJsonl, type WrittenFile } from "../io/jsonl";
+import { TOOL } from "../package-info";
+import { sampleIds } from "../sample/sample-ids";
+import { sourceFormatSchema } from "../sources/read-source";
+import { summariseRecords, type RecordStatistics } from "../compose/record-statistics";
+import { loadParallelCorpus, type AlignmentReport, type InputFileInfo } from "./load-parallel-corpus";
+
+export const sampleCorpusOptionsSchema = z.strictObject({
+  /** A parallel corpus: a directory with one file per language, or one file with a `lang` column. */
+  input: z.string().min(1),
+  /** Ids to sample (the same ids in every language, so the sample stays parallel). */
+  n: z.number().int().positive(),
+  seed: z.number().int().default(42),
+  outDir: z.string().min(1),
+  /** Languages to keep; default: all. */
+  languages: z.array(z.string()).optional(),
+  /** Stratify by this meta field (e.g. `origin`). */
+  stratifyBy: z.string().optional(),
+  format: sourceFormatSchema.optional(),
+});
+export type SampleCorpusOptions = z.input<typeof sampleCorpusOptionsSchema>;
+
+export interface SampleManifest {
+  tool: { name: string; version: string };
+  seed: number;
+  n: number;
+  population: number;
+  stratifyBy?: string;
+  inputs: InputFileInfo[];
+  alignment: AlignmentReport;
+  outputs: (WrittenFile & RecordStatistics & { path: string; lang: string })[];
+}
+
+/**
+ * Samples `n` ids of a parallel corpus (Bactrian-X -> Bactrian-X-small) and writes the sampled
+ * corpus as `<outDir>/<lang>.jsonl`, one file per language with the same ids (sorted), then
+ * `manifest.json`.
+ */
+export async function sampleCorpus(options: SampleCorpusOptions): Promise<SampleManifest> {
+  const parsed = sampleCorpusOptionsSchema.parse(options);
+  const corpus = await loadParallelCorpus({
+    path: parsed.input,
+    ...(parsed.languages ? { languages: parsed.languages } : {}),
+    ...(parsed.format ? { format: parsed.format } : {}),
+  });
+  let strata: Map<string, string> | undefined;
+  if (parsed.stratifyBy) {
+    const first = corpus.records.get(corpus.languages[0]!)!;
+    strata = new Map(corpus.commonIds.map((id) => [id, String(first.get(id)!.meta[parsed.stratifyBy!] ?? "")]));
+  }
+  const ids = sampleIds({ ids: corpus.commonIds, n: parsed.n, seed: parsed.seed, ...(strata ? { strata } : {}) });
+  const outputs: SampleManifest["outputs"] = [];
+  for (const lang of corpus.languages) {
+    const byId = corpus.records.get(lang)!;
+    const records = ids.map((id) => byId.get(id)!);
+    const written = await writeJsonl(join(parsed.outDir, `${lang}.jsonl`), records);
+    outputs.push({ path: `${lang}.jsonl`, lang, ...written, ...summariseRecords(records) });
+  }
+  const manifest: SampleManifest = {
+    tool: { ...TOOL },
+    seed: parsed.seed,
+    n: parsed.n,
+    population: corpus.commonIds.length,
+    ...(parsed.stratifyBy ? { stratifyBy: parsed.stratifyBy } : {}),
+    inputs: corpus.inputs,
+    alignment: corpus.alignment,
+    outputs,
+  };
+  await writeFileAtomic(join(parsed.outDir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
+  return manifest;
+}

@@ -1,0 +1,72 @@
+import { stat } from "node:fs/promises";
+import { z } from "zod";
+import { InputError, formatLocation, type InputLocation } from "../errors";
+import { readRows } from "../io/read-rows";
+import { canonicalRecordSchema } from "../record/canonical-record";
+import { findLanguageFiles } from "./load-parallel-corpus";
+import { detectSourceFormat, languageFromFileName, normaliseRow, sourceFormatSchema } from "../sources/read-source";
+
+export const validateDatasetOptionsSchema = z.strictObject({
+  /** A data file, or a directory of per-language files. */
+  path: z.string().min(1),
+  /** Validate as this format; default: detected (the library's own outputs are `canonical`). */
+  format: sourceFormatSchema.optional(),
+  /** Stop after this many problems (default 1000). */
+  maxProblems: z.number().int().positive().default(1000),
+});
+export type ValidateDatasetOptions = z.input<typeof validateDatasetOptionsSchema>;
+
+export interface ValidationProblem extends InputLocation {
+  message: string;
+}
+
+/** Human-readable form: `de.jsonl:12 field "messages.0.role": ...`. */
+export function formatProblem(problem: ValidationProblem): string {
+  return `${formatLocation(problem)}: ${problem.message}`;
+}
+
+/**
+ * Checks every row of a dataset and returns every problem (not only the first) with file, line
+ * and field: rows that do not match the format, invalid language codes, empty messages, a
+ * conversation that does not start with a user turn, and duplicate (id, lang) pairs.
+ */
+export async function validateDataset(options: ValidateDatasetOptions): Promise<{ rows: number; problems: ValidationProblem[] }> {
+  const { path, format, maxProblems } = validateDatasetOptionsSchema.parse(options);
+  const files = (await stat(path)).isDirectory() ? Array.from((await findLanguageFiles(path)).values()) : [path];
+  const problems: ValidationProblem[] = [];
+  const seen = new Map<string, InputLocation>();
+  let rows = 0;
+  const add = (problem: ValidationProblem) => {
+    if (problems.length < maxProblems) problems.push(problem);
+  };
+  for (const file of files) {
+    const fileLang = languageFromFileName(file);
+    let detected = format;
+    for await (const { value, location } of readRows(file)) {
+      rows += 1;
+      try {
+        detected ??= detectSourceFormat(value, location);
+        const record = normaliseRow(value, detected, { location, index: rows - 1, ...(fileLang ? { lang: fileLang } : {}) });
+        const parsed = canonicalRecordSchema.safeParse(record);
+        if (!parsed.success) {
+          for (const issue of parsed.error.issues) add({ ...location, field: issue.path.join("."), message: issue.message });
+          continue;
+        }
+        record.messages.forEach((message, index) => {
+          if (message.content.trim() === "") add({ ...location, field: `messages.${index}.content`, message: "empty message" });
+        });
+        const firstTurn = record.messages.find((message) => message.role !== "system");
+        if (firstTurn && firstTurn.role !== "user") add({ ...location, field: "messages", message: "the conversation does not start with a user turn" });
+        const key = `${record.lang}\u0000${record.id}`;
+        const previous = seen.get(key);
+        if (previous) add({ ...location, field: "id", message: `duplicate id "${record.id}" in language ${record.lang} (first at ${formatLocation(previous)})` });
+        else seen.set(key, location);
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        add({ ...location, ...(error.field ? { field: error.field } : {}), message: error.reason });
+      }
+      if (problems.length >= maxProblems) return { rows, problems };
+    }
+  }
+  return { rows, problems };
+}

@@ -1,0 +1,39 @@
+import seedrandom from "seedrandom";
+
+/** A generator of doubles in [0, 1). */
+export type RandomSource = () => number;
+
+/**
+ * seedrandom's ARC4 generator (identical in Node, Deno and browsers) seeded with
+ * `"<seed>:<purpose>"`, so each use of randomness in a run draws from its own stream and adding a
+ * new use never changes the others.
+ */
+export function createSeededRandom(seed: number | string, purpose: string): RandomSource {
+  return seedrandom(`${seed}:${purpose}`);
+}
+
+/** Fisher-Yates shuffle of a copy of `items`, driven by `random`. */
+export function shuffleWith<T>(items: readonly T[], random: RandomSource): T[] {
+  const shuffled = items.slice();
+  for (let index = shuffled.length - 1; index > 0; index -= 1) {
+    const other = Math.floor(random() * (index + 1));
+    const held = shuffled[index]!;
+    shuffled[index] = shuffled[other]!;
+    shuffled[other] = held;
+  }
+  return shuffled;
+}
+
+/** Ascending JavaScript string order (UTF-16 code units), spelled out so it is never locale-aware. */
+export function compareIds(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/**
+ * Shuffles a set of ids so the result depends only on the seed, the purpose and the set itself:
+ * the ids are sorted first, so the order they were read in does not matter.
+ */
+export function shuffleIds(ids: Iterable<string>, seed: number | string, purpose: string): string[] {
+  const sorted = Array.from(new Set(ids)).sort(compareIds);
+  return shuffleWith(sorted, createSeededRandom(seed, purpose));
+}

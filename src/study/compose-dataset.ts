@@ -1,0 +1,56 @@
+import { basename, dirname, resolve } from "node:path";
+import { z } from "zod";
+import { parseCompositionName } from "../compose/composition-name";
+import { outputFormatSchema } from "../compose/write-compositions";
+import { sourceFormatSchema } from "../sources/read-source";
+import { parseStudyConfig } from "./study-config";
+import { runStudy, type StudyEvent } from "./run-study";
+import type { StudyManifest } from "./manifest";
+
+export const composeDatasetOptionsSchema = z.strictObject({
+  /** A directory with one file per language, or one file with a `lang` column. */
+  input: z.string().min(1),
+  /** Composition names, e.g. `["EN", "DEFRITES", "ENDEFRITES-sampled"]`. */
+  compositions: z.array(z.string()).min(1),
+  outDir: z.string().min(1),
+  seed: z.number().int().default(42),
+  formats: z.array(outputFormatSchema).min(1).default(["jsonl", "arrow"]),
+  format: sourceFormatSchema.optional(),
+  /** Share of ids held out as a validation split, by id (0 = none). */
+  validationFraction: z.number().min(0).lt(1).default(0),
+  onEvent: z.custom<(event: StudyEvent) => void>((value) => typeof value === "function").optional(),
+});
+export type ComposeDatasetOptions = z.input<typeof composeDatasetOptionsSchema>;
+
+/**
+ * Builds compositions of one parallel corpus into `<outDir>/<COMPOSITION>.jsonl|.arrow`, with a
+ * manifest and a dataset card. All compositions use the ids present in every language they need.
+ *
+ * @example
+ * await composeDataset({ input: "data/bactrian-x", compositions: ["EN", "DEFRITES-sampled"], outDir: "out", seed: 7 });
+ */
+export async function composeDataset(options: ComposeDatasetOptions): Promise<StudyManifest> {
+  const parsed = composeDatasetOptionsSchema.parse(options);
+  const input = resolve(parsed.input);
+  const name = basename(input).split(".")[0]!.toLowerCase().replace(/[^a-z0-9._-]/g, "-") || "corpus";
+  const languages: string[] = [];
+  for (const composition of parsed.compositions) {
+    for (const lang of parseCompositionName(composition).languages) if (!languages.includes(lang)) languages.push(lang);
+  }
+  const config = parseStudyConfig({
+    seed: parsed.seed,
+    languages,
+    formats: parsed.formats,
+    validationFraction: parsed.validationFraction,
+    compositions: parsed.compositions,
+    corpora: { [name]: { path: basename(input), ...(parsed.format ? { format: parsed.format } : {}) } },
+  });
+  return runStudy({
+    config,
+    baseDirectory: dirname(input),
+    outDir: parsed.outDir,
+    layout: "flat",
+    title: `${name}: ${parsed.compositions.join(", ")}`,
+    ...(parsed.onEvent ? { onEvent: parsed.onEvent } : {}),
+  });
+}

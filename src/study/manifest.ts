@@ -1,0 +1,43 @@
+import type { OutputFileInfo } from "../compose/write-compositions";
+import type { AlignmentReport } from "../corpus/load-parallel-corpus";
+import type { StudyConfig } from "./study-config";
+
+/** One input file of a study. */
+export interface ManifestInput {
+  corpus: string;
+  /** Relative to the config's directory when inside it. */
+  path: string;
+  sha256: string;
+  rows: number;
+  lang?: string;
+  /** Hub inputs: the URI as written and the commit sha it resolved to. */
+  uri?: string;
+  revision?: string;
+}
+
+export interface CorpusManifestEntry {
+  kind: "files" | "translate" | "sample";
+  languages: string[];
+  /** Ids every composition of the corpus draws from (train and validation). */
+  ids: number;
+  validationIds: number;
+  /** Ids dropped because they were missing in some language, or duplicated. */
+  alignment: AlignmentReport | undefined;
+  sample?: { of: string; n?: number; matchRowsOf?: string; characterBudget?: number; stratifyBy?: string; population: number; sampled: number };
+  translation?: { provider: string; from: string; to: string[]; files: string };
+}
+
+/**
+ * `manifest.json`: everything needed to rebuild every file. It has no timestamps, so rebuilding
+ * with the same inputs, config and seed gives a byte-identical manifest too.
+ */
+export interface StudyManifest {
+  tool: { name: string; version: string };
+  seed: number;
+  config: StudyConfig;
+  inputs: ManifestInput[];
+  corpora: Record<string, CorpusManifestEntry>;
+  outputs: OutputFileInfo[];
+  /** Files written besides the compositions, e.g. a translated corpus, relative to the output directory. */
+  intermediateFiles: string[];
+}

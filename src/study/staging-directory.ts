@@ -1,0 +1,38 @@
+import { mkdir, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+
+/** Name of the folder inside the output directory where a run writes before anything is moved into place. */
+export const STAGING_FOLDER = ".incomplete-build";
+
+/**
+ * A folder inside the output directory that a run writes everything into; `commit` moves the
+ * files into place (renames on one file system) and `abort` removes them, so a failed or killed
+ * run never leaves a half-written study in the output directory.
+ */
+export interface StagingDirectory {
+  readonly path: string;
+  /** Absolute staging path of an output path relative to the output directory. */
+  pathOf(relativePath: string): string;
+  /** Moves the given relative paths from staging into the output directory and removes staging. */
+  commit(relativePaths: readonly string[]): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export async function createStagingDirectory(outDir: string): Promise<StagingDirectory> {
+  const path = join(outDir, STAGING_FOLDER);
+  await rm(path, { recursive: true, force: true });
+  await mkdir(path, { recursive: true });
+  return {
+    path,
+    pathOf: (relativePath) => join(path, relativePath),
+    async commit(relativePaths) {
+      for (const relativePath of relativePaths) {
+        const target = join(outDir, relativePath);
+        await mkdir(dirname(target), { recursive: true });
+        await rename(join(path, relativePath), target);
+      }
+      await rm(path, { recursive: true, force: true });
+    },
+    abort: () => rm(path, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,145 @@
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { z } from "zod";
+import { ConfigError, type ConfigIssue } from "../errors";
+import { parseCompositionName, studyCompositions } from "../compose/composition-name";
+import { outputFormatSchema } from "../compose/write-compositions";
+import { languageCodeSchema } from "../record/canonical-record";
+import { sourceFormatSchema } from "../sources/read-source";
+
+const compositionListSchema = z.array(z.string()).superRefine((names, context) => {
+  names.forEach((name, index) => {
+    try {
+      parseCompositionName(name);
+    } catch (error) {
+      context.addIssue({ code: "custom", path: [index], message: (error as Error).message });
+    }
+  });
+});
+
+/** A corpus made by machine-translating a source file (LIMA -> Lima-X). */
+const translateSchema = z.strictObject({
+  /** The source file, e.g. LIMA's `train.jsonl`, or an `hf://` URI. */
+  input: z.string().min(1),
+  /** Source language. */
+  from: languageCodeSchema,
+  /** Target languages. */
+  to: z.array(languageCodeSchema).min(1),
+  /** `deepl`, `google`, `openai`, or `cache` (replay the translation cache only, no network). */
+  provider: z.enum(["deepl", "google", "openai", "cache"]),
+  /** Options of the provider (serverUrl, model, formality, ...). Never put keys here: they come from the environment. */
+  providerOptions: z.record(z.string(), z.unknown()).optional(),
+  /** Translation cache directory shared by every command. */
+  cache: z.string().min(1),
+  /** Requests in flight. */
+  concurrency: z.number().int().positive().optional(),
+});
+
+/** One corpus of the study: exactly one of `path`, `translate` and `sampleOf`. */
+export const corpusConfigSchema = z
+  .strictObject({
+    /** A directory with one file per language (`en.jsonl`, `de.json.gz`) or one file with a `lang` column. */
+    path: z.string().min(1).optional(),
+    /** Force the record format instead of detecting it. */
+    format: sourceFormatSchema.optional(),
+    translate: translateSchema.optional(),
+    /** Name of another corpus of this study to sample ids from (Bactrian-X -> Bactrian-X-small). */
+    sampleOf: z.string().optional(),
+    /** Number of ids to sample. */
+    n: z.number().int().positive().optional(),
+    /** Sample as many ids as this other corpus has (Bactrian-X-small matches Lima-X's size). */
+    matchRowsOf: z.string().optional(),
+    /** Sample ids until their characters (summed over the study languages) reach this budget. */
+    characterBudget: z.number().int().positive().optional(),
+    /** Sample each value of this meta field in proportion (e.g. `origin`: alpaca/dolly). */
+    stratifyBy: z.string().optional(),
+    /** Compositions of this corpus; default: the study's. */
+    compositions: compositionListSchema.optional(),
+  })
+  .superRefine((corpus, context) => {
+    const kinds = [corpus.path, corpus.translate, corpus.sampleOf].filter((value) => value !== undefined).length;
+    if (kinds !== 1) {
+      context.addIssue({ code: "custom", path: [], message: "give exactly one of path, translate and sampleOf" });
+    }
+    const sizes = [corpus.n, corpus.matchRowsOf, corpus.characterBudget].filter((value) => value !== undefined).length;
+    if (corpus.sampleOf !== undefined && sizes !== 1) {
+      context.addIssue({ code: "custom", path: ["sampleOf"], message: "a sampled corpus needs exactly one of n, matchRowsOf and characterBudget" });
+    }
+    if (corpus.sampleOf === undefined && sizes > 0) {
+      context.addIssue({ code: "custom", path: [], message: "n, matchRowsOf and characterBudget apply only with sampleOf" });
+    }
+  });
+
+export const studyConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    /** Seed of every random choice (sampling, splits, assignment, order). */
+    seed: z.number().int().default(42),
+    /** Study languages, source language first; composition names use them upper-cased. */
+    languages: z.array(languageCodeSchema).min(1).default(["en", "de", "fr", "it", "es"]),
+    /** Compositions of every corpus; default: the nine of the study for `languages`. */
+    compositions: compositionListSchema.optional(),
+    /** Output formats. */
+    formats: z.array(outputFormatSchema).min(1).default(["jsonl", "arrow"]),
+    /** Share of ids held out as a validation split, in every language (0 = none). */
+    validationFraction: z.number().min(0).lt(1).default(0),
+    /** The corpora, by name (the name is the output folder). */
+    corpora: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "use lowercase letters, digits, '.', '_' and '-'"), corpusConfigSchema),
+  })
+  .superRefine((config, context) => {
+    for (const [name, corpus] of Object.entries(config.corpora)) {
+      for (const key of ["sampleOf", "matchRowsOf"] as const) {
+        const target = corpus[key];
+        if (target !== undefined && !(target in config.corpora)) {
+          context.addIssue({ code: "custom", path: ["corpora", name, key], message: `no corpus named "${target}" in this study` });
+        }
+        if (target === name) context.addIssue({ code: "custom", path: ["corpora", name, key], message: "a corpus cannot refer to itself" });
+      }
+    }
+  });
+
+export type StudyConfig = z.output<typeof studyConfigSchema>;
+export type StudyConfigInput = z.input<typeof studyConfigSchema>;
+export type CorpusConfig = z.output<typeof corpusConfigSchema>;
+
+/** Validates a study config object; every problem is reported at once with its path. */
+export function parseStudyConfig(value: unknown, options: { file?: string } = {}): StudyConfig {
+  const parsed = studyConfigSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.error), options);
+  return parsed.data;
+}
+
+export function toConfigIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join("."),
+    message: issue.code === "unrecognized_keys" ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((key) => `"${key}"`).join(", ")}` : issue.message,
+  }));
+}
+
+/** Reads and validates a study config JSON file; relative paths in it are relative to the file. */
+export async function readStudyConfig(path: string): Promise<{ config: StudyConfig; baseDirectory: string }> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new ConfigError([{ path: "", message: `cannot read the config file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` }], { file: path, cause: error });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([{ path: "", message: `not valid JSON: ${(error as Error).message}` }], { file: path, cause: error });
+  }
+  return { config: parseStudyConfig(value, { file: path }), baseDirectory: dirname(resolve(path)) };
+}
+
+/** The compositions of a corpus: its own list, the study's list, or the study's nine. */
+export function compositionsOf(config: StudyConfig, corpus: CorpusConfig): string[] {
+  return corpus.compositions ?? config.compositions ?? studyCompositions(config.languages);
+}
+
+/** A path from the config, resolved against the config's directory (URIs such as `hf://` are kept). */
+export function resolveConfigPath(baseDirectory: string, path: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path) || isAbsolute(path)) return path;
+  return resolve(baseDirectory, path);
+}
