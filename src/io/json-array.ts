@@ -1,3 +1,4 @@
+import { parseTree, type ParseError } from "jsonc-parser";
 import { InputError } from "../errors";
 import { openAtomicFile } from "./atomic-write";
 import type { WrittenFile } from "./jsonl";
@@ -22,7 +23,7 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem
   } catch (error) {
     throw new InputError(`not valid JSON (${(error as Error).message})`, {
       file: path,
-      line: lineOfJsonError(text, error as Error),
+      line: lineOfJsonError(text),
       cause: error,
     });
   }
@@ -34,10 +35,13 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem
   for (let index = 0; index < parsed.length; index += 1) yield { value: parsed[index], item: index };
 }
 
-function lineOfJsonError(text: string, error: Error): number | undefined {
-  const match = /position (\d+)/.exec(error.message);
-  if (!match) return undefined;
-  const position = Number(match[1]);
+// V8's messages do not always carry a position, so the error path re-parses with jsonc-parser,
+// which reports the offset of the first syntax error (only on failure: it is much slower).
+function lineOfJsonError(text: string): number | undefined {
+  const errors: ParseError[] = [];
+  parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
+  const position = errors[0]?.offset;
+  if (position === undefined) return undefined;
   let line = 1;
   for (let index = 0; index < position && index < text.length; index += 1) if (text.charCodeAt(index) === 10) line += 1;
   return line;

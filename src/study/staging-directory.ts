@@ -1,4 +1,5 @@
-import { mkdir, rename, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, rename, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 /** Name of the folder inside the output directory where a run writes before anything is moved into place. */
@@ -20,6 +21,7 @@ export interface StagingDirectory {
 
 export async function createStagingDirectory(outDir: string): Promise<StagingDirectory> {
   const path = join(outDir, STAGING_FOLDER);
+  const createdOutDir = !existsSync(outDir);
   await rm(path, { recursive: true, force: true });
   await mkdir(path, { recursive: true });
   return {
@@ -33,6 +35,10 @@ export async function createStagingDirectory(outDir: string): Promise<StagingDir
       }
       await rm(path, { recursive: true, force: true });
     },
-    abort: () => rm(path, { recursive: true, force: true }),
+    async abort() {
+      await rm(path, { recursive: true, force: true });
+      // Leave no trace of a failed run: remove the output directory if this run created it.
+      if (createdOutDir) await rmdir(outDir).catch(() => undefined);
+    },
   };
 }

@@ -85,17 +85,6 @@ export const studyConfigSchema = z
     validationFraction: z.number().min(0).lt(1).default(0),
     /** The corpora, by name (the name is the output folder). */
     corpora: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "use lowercase letters, digits, '.', '_' and '-'"), corpusConfigSchema),
-  })
-  .superRefine((config, context) => {
-    for (const [name, corpus] of Object.entries(config.corpora)) {
-      for (const key of ["sampleOf", "matchRowsOf"] as const) {
-        const target = corpus[key];
-        if (target !== undefined && !(target in config.corpora)) {
-          context.addIssue({ code: "custom", path: ["corpora", name, key], message: `no corpus named "${target}" in this study` });
-        }
-        if (target === name) context.addIssue({ code: "custom", path: ["corpora", name, key], message: "a corpus cannot refer to itself" });
-      }
-    }
   });
 
 export type StudyConfig = z.output<typeof studyConfigSchema>;
@@ -105,8 +94,28 @@ export type CorpusConfig = z.output<typeof corpusConfigSchema>;
 /** Validates a study config object; every problem is reported at once with its path. */
 export function parseStudyConfig(value: unknown, options: { file?: string } = {}): StudyConfig {
   const parsed = studyConfigSchema.safeParse(value);
-  if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.error), options);
+  const issues = [...(parsed.success ? [] : toConfigIssues(parsed.error)), ...crossReferenceIssues(value)];
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(issues, options);
   return parsed.data;
+}
+
+// Checked on the raw value, beside the schema, so that a dangling reference is reported together
+// with every other problem (zod skips object-level refinements once a field has failed).
+function crossReferenceIssues(value: unknown): ConfigIssue[] {
+  const corpora = (value as { corpora?: unknown } | null)?.corpora;
+  if (!corpora || typeof corpora !== "object") return [];
+  const names = Object.keys(corpora);
+  const issues: ConfigIssue[] = [];
+  for (const [name, corpus] of Object.entries(corpora as Record<string, unknown>)) {
+    if (!corpus || typeof corpus !== "object") continue;
+    for (const key of ["sampleOf", "matchRowsOf"] as const) {
+      const target = (corpus as Record<string, unknown>)[key];
+      if (typeof target !== "string") continue;
+      if (target === name) issues.push({ path: `corpora.${name}.${key}`, message: "a corpus cannot refer to itself" });
+      else if (!names.includes(target)) issues.push({ path: `corpora.${name}.${key}`, message: `no corpus named "${target}" in this study` });
+    }
+  }
+  return issues;
 }
 
 export function toConfigIssues(error: z.ZodError): ConfigIssue[] {

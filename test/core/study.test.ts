@@ -1,0 +1,96 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseStudyConfig, runStudy, type StudyManifest } from "../../src/index";
+import { repositoryRoot, runBuiltCli } from "../support/run-cli";
+import { useTemporaryDirectories } from "../support/temporary-directory";
+
+const makeDirectory = useTemporaryDirectories();
+const fixtures = join(repositoryRoot, "fixtures");
+
+describe("study config", () => {
+  it("reports every problem at once, with paths, and rejects unknown keys", () => {
+    let error: unknown;
+    try {
+      parseStudyConfig({
+        seed: "42",
+        languages: ["en", "DE"],
+        compositions: ["EN", "ENXX"],
+        formats: ["jsonl", "csv"],
+        corpora: {
+          one: { path: "a", sampleOf: "two" },
+          two: { sampleOf: "missing", n: 10 },
+          three: { path: "b", n: 5, extra: true },
+        },
+        unknownKey: 1,
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const paths = (error as ConfigError).issues.map((issue) => issue.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(["seed", "languages.1", "compositions.1", "formats.1", "corpora.one", "corpora.two.sampleOf", "corpora.three", ""]),
+    );
+    expect((error as ConfigError).message).toContain('unknown key "unknownKey"');
+    expect((error as ConfigError).message).toContain('unknown key "extra"');
+    expect((error as ConfigError).message).toContain('no corpus named "missing" in this study');
+  });
+
+  it("the CLI prints the config file and every problem, exit 1", async () => {
+    const directory = await makeDirectory();
+    const config = join(directory, "study.json");
+    await writeFile(config, JSON.stringify({ corpora: { x: { path: "x", formt: "lima" } }, compositons: ["EN"] }));
+    const result = runBuiltCli(["build", "--config", config, "--out", join(directory, "out")]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`invalid configuration in ${config} (2 problems)`);
+    expect(result.stderr).toContain('- (root): unknown key "compositons"');
+    expect(result.stderr).toContain('- corpora.x: unknown key "formt"');
+  });
+});
+
+describe("runStudy", () => {
+  async function buildBactrianStudy(seed: number, extra: Record<string, unknown> = {}) {
+    const out = await makeDirectory();
+    const config = parseStudyConfig({
+      seed,
+      corpora: {
+        "bactrian-x": { path: "bactrian-x", format: "bactrian-x" },
+        "bactrian-x-small": { sampleOf: "bactrian-x", n: 40, stratifyBy: "origin", ...extra },
+      },
+    });
+    const manifest = await runStudy({ config, baseDirectory: fixtures, outDir: out });
+    return { out, manifest };
+  }
+
+  it("writes <out>/<corpus>/<COMPOSITION> for every corpus, the card and the manifest last", async () => {
+    const { out, manifest } = await buildBactrianStudy(42);
+    expect(manifest.outputs).toHaveLength(2 * 9 * 2);
+    const small = manifest.outputs.filter((output) => output.corpus === "bactrian-x-small" && output.format === "jsonl");
+    expect(Object.fromEntries(small.map((output) => [output.composition, output.rows]))).toEqual({
+      EN: 40, DE: 40, FR: 40, IT: 40, ES: 40, ENDEFRITES: 200, DEFRITES: 160, "ENDEFRITES-sampled": 40, "DEFRITES-sampled": 40,
+    });
+    // Bactrian-X-small is parallel: the same ids in every language, drawn from ids present in all five.
+    const idsOf = async (composition: string) =>
+      new Set((await readFile(join(out, "bactrian-x-small", `${composition}.jsonl`), "utf8")).trim().split("\n").map((line) => JSON.parse(line).id as string));
+    expect(await idsOf("DE")).toEqual(await idsOf("IT"));
+    expect(manifest.corpora["bactrian-x-small"]).toMatchObject({ kind: "sample", sample: { of: "bactrian-x", n: 40, population: 297, sampled: 40 } });
+    expect(manifest.inputs.map((input) => input.path)).toEqual(["bactrian-x/en.json.gz", "bactrian-x/de.json.gz", "bactrian-x/fr.json.gz", "bactrian-x/it.json.gz", "bactrian-x/es.json.gz"]);
+    const written = JSON.parse(await readFile(join(out, "manifest.json"), "utf8")) as StudyManifest;
+    expect(written).toEqual(JSON.parse(JSON.stringify(manifest)));
+    const card = await readFile(join(out, "README.md"), "utf8");
+    expect(card).toContain("- config_name: bactrian-x-small-DEFRITES\n  data_files:\n  - split: train\n    path: bactrian-x-small/DEFRITES.jsonl");
+  });
+
+  it("stratifies the sample by origin and sizes it by a character budget", async () => {
+    const { manifest } = await buildBactrianStudy(1);
+    const en = manifest.outputs.find((output) => output.corpus === "bactrian-x" && output.composition === "EN" && output.format === "jsonl")!;
+    expect(en.rows).toBe(297);
+    const { manifest: budgeted } = await buildBactrianStudy(1, { n: undefined, characterBudget: 20_000 });
+    const sampled = budgeted.corpora["bactrian-x-small"]!.sample!.sampled;
+    const characters = budgeted.outputs.find((output) => output.corpus === "bactrian-x-small" && output.composition === "ENDEFRITES" && output.format === "jsonl")!.charactersPerLanguage;
+    const total = Object.values(characters).reduce((sum, value) => sum + value, 0);
+    expect(total).toBeGreaterThanOrEqual(20_000);
+    expect(sampled).toBeLessThan(297);
+  });
+});
