@@ -13,12 +13,13 @@ export default defineConfig([
     shims: true,
   },
   {
-    entry: { "cli/main": "src/cli/main.ts" },
+    // The CLI, and the worker that parses language files on another core (loaded by path at run time).
+    entry: { "cli/main": "src/cli/main.ts", "corpus/encode-worker": "src/corpus/encode-worker.ts" },
     format: ["esm"],
     sourcemap: true,
     target: "node20",
     platform: "node",
     shims: true,
-    banner: { js: "#!/usr/bin/env node" },
+    banner: ({ format }) => ({ js: format === "esm" ? "#!/usr/bin/env node" : "" }),
   },
 ]);

@@ -10,7 +10,7 @@ export function createStudyEventRenderer(options: { quiet: boolean; totalOutputs
     if (!options.quiet) process.stderr.write(line + "\n");
   };
   let translation: ProgressReporter | undefined;
-  let translationLang = "";
+  let translationTarget = "";
   let outputs: ProgressReporter | undefined;
   let written = 0;
   return {
@@ -30,10 +30,10 @@ export function createStudyEventRenderer(options: { quiet: boolean; totalOutputs
           break;
         }
         case "translation-progress":
-          if (!translation || translationLang !== String(event.extra.lang)) {
+          if (!translation || translationTarget !== event.corpus) {
             translation?.stop();
-            translationLang = String(event.extra.lang);
-            translation = createProgressReporter({ label: `  translate -> ${translationLang}`, total: event.total, unit: "segments", quiet: options.quiet });
+            translationTarget = event.corpus;
+            translation = createProgressReporter({ label: `  translate -> ${event.extra.to}`, total: event.total, unit: "segments", quiet: options.quiet });
           }
           translation.update(event.done, event.extra);
           break;

@@ -1,14 +1,12 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors";
-import { writeArrow } from "../io/arrow";
-import { writeJsonlLines } from "../io/jsonl";
-import type { CanonicalRecord } from "../record/canonical-record";
+import { writeEncodedArrow, writeEncodedJsonl } from "../io/write-encoded";
 import type { ParallelCorpus } from "../corpus/load-parallel-corpus";
 import { splitValidation } from "../sample/split-validation";
 import { buildComposition } from "./build-composition";
 import { parseCompositionName, type CompositionSpec } from "./composition-name";
-import { summariseRecords, type RecordStatistics } from "./record-statistics";
+import { summariseEncodedRecords, type RecordStatistics } from "./record-statistics";
 
 export const outputFormatSchema = z.enum(["jsonl", "arrow"]);
 export type OutputFormat = z.infer<typeof outputFormatSchema>;
@@ -57,8 +55,8 @@ export function parseCompositionsFor(names: readonly string[], languages: readon
 
 /**
  * Builds and writes every composition of a corpus in every format, with an optional validation
- * split held out by id before composing. JSON lines are serialised once per record and reused by
- * every composition that contains it.
+ * split held out by id before composing. Records are encoded once when loaded; writing a
+ * composition copies their bytes.
  */
 export async function writeCompositions(options: WriteCompositionsOptions): Promise<OutputFileInfo[]> {
   const { corpus, directory, formats, seed } = options;
@@ -68,21 +66,16 @@ export async function writeCompositions(options: WriteCompositionsOptions): Prom
   const splits: { split: "train" | "validation"; ids: string[]; suffix: string }[] = [{ split: "train", ids: train, suffix: "" }];
   if (validation.length > 0) splits.push({ split: "validation", ids: validation, suffix: ".validation" });
 
-  const lines = new WeakMap<CanonicalRecord, string>();
-  const lineOf = (record: CanonicalRecord) => {
-    let line = lines.get(record);
-    if (line === undefined) lines.set(record, (line = JSON.stringify(record)));
-    return line;
-  };
+  const encoded = new Map(Array.from(corpus.records, ([lang, store]) => [lang, { get: (id: string) => store.encoded(id) }]));
   const outputs: OutputFileInfo[] = [];
   for (const spec of specs) {
     for (const { split, ids, suffix } of splits) {
-      const rows = buildComposition({ composition: spec, records: corpus.records, ids, seed });
-      const statistics = summariseRecords(rows);
+      const rows = buildComposition({ composition: spec, records: encoded, ids, seed });
+      const statistics = summariseEncodedRecords(rows);
       for (const format of formats) {
         const fileName = `${spec.name}${suffix}.${format}`;
         const path = join(directory, fileName);
-        const written = format === "jsonl" ? await writeJsonlLines(path, rows.map(lineOf)) : await writeArrow(path, rows);
+        const written = format === "jsonl" ? await writeEncodedJsonl(path, rows) : await writeEncodedArrow(path, rows);
         outputs.push({
           path: prefix + fileName,
           ...(options.corpusName ? { corpus: options.corpusName } : {}),

@@ -6,6 +6,8 @@ import { sha256File } from "../io/hash-file";
 import { fileKindOf } from "../io/read-rows";
 import type { CanonicalRecord } from "../record/canonical-record";
 import { compareIds } from "../sample/seeded-random";
+import { encodeLanguageFiles } from "./encode-language-files";
+import { RecordEncoder, RecordStore } from "./record-store";
 import { languageFromFileName, readSource, sourceFormatSchema } from "../sources/read-source";
 
 /** One input file as the manifest records it. */
@@ -34,8 +36,8 @@ export interface AlignmentReport {
 export interface ParallelCorpus {
   /** Languages loaded, in the order requested. */
   languages: string[];
-  /** language -> id -> record. */
-  records: Map<string, Map<string, CanonicalRecord>>;
+  /** language -> id -> record, stored encoded (see `RecordStore`). */
+  records: Map<string, RecordStore>;
   /** Ids present in every loaded language, sorted. */
   commonIds: string[];
   inputs: InputFileInfo[];
@@ -89,14 +91,14 @@ function languageFilesOf(paths: string[], origin: string): Map<string, string> {
 export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Promise<ParallelCorpus> {
   const { path, files: listedFiles, languages: requested, format, source, onProgress } =
     loadParallelCorpusOptionsSchema.parse(options);
-  const records = new Map<string, Map<string, CanonicalRecord>>();
+  const records = new Map<string, RecordStore>();
   const duplicates = new Map<string, number>();
   const inputs: InputFileInfo[] = [];
+  const encoders = new Map<string, RecordEncoder>();
   const add = (record: CanonicalRecord) => {
-    let byId = records.get(record.lang);
-    if (!byId) records.set(record.lang, (byId = new Map()));
-    if (byId.has(record.id)) duplicates.set(record.lang, (duplicates.get(record.lang) ?? 0) + 1);
-    else byId.set(record.id, record);
+    let encoder = encoders.get(record.lang);
+    if (!encoder) encoders.set(record.lang, (encoder = new RecordEncoder(record.lang)));
+    encoder.add(record);
   };
 
   // Per-language mode: a directory, or listed files named after their languages (de.json.gz).
@@ -119,15 +121,12 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
         `${path} has no file for ${missing.join(", ")}; found languages: ${Array.from(files.keys()).join(", ")}`,
       );
     }
-    for (const lang of languages) {
-      const file = files.get(lang)!;
-      let rows = 0;
-      for await (const record of readSource({ path: file, format, lang, source })) {
-        add(record);
-        rows += 1;
-      }
-      inputs.push({ path: file, sha256: await sha256File(file), rows, lang });
-      onProgress?.({ file, rows });
+    const tasks = languages.map((lang) => ({ path: files.get(lang)!, lang, ...(format ? { format } : {}), ...(source ? { source } : {}) }));
+    const encodedFiles = await encodeLanguageFiles(tasks, (task, result) => onProgress?.({ file: task.path, rows: result.encoded.rows }));
+    for (const [index, { encoded, sha256 }] of encodedFiles.entries()) {
+      records.set(encoded.lang, new RecordStore(encoded));
+      if (encoded.duplicates > 0) duplicates.set(encoded.lang, encoded.duplicates);
+      inputs.push({ path: tasks[index]!.path, sha256, rows: encoded.rows, lang: encoded.lang });
     }
   } else {
     const file = listedFiles?.[0] ?? path;
@@ -138,6 +137,11 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
     }
     inputs.push({ path: file, sha256: await sha256File(file), rows });
     onProgress?.({ file, rows });
+    for (const [lang, encoder] of encoders) {
+      const encoded = encoder.finish();
+      records.set(lang, new RecordStore(encoded));
+      if (encoded.duplicates > 0) duplicates.set(lang, encoded.duplicates);
+    }
   }
 
   const languages = requested ?? Array.from(records.keys()).sort();
@@ -151,7 +155,7 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
   return { languages, records, commonIds, inputs, alignment: { ...alignment, commonIds: commonIds.length } };
 }
 
-function alignIds(records: Map<string, Map<string, CanonicalRecord>>, languages: string[]): AlignmentReport {
+function alignIds(records: Map<string, RecordStore>, languages: string[]): AlignmentReport {
   const all = new Set<string>();
   for (const lang of languages) for (const id of records.get(lang)!.keys()) all.add(id);
   const missingByLanguage: Record<string, number> = {};

@@ -1,11 +1,12 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomic } from "../io/atomic-write";
-import { writeJsonl, type WrittenFile } from "../io/jsonl";
+import type { WrittenFile } from "../io/jsonl";
+import { writeEncodedJsonl } from "../io/write-encoded";
 import { TOOL } from "../package-info";
 import { sampleIds } from "../sample/sample-ids";
 import { sourceFormatSchema } from "../sources/read-source";
-import { summariseRecords, type RecordStatistics } from "../compose/record-statistics";
+import { summariseEncodedRecords, type RecordStatistics } from "../compose/record-statistics";
 import { loadParallelCorpus, type AlignmentReport, type InputFileInfo } from "./load-parallel-corpus";
 
 export const sampleCorpusOptionsSchema = z.strictObject({
@@ -54,10 +55,10 @@ export async function sampleCorpus(options: SampleCorpusOptions): Promise<Sample
   const ids = sampleIds({ ids: corpus.commonIds, n: parsed.n, seed: parsed.seed, ...(strata ? { strata } : {}) });
   const outputs: SampleManifest["outputs"] = [];
   for (const lang of corpus.languages) {
-    const byId = corpus.records.get(lang)!;
-    const records = ids.map((id) => byId.get(id)!);
-    const written = await writeJsonl(join(parsed.outDir, `${lang}.jsonl`), records);
-    outputs.push({ path: `${lang}.jsonl`, lang, ...written, ...summariseRecords(records) });
+    const store = corpus.records.get(lang)!;
+    const records = ids.map((id) => store.encoded(id)!);
+    const written = await writeEncodedJsonl(join(parsed.outDir, `${lang}.jsonl`), records);
+    outputs.push({ path: `${lang}.jsonl`, lang, ...written, ...summariseEncodedRecords(records) });
   }
   const manifest: SampleManifest = {
     tool: { ...TOOL },

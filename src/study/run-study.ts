@@ -2,7 +2,6 @@ import { readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { ConfigError, UsageError } from "../errors";
 import { parseCompositionName } from "../compose/composition-name";
-import { recordCharacters } from "../compose/record-statistics";
 import { writeCompositions, type OutputFileInfo } from "../compose/write-compositions";
 import { loadParallelCorpus, restrictCorpus, type InputFileInfo, type ParallelCorpus } from "../corpus/load-parallel-corpus";
 import { isHubUri } from "../hub/parse-hub-uri";
@@ -112,7 +111,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
                 corpus: name,
                 done: progress.doneSegments,
                 total: progress.totalSegments,
-                extra: { lang: progress.to, "cache hits": progress.cachedSegments },
+                extra: { to: progress.to.join(","), "cache hits": progress.cachedSegments },
               }),
           });
         } finally {
@@ -253,7 +252,7 @@ function sampleFrom(
     const characters = new Map<string, number>();
     for (const id of base.commonIds) {
       let total = 0;
-      for (const lang of languages) total += recordCharacters(base.records.get(lang)!.get(id)!);
+      for (const lang of languages) total += base.records.get(lang)!.encoded(id)!.characters;
       characters.set(id, total);
     }
     return sampleIds({ ids: base.commonIds, characterBudget: corpus.characterBudget, characters, seed, ...(strata ? { strata } : {}) });

@@ -1,0 +1,75 @@
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { findPackageRoot } from "../package-info";
+import {
+  deserialiseError,
+  encodeLanguageFile,
+  type EncodedLanguageFile,
+  type EncodeLanguageFileTask,
+  type SerialisedError,
+} from "./encode-language-file";
+
+// Two files at a time bounds memory (each parse holds one language's JSON) while using both cores
+// of a small machine; more workers rarely pay, as the main thread then waits on the disk and gzip.
+const MAX_WORKERS = 2;
+
+/** The built worker script, when this code runs from the built package (`dist/`). */
+function workerScript(): string | undefined {
+  if (process.env.POLYGLOT_WORKERS === "0") return undefined;
+  const here = fileURLToPath(import.meta.url);
+  if (!here.split(/[\\/]/).includes("dist")) return undefined;
+  const script = join(findPackageRoot(), "dist", "corpus", "encode-worker.js");
+  return existsSync(script) ? script : undefined;
+}
+
+/**
+ * Encodes several language files, in worker threads when available (gunzip, JSON parsing and
+ * validation of two languages run on two cores), else one after another in this thread. Results
+ * come back in task order; the first error is thrown after all workers stopped.
+ */
+export async function encodeLanguageFiles(
+  tasks: readonly EncodeLanguageFileTask[],
+  onDone?: (task: EncodeLanguageFileTask, result: EncodedLanguageFile) => void,
+): Promise<EncodedLanguageFile[]> {
+  const script = workerScript();
+  const results: EncodedLanguageFile[] = new Array(tasks.length);
+  if (!script || tasks.length < 2) {
+    for (const [index, task] of tasks.entries()) {
+      results[index] = await encodeLanguageFile(task);
+      onDone?.(task, results[index]!);
+    }
+    return results;
+  }
+  let next = 0;
+  let failure: Error | undefined;
+  const runWorker = async () => {
+    const worker = new Worker(script);
+    try {
+      while (failure === undefined && next < tasks.length) {
+        const index = next++;
+        const task = tasks[index]!;
+        const reply = await new Promise<{ ok: true; result: EncodedLanguageFile } | { ok: false; error: SerialisedError }>((resolve, reject) => {
+          worker.once("message", resolve);
+          worker.once("error", reject);
+          worker.postMessage(task);
+        });
+        if (!reply.ok) {
+          failure ??= deserialiseError(reply.error);
+          break;
+        }
+        results[index] = reply.result;
+        onDone?.(task, reply.result);
+      }
+    } catch (error) {
+      failure ??= error as Error;
+    } finally {
+      await worker.terminate();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MAX_WORKERS, availableParallelism(), tasks.length) }, runWorker));
+  if (failure) throw failure;
+  return results;
+}
