@@ -31,4 +31,6 @@ export * from "./study/manifest";
 export * from "./study/dataset-card";
 export { TOOL, findPackageRoot, bundledPath } from "./package-info";
 export * from "./translate/index";
+export * from "./hub/index";
+export * from "./eval/index";
 export { runCli, createProgram } from "./cli/main";

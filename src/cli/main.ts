@@ -7,6 +7,7 @@ import { registerBuildCommand } from "./commands/build";
 import { registerComposeCommand } from "./commands/compose";
 import { registerHubCommands } from "./commands/hub";
 import { registerInspectCommands } from "./commands/inspect";
+import { registerMtBenchXCommands } from "./commands/mt-bench-x";
 import { registerSampleCommand } from "./commands/sample";
 import { registerTranslateCommands } from "./commands/translate";
 
@@ -26,6 +27,7 @@ export function createProgram(): Command {
   registerInspectCommands(program);
   registerTranslateCommands(program);
   registerHubCommands(program);
+  registerMtBenchXCommands(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -12,12 +12,21 @@ export function createStudyEventRenderer(options: { quiet: boolean; totalOutputs
   let translation: ProgressReporter | undefined;
   let translationTarget = "";
   let outputs: ProgressReporter | undefined;
+  let download: ProgressReporter | undefined;
   let written = 0;
   return {
     onEvent(event) {
       switch (event.type) {
         case "corpus-start":
           log(`${event.corpus}: ${event.kind === "files" ? "reading" : event.kind === "translate" ? "translating" : "sampling"}`);
+          break;
+        case "download":
+          download ??= createProgressReporter({ label: `  download ${event.file}`, total: event.totalBytes, unit: "bytes", quiet: options.quiet });
+          download.update(event.bytes);
+          if (event.bytes >= event.totalBytes) {
+            download.stop();
+            download = undefined;
+          }
           break;
         case "input-read":
           log(`  read ${event.rows} rows from ${event.file}`);

@@ -30,8 +30,10 @@ export interface HubErrorContext {
   hubUrl: string;
   /** File inside the repository, when the call was about one file. */
   path?: string;
-  /** Revision as the user asked for it (branch, tag or sha). */
+  /** Revision as the user asked for it (branch, tag or sha); undefined means the default branch. */
   revision?: string;
+  /** The commit sha that revision resolved to, when known. */
+  commit?: string;
 }
 
 /**
@@ -99,7 +101,7 @@ export class HubUnauthorizedError extends HubError {
 export class HubForbiddenError extends HubError {
   constructor(context: HubErrorContext & { statusCode?: number; cause?: unknown; action: string; serverMessage?: string }) {
     super(
-      `The hub refused to let this token ${context.action} (HTTP ${context.statusCode ?? 403}` +
+      `The hub refused this token while ${context.action} (HTTP ${context.statusCode ?? 403}` +
         `${context.serverMessage ? `: ${context.serverMessage}` : ""}). Use a token with write access to the ` +
         `${context.repo.name.split("/")[0]} namespace (https://huggingface.co/settings/tokens).`,
       { statusCode: context.statusCode, repo: context.repo, path: context.path, cause: context.cause },
@@ -114,6 +116,9 @@ export class HubNotFoundError extends HubError {
   constructor(context: HubErrorContext & { missing: "repo" | "revision" | "file"; statusCode?: number; cause?: unknown }) {
     const page = repoPageUrl(context.repo, context.hubUrl);
     const revision = context.revision ?? "main";
+    const at =
+      (context.revision ? `revision "${context.revision}"` : "the default branch") +
+      (context.commit && context.commit !== context.revision ? ` (commit ${context.commit.slice(0, 12)})` : "");
     const message =
       context.missing === "repo"
         ? `${capitalize(describeRepo(context.repo))} was not found on ${context.hubUrl} (or it is private and ` +
@@ -121,8 +126,8 @@ export class HubNotFoundError extends HubError {
         : context.missing === "revision"
           ? `Revision "${revision}" was not found in ${describeRepo(context.repo)}. Check the branch, tag or ` +
             `commit sha at ${page}/commits/main.`
-          : `File "${context.path}" was not found in ${describeRepo(context.repo)} at revision "${revision}". ` +
-            `Check the path at ${page}/tree/${encodeURIComponent(revision)}.`;
+          : `File "${context.path}" was not found in ${describeRepo(context.repo)} at ${at}. ` +
+            `Check the path at ${page}/tree/${encodeURIComponent(context.commit ?? revision)}.`;
     super(message, { statusCode: context.statusCode ?? 404, repo: context.repo, path: context.path, cause: context.cause });
     this.missing = context.missing;
   }

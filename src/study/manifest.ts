@@ -5,13 +5,12 @@ import type { StudyConfig } from "./study-config";
 /** One input file of a study. */
 export interface ManifestInput {
   corpus: string;
-  /** Relative to the config's directory when inside it. */
+  /** Relative to the config's directory when inside it; the `hf://` URI of the file for hub inputs. */
   path: string;
   sha256: string;
   rows: number;
   lang?: string;
-  /** Hub inputs: the URI as written and the commit sha it resolved to. */
-  uri?: string;
+  /** Hub inputs: the commit sha the file was taken at. */
   revision?: string;
 }
 

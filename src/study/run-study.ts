@@ -1,5 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
+import { defaultTranslationCachePath } from "../cache-directory";
 import { ConfigError, UsageError } from "../errors";
 import { parseCompositionName } from "../compose/composition-name";
 import { writeCompositions, type OutputFileInfo } from "../compose/write-compositions";
@@ -7,6 +8,7 @@ import { loadParallelCorpus, restrictCorpus, type InputFileInfo, type ParallelCo
 import { isHubUri } from "../hub/parse-hub-uri";
 import { resolveSource } from "../hub/resolve-source";
 import { writeFileAtomic } from "../io/atomic-write";
+import { sha256File } from "../io/hash-file";
 import { TOOL } from "../package-info";
 import { sampleIds } from "../sample/sample-ids";
 import { createTranslationProvider, type CreateTranslationProviderOptions } from "../translate/create-translation-provider";
@@ -21,6 +23,7 @@ import type { StudyManifest, CorpusManifestEntry, ManifestInput } from "./manife
 export type StudyEvent =
   | { type: "corpus-start"; corpus: string; kind: "files" | "translate" | "sample" }
   | { type: "input-read"; corpus: string; file: string; rows: number }
+  | { type: "download"; corpus: string; file: string; bytes: number; totalBytes: number }
   | { type: "ids-dropped"; corpus: string; dropped: number; missingByLanguage: Record<string, number>; examples: Record<string, string[]> }
   | { type: "translation-progress"; corpus: string; done: number; total: number; extra: Record<string, string | number> }
   | { type: "output-written"; corpus: string; path: string; rows: number }
@@ -92,10 +95,12 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
       } else if (corpusConfig.translate !== undefined) {
         emit({ type: "corpus-start", corpus: name, kind: "translate" });
         const translate = corpusConfig.translate;
-        const input = await resolveInput(translate.input, options, baseDirectory);
+        const input = await resolveInput(translate.input, options, baseDirectory, name);
         const translatedDirectory = `${name}/translated`;
         const provider = createTranslationProvider({ provider: translate.provider, ...(translate.providerOptions ?? {}) } as CreateTranslationProviderOptions);
-        const cache = await openTranslationCache({ path: resolveConfigPath(baseDirectory, translate.cache) });
+        const cache = await openTranslationCache({
+          path: translate.cache ? resolveConfigPath(baseDirectory, translate.cache) : defaultTranslationCachePath(),
+        });
         try {
           await translateCorpus({
             input: input.paths[0]!,
@@ -119,12 +124,19 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
         }
         for (const file of (await readdir(staging.pathOf(translatedDirectory))).sort()) extraFiles.push(`${translatedDirectory}/${file}`);
         corpus = await loadParallelCorpus({ path: staging.pathOf(translatedDirectory), languages, format: "canonical" });
-        inputs.push({ corpus: name, path: describePath(input.paths[0]!), sha256: input.sha256s?.[0] ?? (await sha256Of(input.paths[0]!)), rows: corpus.records.get(translate.from)?.size ?? 0, ...(input.revision ? { revision: input.revision, uri: translate.input } : {}) });
+        const sourcePath = input.paths[0]!;
+        inputs.push({
+          corpus: name,
+          path: input.uris.get(sourcePath) ?? describePath(sourcePath),
+          sha256: input.sha256s.get(sourcePath) ?? (await sha256File(sourcePath)),
+          rows: corpus.records.get(translate.from)?.size ?? 0,
+          ...(input.revision ? { revision: input.revision } : {}),
+        });
         entry.kind = "translate";
         entry.translation = { provider: provider.id, from: translate.from, to: translate.to, files: `${translatedDirectory}/` };
       } else {
         emit({ type: "corpus-start", corpus: name, kind: "files" });
-        const input = await resolveInput(corpusConfig.path!, options, baseDirectory);
+        const input = await resolveInput(corpusConfig.path!, options, baseDirectory, name);
         corpus = await loadParallelCorpus({
           path: input.paths.length === 1 ? input.paths[0]! : corpusConfig.path!,
           ...(input.paths.length > 1 || input.revision ? { files: input.paths } : {}),
@@ -135,11 +147,11 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
         for (const file of corpus.inputs) {
           inputs.push({
             corpus: name,
-            path: describePath(file.path),
+            path: input.uris.get(file.path) ?? describePath(file.path),
             sha256: file.sha256,
             rows: file.rows,
             ...(file.lang ? { lang: file.lang } : {}),
-            ...(input.revision ? { revision: input.revision, uri: corpusConfig.path! } : {}),
+            ...(input.revision ? { revision: input.revision } : {}),
           });
         }
       }
@@ -266,24 +278,34 @@ function sampleFrom(
   return sampleIds({ ids: base.commonIds, n, seed, ...(strata ? { strata } : {}) });
 }
 
-async function resolveInput(
-  path: string,
-  options: RunStudyOptions,
-  baseDirectory: string,
-): Promise<{ paths: string[]; revision?: string; sha256s?: string[] }> {
-  if (!isHubUri(path)) return { paths: [resolveConfigPath(baseDirectory, path)] };
+interface ResolvedInput {
+  paths: string[];
+  revision?: string;
+  /** Local path -> `hf://` URI of that file (hub inputs only), so the manifest names portable sources. */
+  uris: Map<string, string>;
+  /** Local path -> sha256 already verified while downloading. */
+  sha256s: Map<string, string>;
+}
+
+async function resolveInput(path: string, options: RunStudyOptions, baseDirectory: string, corpus: string): Promise<ResolvedInput> {
+  if (!isHubUri(path)) return { paths: [resolveConfigPath(baseDirectory, path)], uris: new Map(), sha256s: new Map() };
+  const emit = options.onEvent ?? (() => {});
   const resolved = await resolveSource({
     uri: path,
     ...(options.hub?.token ? { token: options.hub.token } : {}),
     ...(options.hub?.hubUrl ? { hubUrl: options.hub.hubUrl } : {}),
     ...(options.hub?.cacheDir ? { cacheDir: options.hub.cacheDir } : {}),
+    onProgress: (event) => {
+      if (event.type === "download") emit({ type: "download", corpus, file: event.path, bytes: event.bytes, totalBytes: event.totalBytes });
+    },
   });
-  return { paths: resolved.paths, ...(resolved.revision ? { revision: resolved.revision } : {}) };
-}
-
-async function sha256Of(path: string): Promise<string> {
-  const { sha256File } = await import("../io/hash-file");
-  return sha256File(path);
+  const files = resolved.files ?? [];
+  return {
+    paths: resolved.paths,
+    ...(resolved.revision ? { revision: resolved.revision } : {}),
+    uris: new Map(files.map((file) => [file.path, file.uri])),
+    sha256s: new Map(files.map((file) => [file.path, file.sha256])),
+  };
 }
 
 /** Input paths are recorded relative to the config's directory (portable), else as given. */

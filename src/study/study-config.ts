@@ -29,8 +29,8 @@ const translateSchema = z.strictObject({
   provider: z.enum(["deepl", "google", "openai", "cache"]),
   /** Options of the provider (serverUrl, model, formality, ...). Never put keys here: they come from the environment. */
   providerOptions: z.record(z.string(), z.unknown()).optional(),
-  /** Translation cache directory shared by every command. */
-  cache: z.string().min(1),
+  /** Translation cache (file or directory); default: the cache every command shares (`$POLYGLOT_TRANSLATION_CACHE` or `~/.cache/polyglot-instruct/translations.jsonl`). */
+  cache: z.string().min(1).optional(),
   /** Requests in flight. */
   concurrency: z.number().int().positive().optional(),
 });

@@ -37,6 +37,15 @@ describe("study config", () => {
     expect((error as ConfigError).message).toContain('no corpus named "missing" in this study');
   });
 
+  it("the bundled configs are valid: the fixture study and the real-data study with hf:// sources", async () => {
+    const { readStudyConfig } = await import("../../src/index");
+    const fixture = await readStudyConfig(join(fixtures, "study.json"));
+    expect(Object.keys(fixture.config.corpora)).toEqual(["lima-x", "bactrian-x", "bactrian-x-small"]);
+    const real = await readStudyConfig(join(fixtures, "study-hub.json"));
+    expect(real.config.corpora["bactrian-x"]!.path).toBe("hf://datasets/MBZUAI/Bactrian-X/data/{en,de,fr,it,es}.json.gz");
+    expect(real.config.corpora["bactrian-x-small"]).toMatchObject({ sampleOf: "bactrian-x", n: 1030 });
+  });
+
   it("the CLI prints the config file and every problem, exit 1", async () => {
     const directory = await makeDirectory();
     const config = join(directory, "study.json");

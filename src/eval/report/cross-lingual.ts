@@ -93,9 +93,7 @@ function tokensOf(model: string): string[] {
 function modelsByDataset(models: readonly string[], code: string): Map<string, string> {
   const found = new Map<string, string>();
   for (const model of models) {
-    const tokens = tokensOf(model);
-    const position = tokens.indexOf(code);
-    if (position < 0) continue;
+    if (!tokensOf(model).includes(code)) continue;
     // Keep the separators: replace the token in the original string at its occurrence.
     const pattern = new RegExp(`(^|[-_./:])${escapeRegExp(code)}(?=$|[-_./:])`);
     found.set(model.replace(pattern, (_, separator: string) => `${separator}*`), model);
@@ -141,7 +139,6 @@ export function compareCrossLingual(options: CompareCrossLingualOptions): CrossL
         const monolingualScore = scoreOf.get(`${match.monolingualModel}\u0000${lang}`);
         if (multilingualScore === undefined || monolingualScore === undefined || monolingualScore === 0) continue;
         rows.push({
-          dataset: match.dataset,
           evaluationLanguage: lang,
           pair: pairName,
           ...match,

@@ -1,5 +1,5 @@
 import { access } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../../errors";
 import {
@@ -14,7 +14,10 @@ import type { ReportJudgment } from "./score-table";
 
 /** Options of `loadReportJudgments`. */
 export const loadReportJudgmentsOptionsSchema = z.strictObject({
-  /** A judgment file, or a directory searched for `*.jsonl` (e.g. `judgments/` or `mt_bench_x/`). */
+  /**
+   * A judgment file, or a directory searched for `*.jsonl` (e.g. `judgments/` or `mt_bench_x/`): when
+   * some are in `model_judgment/` directories, only those are read.
+   */
   judgments: z.string().min(1),
   /**
    * An MT-Bench(-X) tree or `question.jsonl` giving each question's category. Without it the
@@ -64,7 +67,11 @@ async function loadCategories(bench: string, languages: readonly string[]): Prom
  */
 export async function loadReportJudgments(options: LoadReportJudgmentsOptions): Promise<ReportJudgment[]> {
   const { judgments: root, bench, lang: defaultLang, judgeModel } = loadReportJudgmentsOptionsSchema.parse(options);
-  const files = await findJsonlFiles(root);
+  const allFiles = await findJsonlFiles(root);
+  // In a benchmark tree only `model_judgment/` holds judgments (questions and answers sit beside);
+  // FastChat's pairwise files (`*_pair.jsonl`) have another format.
+  const judgmentFiles = allFiles.filter((file) => basename(dirname(file.path)) === "model_judgment");
+  const files = (judgmentFiles.length > 0 ? judgmentFiles : allFiles).filter((file) => !file.path.endsWith("_pair.jsonl"));
   if (files.length === 0) throw new UsageError(`no *.jsonl judgment files under ${root}`);
   const rows: ReportJudgment[] = [];
   for (const file of files) {

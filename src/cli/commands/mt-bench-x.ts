@@ -1,0 +1,280 @@
+import { readFile } from "node:fs/promises";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { UsageError } from "../../errors";
+import { buildMtBenchX, readMtBenchOverrides } from "../../eval/build-mt-bench-x";
+import { judgeMtBench, type JudgeSummary } from "../../eval/judge/judge-mt-bench";
+import { readLanguageExceptions } from "../../eval/judge/language-check";
+import { createOpenAICompatibleJudge } from "../../eval/judge/providers/openai-compatible";
+import { parseComparisonPairs, type ComparisonPair } from "../../eval/report/cross-lingual";
+import { writeMtBenchReport } from "../../eval/report/write-report";
+import { createTranslationProvider, PROVIDER_NAMES, type ProviderName } from "../../translate/create-translation-provider";
+import { openTranslationCache } from "../../translate/translation-cache";
+import type { TranslationProvider } from "../../translate/translation-provider";
+import { parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger } from "../option-parsers";
+import { createProgressReporter } from "../progress-reporter";
+import { defaultTranslationCachePath } from "./translate";
+
+function parseFraction(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0 || number >= 1) throw new InvalidArgumentError(`expected a number between 0 and 1 such as 0.95, got "${value}"`);
+  return number;
+}
+
+function parseNonNegativeInteger(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer >= 0, got "${value}"`);
+  return Number(value);
+}
+
+function parseLanguagePolicy(value: string): "fastchat" | "penalize" {
+  if (value !== "fastchat" && value !== "penalize") throw new InvalidArgumentError('expected "fastchat" or "penalize"');
+  return value;
+}
+
+interface BuildCommandOptions {
+  questions: string;
+  references: string;
+  judgePrompts: string;
+  to: string[];
+  provider: ProviderName;
+  serverUrl?: string;
+  model?: string;
+  out: string;
+  cache?: string;
+  overrides?: string;
+  concurrency?: number;
+  dryRun?: boolean;
+  quiet?: boolean;
+}
+
+function createBuildProvider(options: BuildCommandOptions): TranslationProvider {
+  switch (options.provider) {
+    case "deepl":
+      return createTranslationProvider({ provider: "deepl", ...(options.serverUrl ? { serverUrl: options.serverUrl } : {}) });
+    case "google":
+      return createTranslationProvider({ provider: "google", ...(options.serverUrl ? { endpoint: options.serverUrl } : {}), ...(options.model ? { model: options.model } : {}) });
+    case "openai":
+      return createTranslationProvider({ provider: "openai", ...(options.serverUrl ? { baseURL: options.serverUrl } : {}), ...(options.model ? { model: options.model } : {}) });
+    case "cache":
+      return createTranslationProvider({ provider: "cache" });
+    default:
+      throw new UsageError(`unknown provider "${String(options.provider)}"; use one of ${PROVIDER_NAMES.join(", ")}`);
+  }
+}
+
+interface JudgeCommandOptions {
+  bench: string;
+  answers: string;
+  judgeModel: string;
+  baseUrl?: string;
+  apiKeyEnv: string;
+  out: string;
+  lang?: string[];
+  models?: string[];
+  referenceModel: string;
+  judgePrompts?: string;
+  cache?: string;
+  concurrency: number;
+  maxTokens: number;
+  retries: number;
+  retryErrors?: boolean;
+  languagePolicy: "fastchat" | "penalize";
+  languageExceptions?: string;
+  priceInput?: number;
+  priceOutput?: number;
+  currency: string;
+  dryRun?: boolean;
+  quiet?: boolean;
+}
+
+interface ReportCommandOptions {
+  judgments: string;
+  out: string;
+  bench?: string;
+  lang?: string;
+  judgeModel?: string;
+  compare?: string;
+  pairsFile?: string;
+  humanRatings?: string;
+  resamples: number;
+  seed: string;
+  confidence: number;
+  quiet?: boolean;
+}
+
+function formatCost(value: number | null, currency: string | null): string {
+  return value === null ? "no prices given" : `${value.toFixed(4)} ${currency ?? ""}`.trim();
+}
+
+function summariseJudgeRun(summary: JudgeSummary, dryRun: boolean): string[] {
+  if (dryRun) {
+    return [
+      `dry run: ${summary.judgments} judgments, ${summary.cacheHits} cached, ${summary.toCall} to call the judge for`,
+      ...(summary.missingAnswers.length ? [`${summary.missingAnswers.length} question turns have no answer`] : []),
+    ];
+  }
+  return [
+    `${summary.judgments} judgments (${summary.calls} judge calls, ${summary.cacheHits} from the cache)`,
+    `tokens: ${summary.usage.inputTokens} in / ${summary.usage.outputTokens} out, cost ${formatCost(summary.usage.cost, summary.currency)}`,
+    `errors: ${summary.errors.length} without a score${summary.errors.some((error) => error.error === "unparseable") ? " (rerun with --retry-errors to ask the judge again)" : ""}`,
+    `answers in the wrong language: ${summary.languageMismatches.length}`,
+    ...(summary.missingAnswers.length ? [`${summary.missingAnswers.length} question turns have no answer`] : []),
+    ...summary.outputs.map((path) => `wrote ${path}`),
+  ];
+}
+
+/**
+ * Adds `mt-bench-x build|judge|report`: build the benchmark with the translation engine, judge
+ * answers with any OpenAI-compatible judge, and report FastChat averages, intervals and charts.
+ */
+export function registerMtBenchXCommands(program: Command): void {
+  const group = program.command("mt-bench-x").description("Build, judge and report MT-Bench-X (MT-Bench in several languages)");
+
+  group
+    .command("build")
+    .description("Translate FastChat's MT-Bench (questions, references, judge prompts) into the MT-Bench-X layout")
+    .requiredOption("--questions <file>", "FastChat question.jsonl (English)")
+    .requiredOption("--references <file>", "FastChat reference_answer/gpt-4.jsonl")
+    .requiredOption("--judge-prompts <file>", "FastChat judge_prompts.jsonl")
+    .requiredOption("--out <dir>", "output directory (mt_bench_<LANG>/ per language)")
+    .option("--to <languages>", "target languages, ISO 639-1", parseLanguageList, ["de", "fr", "it", "es"])
+    .addOption(new Option("--provider <name>", "translation provider").choices([...PROVIDER_NAMES]).default("deepl"))
+    .option("--server-url <url>", "provider endpoint (DeepL server URL, Google endpoint, OpenAI base URL)")
+    .option("--model <name>", "model of the google or openai provider")
+    .option("--cache <path>", "translation cache shared by all commands (default: POLYGLOT_TRANSLATION_CACHE or ~/.cache/polyglot-instruct/translations.jsonl)")
+    .option("--overrides <file>", "JSONL {question_id, turns?, reference?} for localised questions and human corrections")
+    .option("--concurrency <n>", "translation requests in flight", parsePositiveInteger, 4)
+    .option("--dry-run", "translate nothing, write nothing; show what would be sent")
+    .option("--quiet", "no progress output")
+    .action(async (options: BuildCommandOptions) => {
+      const reporter = createProgressReporter({ label: "mt-bench-x build", unit: "segments", quiet: options.quiet });
+      const cache = await openTranslationCache({ path: options.cache ?? defaultTranslationCachePath() });
+      try {
+        const result = await buildMtBenchX({
+          questions: options.questions,
+          references: options.references,
+          judgePrompts: options.judgePrompts,
+          to: options.to,
+          out: options.out,
+          provider: createBuildProvider(options),
+          cache,
+          overrides: options.overrides ? await readMtBenchOverrides(options.overrides) : [],
+          concurrency: options.concurrency,
+          dryRun: options.dryRun ?? false,
+          onProgress: (event) => reporter.update(event.doneSegments, { language: event.lang, total: event.totalSegments }),
+        });
+        reporter.stop();
+        for (const [lang, report] of Object.entries(result.translation)) {
+          reporter.log(`${lang}: ${report.uniqueSegments} segments, ${report.cachedSegments} cached, ${report.billedCharacters} characters ${options.dryRun ? "to send" : "sent"}`);
+        }
+        for (const issue of result.issues) reporter.log(`${issue.lang} ${issue.where}: ${issue.kind}, kept the English text`);
+        if (!options.quiet && !options.dryRun) process.stdout.write(`wrote ${options.out} (${result.languages.join(", ")})\n`);
+      } finally {
+        reporter.stop();
+        await cache.close();
+      }
+    });
+
+  group
+    .command("judge")
+    .description("Judge FastChat answer files with an OpenAI-compatible judge (FastChat single-answer grading)")
+    .requiredOption("--bench <dir>", "the MT-Bench-X tree (mt_bench_<LANG>/) or FastChat's mt_bench/")
+    .requiredOption("--answers <dir>", "answers: mt_bench_<LANG>/model_answer/<model>.jsonl, or <model>.jsonl with --lang")
+    .requiredOption("--judge-model <name>", "judge model, e.g. gpt-4")
+    .requiredOption("--out <dir>", "output directory: mt_bench_<LANG>/model_judgment/<judge>_single.jsonl")
+    .option("--base-url <url>", "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
+    .option("--api-key-env <name>", "environment variable holding the judge's API key", "OPENAI_API_KEY")
+    .option("--lang <languages>", "only these languages; the language of flat answer files", parseLanguageList)
+    .option("--models <ids>", "only these model ids (answer file names)", parseList)
+    .option("--reference-model <name>", "reference answers: reference_answer/<name>.jsonl", "gpt-4")
+    .option("--judge-prompts <file>", "judge prompts for every language instead of the bench's")
+    .option("--cache <file>", "judge cache (default <out>/judge-cache.jsonl)")
+    .option("--concurrency <n>", "judge calls in flight", parsePositiveInteger, 4)
+    .option("--max-tokens <n>", "judge output tokens (FastChat: 2048)", parsePositiveInteger, 2048)
+    .option("--retries <n>", "retries of a failed call (429, 5xx, timeouts)", parseNonNegativeInteger, 8)
+    .option("--retry-errors", "ask the judge again for cached judgments without a [[rating]]")
+    .option("--language-policy <policy>", "fastchat: flag answers in the wrong language; penalize: also score them 1", parseLanguagePolicy, "fastchat")
+    .option("--language-exceptions <file>", "JSON/JSONL {question_id, turns?, languages?}: answers allowed in other languages")
+    .option("--price-input <amount>", "price per 1M input tokens, for the cost", parseNonNegativeNumber)
+    .option("--price-output <amount>", "price per 1M output tokens, for the cost", parseNonNegativeNumber)
+    .option("--currency <code>", "currency of the prices", "USD")
+    .option("--dry-run", "count judgments and cache hits; call nothing, write nothing")
+    .option("--quiet", "no progress output")
+    .action(async (options: JudgeCommandOptions) => {
+      if ((options.priceInput === undefined) !== (options.priceOutput === undefined)) {
+        throw new UsageError("give both --price-input and --price-output, or neither");
+      }
+      const reporter = createProgressReporter({ label: "mt-bench-x judge", unit: "judgments", quiet: options.quiet });
+      try {
+        const summary = await judgeMtBench({
+          bench: options.bench,
+          answers: options.answers,
+          out: options.out,
+          provider: createOpenAICompatibleJudge({
+            model: options.judgeModel,
+            apiKeyEnv: options.apiKeyEnv,
+            ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
+          }),
+          ...(options.lang ? { languages: options.lang, ...(options.lang.length === 1 ? { lang: options.lang[0] } : {}) } : {}),
+          ...(options.models ? { models: options.models } : {}),
+          referenceModel: options.referenceModel,
+          ...(options.judgePrompts ? { judgePrompts: options.judgePrompts } : {}),
+          ...(options.cache ? { cache: options.cache } : {}),
+          concurrency: options.concurrency,
+          maxTokens: options.maxTokens,
+          retryErrors: options.retryErrors ?? false,
+          languagePolicy: options.languagePolicy,
+          languageExceptions: options.languageExceptions ? await readLanguageExceptions(options.languageExceptions) : [],
+          ...(options.priceInput !== undefined && options.priceOutput !== undefined
+            ? { prices: { inputPerMillion: options.priceInput, outputPerMillion: options.priceOutput, currency: options.currency } }
+            : {}),
+          retry: { retries: options.retries },
+          dryRun: options.dryRun ?? false,
+          onProgress: (event) => {
+            if (event.message) reporter.log(event.message);
+            reporter.update(event.done, { total: event.total, calls: event.calls, cached: event.cacheHits, errors: event.errors });
+          },
+        });
+        reporter.stop();
+        if (!options.quiet) process.stdout.write(summariseJudgeRun(summary, options.dryRun ?? false).join("\n") + "\n");
+      } finally {
+        reporter.stop();
+      }
+    });
+
+  group
+    .command("report")
+    .description("Report FastChat averages, per-category scores, bootstrap intervals, cross-lingual gains and charts")
+    .requiredOption("--judgments <path>", "a judgment file or a directory of them (model_judgment/ files are preferred)")
+    .requiredOption("--out <dir>", "output directory: report.md, *.csv, report.json, charts/*.svg")
+    .option("--bench <path>", "MT-Bench(-X) tree or question.jsonl for the categories")
+    .option("--lang <code>", "language of judgments whose ids and paths do not say (default EN)")
+    .option("--judge-model <name>", "only judgments of this judge")
+    .option("--compare <pairs>", 'cross-lingual pairs MULTILINGUAL:MONOLINGUAL, comma-separated, e.g. "ENDEFRITES:@lang,ENDEFRITES:DE"')
+    .option("--pairs-file <file>", 'JSON array of {"multilingual", "monolingual"} pairs')
+    .option("--human-ratings <file>", "CSV question_id,model,turn,score[,lang] for judge-human agreement")
+    .option("--resamples <n>", "bootstrap resamples", parsePositiveInteger, 1000)
+    .option("--seed <seed>", "bootstrap seed", "0")
+    .option("--confidence <level>", "confidence level of the intervals", parseFraction, 0.95)
+    .option("--quiet", "no output but the files")
+    .action(async (options: ReportCommandOptions) => {
+      const pairs: ComparisonPair[] = [
+        ...(options.compare ? parseComparisonPairs(options.compare) : []),
+        ...(options.pairsFile ? parseComparisonPairs(await readFile(options.pairsFile, "utf8")) : []),
+      ];
+      const { report, files } = await writeMtBenchReport({
+        judgments: options.judgments,
+        out: options.out,
+        ...(options.bench ? { bench: options.bench } : {}),
+        ...(options.lang ? { lang: options.lang } : {}),
+        ...(options.judgeModel ? { judgeModel: options.judgeModel } : {}),
+        pairs,
+        ...(options.humanRatings ? { humanRatings: options.humanRatings } : {}),
+        bootstrap: { resamples: options.resamples, seed: /^\d+$/.test(options.seed) ? Number(options.seed) : options.seed, confidence: options.confidence },
+      });
+      if (options.quiet) return;
+      const lines = report.fastchat.map(
+        (row) => `${row.model} ${row.lang}: turn 1 ${row.turn1.mean?.toFixed(2) ?? "-"}, turn 2 ${row.turn2.mean?.toFixed(2) ?? "-"}, average ${row.overall.mean?.toFixed(2) ?? "-"}${row.errors ? ` (${row.errors} errors not averaged)` : ""}`,
+      );
+      process.stdout.write([...lines, `wrote ${files.length} files to ${options.out}`].join("\n") + "\n");
+    });
+}

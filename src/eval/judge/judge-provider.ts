@@ -1,0 +1,32 @@
+/**
+ * The judge spec: what every judge provider implements. A provider sends one system prompt and one
+ * user prompt to a chat model and returns its text and token usage; it does not retry (the engine
+ * retries in one place) and it throws `JudgeServiceError` with `isRetryable` on failure.
+ */
+
+/** One judge call. */
+export interface JudgeRequest {
+  systemPrompt: string;
+  userPrompt: string;
+  /** FastChat judges at temperature 0. */
+  temperature: number;
+  /** FastChat allows the judge 2048 tokens. */
+  maxTokens: number;
+  signal?: AbortSignal;
+}
+
+/** The judge's answer and what it cost in tokens. */
+export interface JudgeResponse {
+  text: string;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** A judge model behind some API. */
+export interface JudgeProvider {
+  /** Provider name for messages (`openai-compatible`). */
+  readonly name: string;
+  /** The judge model as written in judgments (`judge[0]`) and in the cache key. */
+  readonly model: string;
+  doJudge(request: JudgeRequest): Promise<JudgeResponse>;
+}

@@ -1,0 +1,15 @@
+/**
+ * Runs one judge run in a child process, for the kill-and-resume test:
+ * tsx test/eval/judge-child.ts <bench> <answers> <out> <baseURL>
+ */
+import { createOpenAICompatibleJudge, judgeMtBench } from "../../src/eval/index";
+
+const [bench, answers, out, baseURL] = process.argv.slice(2);
+await judgeMtBench({
+  bench: bench!,
+  answers: answers!,
+  out: out!,
+  provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: baseURL!, apiKey: "child-key" }),
+  concurrency: 2,
+  retry: { retries: 0 },
+});
