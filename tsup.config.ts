@@ -1,25 +1,40 @@
 import { defineConfig } from "tsup";
 
+// ESM-only dependencies are bundled into the CommonJS build, so `require("polyglot-instruct")`
+// works on every Node 20 release, not only those with require(esm).
+const esmOnlyDependencies = [
+  "hyparquet",
+  "mdast-util-from-markdown",
+  "mdast-util-gfm",
+  "mdast-util-math",
+  "micromark-extension-gfm",
+  "micromark-extension-math",
+  "p-limit",
+  "p-retry",
+];
+
+const shared = {
+  sourcemap: true,
+  target: "node20",
+  platform: "node",
+  // import.meta.url locates bundled fixtures and the worker; shims make it work in CommonJS too.
+  shims: true,
+} as const;
+
 export default defineConfig([
   {
+    ...shared,
     entry: { index: "src/index.ts" },
-    format: ["esm", "cjs"],
+    format: ["esm"],
     dts: true,
-    sourcemap: true,
     clean: true,
-    target: "node20",
-    platform: "node",
-    // import.meta.url is used to locate bundled fixtures; shims make it work in the CJS build too.
-    shims: true,
   },
+  { ...shared, entry: { index: "src/index.ts" }, format: ["cjs"], noExternal: esmOnlyDependencies },
   {
+    ...shared,
     // The CLI, and the worker that parses language files on another core (loaded by path at run time).
     entry: { "cli/main": "src/cli/main.ts", "corpus/encode-worker": "src/corpus/encode-worker.ts" },
     format: ["esm"],
-    sourcemap: true,
-    target: "node20",
-    platform: "node",
-    shims: true,
-    banner: ({ format }) => ({ js: format === "esm" ? "#!/usr/bin/env node" : "" }),
+    banner: { js: "#!/usr/bin/env node" },
   },
 ]);

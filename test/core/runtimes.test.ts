@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repositoryRoot } from "../support/run-cli";
@@ -24,8 +25,13 @@ describe("runtimes", () => {
     expect(JSON.parse(denoOutput)).toEqual(hashes);
   });
 
-  it("the CommonJS build loads with require() and exposes the same API", () => {
-    const output = run(process.execPath, ["-e", "const api = require('./dist/index.cjs'); console.log(typeof api.composeDataset, typeof api.readSource, api.TOOL.name)"]);
-    expect(output).toBe("function function polyglot-instruct");
+  it("the CommonJS build loads with require() even without require(esm), and ships its declarations", () => {
+    const output = run(process.execPath, [
+      "--no-experimental-require-module",
+      "-e",
+      "const api = require('./dist/index.cjs'); console.log(typeof api.composeDataset, typeof api.readParquet, typeof api.translateDocuments, api.TOOL.name)",
+    ]);
+    expect(output).toBe("function function function polyglot-instruct");
+    expect(existsSync(join(repositoryRoot, "dist", "index.d.cts"))).toBe(true);
   });
 });
