@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
-// ESM-only dependencies are bundled into the CommonJS build, so `require("polyglot-instruct")`
-// works on every Node 20 release, not only those with require(esm).
+// ESM-only dependencies are bundled (into both builds: tsup cannot set this per format), so that
+// `require("polyglot-instruct")` works on every Node 20 release, not only those with require(esm).
 const esmOnlyDependencies = [
   "hyparquet",
   "mdast-util-from-markdown",
@@ -22,14 +22,7 @@ const shared = {
 } as const;
 
 export default defineConfig([
-  {
-    ...shared,
-    entry: { index: "src/index.ts" },
-    format: ["esm"],
-    dts: true,
-    clean: true,
-  },
-  { ...shared, entry: { index: "src/index.ts" }, format: ["cjs"], noExternal: esmOnlyDependencies },
+  { ...shared, entry: { index: "src/index.ts" }, format: ["esm", "cjs"], dts: true, clean: true, noExternal: esmOnlyDependencies },
   {
     ...shared,
     // The CLI, and the worker that parses language files on another core (loaded by path at run time).

@@ -3,10 +3,11 @@ import { isIso639_1 } from "../record/language-codes";
 
 /** `"de,fr, it"` -> `["de", "fr", "it"]`, each checked to be an ISO 639-1 code. */
 export function parseLanguageList(value: string): string[] {
-  const languages = parseList(value).map((code) => code.toLowerCase());
+  const languages = parseList(value);
   const invalid = languages.filter((code) => !isIso639_1(code));
-  if (invalid.length > 0) throw new InvalidArgumentError(`not ISO 639-1 language codes: ${invalid.join(", ")} (use e.g. en,de,fr)`);
-  if (languages.length === 0) throw new InvalidArgumentError("expected at least one language code");
+  if (languages.length === 0 || invalid.length > 0) {
+    throw new InvalidArgumentError(`expected comma-separated ISO 639-1 codes such as en,de,fr,it,es${invalid.length ? ` (bad: ${invalid.join(", ")})` : ""}`);
+  }
   return languages;
 }
 

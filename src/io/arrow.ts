@@ -43,6 +43,27 @@ export async function writeArrow(
   options: { batchRows?: number } = {},
 ): Promise<WrittenFile> {
   const batchRows = options.batchRows ?? ARROW_BATCH_ROWS;
+  async function* batches(): AsyncGenerator<RecordBatch> {
+    let pending: CanonicalRecord[] = [];
+    let any = false;
+    for await (const record of records) {
+      pending.push(record);
+      if (pending.length >= batchRows) {
+        yield buildRecordBatch(pending);
+        any = true;
+        pending = [];
+      }
+    }
+    if (pending.length > 0 || !any) yield buildRecordBatch(pending);
+  }
+  return writeRecordBatches(path, batches());
+}
+
+/**
+ * Writes record batches with the canonical schema as an Arrow IPC file, atomically. Each batch is
+ * flushed to disk before the next is requested, so about one batch of bytes is held in memory.
+ */
+export async function writeRecordBatches(path: string, batches: Iterable<RecordBatch> | AsyncIterable<RecordBatch>): Promise<WrittenFile> {
   const file = await openAtomicFile(path);
   const writer = new RecordBatchFileWriter();
   writer.reset(undefined, canonicalArrowSchema);
@@ -51,18 +72,11 @@ export async function writeArrow(
   })();
   let rows = 0;
   try {
-    let pending: CanonicalRecord[] = [];
-    for await (const record of records) {
-      pending.push(record);
-      if (pending.length >= batchRows) {
-        writer.write(buildRecordBatch(pending));
-        rows += pending.length;
-        pending = [];
-      }
-    }
-    if (pending.length > 0 || rows === 0) {
-      writer.write(buildRecordBatch(pending));
-      rows += pending.length;
+    for await (const batch of batches) {
+      writer.write(batch);
+      rows += batch.numRows;
+      // Let the drain loop write the batch just queued before the next one is built.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     writer.finish();
     await drained;

@@ -1,6 +1,6 @@
-import { makeData, RecordBatch, RecordBatchFileWriter, Struct, Utf8, type Data, type List } from "apache-arrow";
+import { makeData, RecordBatch, Struct, Utf8, type Data, type List } from "apache-arrow";
 import { messageCount, type EncodedRecord } from "../corpus/record-store";
-import { ARROW_BATCH_ROWS, canonicalArrowSchema } from "./arrow";
+import { ARROW_BATCH_ROWS, canonicalArrowSchema, writeRecordBatches } from "./arrow";
 import { openAtomicFile } from "./atomic-write";
 import type { WrittenFile } from "./jsonl";
 
@@ -37,34 +37,13 @@ export async function writeEncodedJsonl(path: string, rows: readonly EncodedReco
 /** Writes encoded records as an Arrow IPC file with the canonical schema, copying stored field bytes. */
 export async function writeEncodedArrow(path: string, rows: readonly EncodedRecord[], options: { batchRows?: number } = {}): Promise<WrittenFile> {
   const batchRows = options.batchRows ?? ARROW_BATCH_ROWS;
-  const file = await openAtomicFile(path);
-  const writer = new RecordBatchFileWriter();
-  writer.reset(undefined, canonicalArrowSchema);
-  const drained = (async () => {
-    for await (const chunk of writer) await file.write(chunk);
-  })();
-  try {
+  function* batches(): Generator<RecordBatch> {
     for (let start = 0; start < rows.length || start === 0; start += batchRows) {
-      writer.write(buildEncodedRecordBatch(rows.slice(start, start + batchRows)));
-      await drainSoon();
-      if (rows.length === 0) break;
+      yield buildEncodedRecordBatch(rows.slice(start, start + batchRows));
+      if (rows.length === 0) return;
     }
-    writer.finish();
-    await drained;
-    const { sha256, bytes } = await file.commit();
-    return { rows: rows.length, sha256, bytes };
-  } catch (error) {
-    writer.abort();
-    await drained.catch(() => undefined);
-    await file.abort();
-    throw error;
   }
-}
-
-// Lets the drain loop write the batch just queued before the next one is built, so at most about
-// one batch of Arrow bytes is held in memory.
-function drainSoon(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return writeRecordBatches(path, batches());
 }
 
 /** One record batch from encoded records: each column's bytes are copied, never re-encoded. */

@@ -98,12 +98,15 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
         const input = await resolveInput(translate.input, options, baseDirectory, name);
         const translatedDirectory = `${name}/translated`;
         const provider = createTranslationProvider({ provider: translate.provider, ...(translate.providerOptions ?? {}) } as CreateTranslationProviderOptions);
+        // A replay-only provider never writes, so a shipped cache (the fixtures') is opened read-only.
         const cache = await openTranslationCache({
           path: translate.cache ? resolveConfigPath(baseDirectory, translate.cache) : defaultTranslationCachePath(),
+          readOnly: translate.provider === "cache",
         });
         try {
           await translateCorpus({
             input: input.paths[0]!,
+            inputName: input.uris.get(input.paths[0]!) ?? describePath(input.paths[0]!),
             from: translate.from,
             to: translate.to,
             provider,

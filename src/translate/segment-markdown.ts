@@ -27,6 +27,8 @@ interface Span {
   kind: "text" | "protected";
   start: number;
   end: number;
+  /** A soft line break (with its continuation prefix) inside a paragraph. */
+  lineBreak?: boolean;
 }
 
 /** Nodes whose children are phrasing content: the places where prose lives. */
@@ -36,6 +38,12 @@ const PROSE_WRAPPERS = new Set(["emphasis", "strong", "delete", "link", "linkRef
 
 const DEFAULT_MAX_SEGMENT_CHARACTERS = 3000;
 
+// Built once: creating the syntax extensions costs more than parsing a typical message.
+const PARSE_OPTIONS = {
+  extensions: [gfm(), math()],
+  mdastExtensions: [gfmFromMarkdown(), mathFromMarkdown()],
+};
+
 /**
  * Cuts a markdown document into verbatim text (code blocks, HTML blocks, list markers, table pipes,
  * blank lines ...) and prose segments, using the parser's node offsets on the ORIGINAL text so that
@@ -44,10 +52,7 @@ const DEFAULT_MAX_SEGMENT_CHARACTERS = 3000;
 export function segmentMarkdown(options: SegmentMarkdownOptions): SegmentedDocument {
   const { text } = options;
   const maxCharacters = options.maxSegmentCharacters ?? DEFAULT_MAX_SEGMENT_CHARACTERS;
-  const tree = fromMarkdown(text, {
-    extensions: [gfm(), math()],
-    mdastExtensions: [gfmFromMarkdown(), mathFromMarkdown()],
-  });
+  const tree = fromMarkdown(text, PARSE_OPTIONS);
   const runs: Span[][] = [];
   collectRuns(tree, text, options.protectPatterns ?? [], runs);
 
@@ -68,7 +73,11 @@ export function segmentMarkdown(options: SegmentMarkdownOptions): SegmentedDocum
       pushVerbatim(first.start);
       pieces.push({
         source: text.slice(first.start, last.end),
-        parts: trimmed.map((span): SegmentPart => ({ kind: span.kind, text: text.slice(span.start, span.end) })),
+        parts: trimmed.map((span): SegmentPart =>
+          span.kind === "protected" && span.lineBreak
+            ? { kind: "protected", text: text.slice(span.start, span.end), lineBreak: true }
+            : { kind: span.kind, text: text.slice(span.start, span.end) },
+        ),
       });
       cursor = last.end;
     }
@@ -97,7 +106,17 @@ function collectRuns(node: Nodes, text: string, patterns: readonly RegExp[], run
   if (PHRASING_CONTAINERS.has(node.type)) {
     const prose: Span[] = [];
     collectProse(node, text, patterns, prose);
-    if (prose.length > 0) runs.push(fillGaps(prose));
+    if (prose.length === 0) return;
+    // The run covers all phrasing content, so inline code or emphasis markers at either end stay in
+    // the segment (the translator sees them as placeholders) rather than being cut off.
+    const children = (node as Parents).children;
+    const first = children.length > 0 ? offsets(children[0] as Nodes) : undefined;
+    const last = children.length > 0 ? offsets(children[children.length - 1] as Nodes) : undefined;
+    const bounds: Span[] = [];
+    if (first && first.start < prose[0]!.start) bounds.push({ kind: "protected", start: first.start, end: first.start });
+    const withBounds = [...bounds, ...prose];
+    if (last && last.end > prose[prose.length - 1]!.end) withBounds.push({ kind: "protected", start: last.end, end: last.end });
+    runs.push(fillGaps(withBounds));
     return;
   }
   if ("children" in node) {
@@ -129,31 +148,36 @@ function collectProse(node: Nodes, text: string, patterns: readonly RegExp[], ou
  * structure survives. Matches of the extra protect patterns are protected too.
  */
 function cutTextNode(start: number, end: number, text: string, patterns: readonly RegExp[]): Span[] {
-  const protectedRanges: [number, number][] = [];
+  const protectedRanges: [number, number, boolean][] = [];
   const slice = text.slice(start, end);
   for (const match of slice.matchAll(/[ \t]*\r?\n[ \t>]*/g)) {
     const at = start + (match.index ?? 0);
-    protectedRanges.push([at, at + match[0].length]);
+    protectedRanges.push([at, at + match[0].length, true]);
   }
   for (const pattern of patterns) {
     const global = pattern.global ? pattern : new RegExp(pattern.source, `${pattern.flags}g`);
     for (const match of slice.matchAll(global)) {
       if (match[0].length === 0) continue;
       const at = start + (match.index ?? 0);
-      protectedRanges.push([at, at + match[0].length]);
+      protectedRanges.push([at, at + match[0].length, false]);
     }
   }
   protectedRanges.sort((a, b) => a[0] - b[0]);
   const spans: Span[] = [];
   let cursor = start;
-  for (const [from, to] of protectedRanges) {
+  for (const [from, to, lineBreak] of protectedRanges) {
     if (to <= cursor) continue;
     if (from > cursor) spans.push({ kind: "text", start: cursor, end: from });
-    spans.push({ kind: "protected", start: Math.max(from, cursor), end: to });
+    spans.push({ kind: "protected", start: Math.max(from, cursor), end: to, ...(lineBreak && from >= cursor ? { lineBreak: true } : {}) });
     cursor = to;
   }
   if (cursor < end) spans.push({ kind: "text", start: cursor, end });
   return spans;
+}
+
+/** Neighbours merge when of the same kind; a line break stays its own span (the translator sees it as a space). */
+function mergeable(left: Span, right: Span): boolean {
+  return left.kind === right.kind && left.end === right.start && !left.lineBreak && !right.lineBreak;
 }
 
 /** Turns sorted prose spans into a contiguous run: the gaps between them become protected spans. */
@@ -163,10 +187,18 @@ function fillGaps(spans: Span[]): Span[] {
     const previous = run[run.length - 1];
     if (previous && span.start > previous.end) run.push({ kind: "protected", start: previous.end, end: span.start });
     const last = run[run.length - 1];
-    if (last && last.kind === span.kind && last.end === span.start) last.end = span.end;
-    else if (span.end > span.start) run.push({ ...span });
+    if (last && mergeable(last, span)) last.end = span.end;
+    else run.push({ ...span });
   }
-  return run;
+  // Drop empty spans and merge neighbours of the same kind (fewer placeholders for the translator).
+  const merged: Span[] = [];
+  for (const span of run) {
+    if (span.end <= span.start) continue;
+    const last = merged[merged.length - 1];
+    if (last && mergeable(last, span)) last.end = span.end;
+    else merged.push(span);
+  }
+  return merged;
 }
 
 /** Moves leading and trailing protected spans and whitespace out of the run (they stay verbatim). */
@@ -175,8 +207,12 @@ function trimRun(run: Span[], text: string): Span[] {
   while (spans.length > 0) {
     const first = spans[0]!;
     if (first.kind === "protected") {
-      spans.shift();
-      continue;
+      // Line breaks and container prefixes at the edges stay verbatim; markup (code, markers) stays in.
+      if (/^\s*$/u.test(text.slice(first.start, first.end))) {
+        spans.shift();
+        continue;
+      }
+      break;
     }
     while (first.start < first.end && /\s/u.test(text[first.start]!)) first.start++;
     if (first.start === first.end) spans.shift();
@@ -185,8 +221,11 @@ function trimRun(run: Span[], text: string): Span[] {
   while (spans.length > 0) {
     const last = spans[spans.length - 1]!;
     if (last.kind === "protected") {
-      spans.pop();
-      continue;
+      if (/^\s*$/u.test(text.slice(last.start, last.end))) {
+        spans.pop();
+        continue;
+      }
+      break;
     }
     while (last.end > last.start && /\s/u.test(text[last.end - 1]!)) last.end--;
     if (last.start === last.end) spans.pop();
@@ -227,7 +266,7 @@ function splitLongRun(run: Span[], text: string, maxCharacters: number, language
   for (const to of [...cuts, runEnd]) {
     pieces.push(
       run
-        .map((span) => ({ kind: span.kind, start: Math.max(span.start, from), end: Math.min(span.end, to) }))
+        .map((span) => ({ ...span, start: Math.max(span.start, from), end: Math.min(span.end, to) }))
         .filter((span) => span.end > span.start),
     );
     from = to;

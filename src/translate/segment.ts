@@ -5,7 +5,8 @@
  */
 export type SegmentPart =
   | { readonly kind: "text"; readonly text: string }
-  | { readonly kind: "protected"; readonly text: string };
+  /** `lineBreak`: a soft line break with its continuation prefix, sent as a placeholder between spaces. */
+  | { readonly kind: "protected"; readonly text: string; readonly lineBreak?: boolean };
 
 export interface Segment {
   /** The exact source slice this segment replaces. */
@@ -33,7 +34,10 @@ export type NeutralPiece = string | { readonly placeholder: number };
 /** The neutral text of a segment: prose with numbered placeholders; this is what is cached and sent. */
 export function neutralText(segment: Segment): string {
   let index = 0;
-  return segment.parts.map((part) => (part.kind === "text" ? part.text : placeholderToken(index++))).join("");
+  // A line break separates words: the translator must see a space there, not a glued placeholder.
+  return segment.parts
+    .map((part) => (part.kind === "text" ? part.text : part.lineBreak ? ` ${placeholderToken(index++)} ` : placeholderToken(index++)))
+    .join("");
 }
 
 /** Number of protected spans (placeholders) in a segment. */
@@ -71,8 +75,16 @@ export function placeholdersIntact(translation: string, count: number): boolean 
 
 /** Replaces the placeholders of a (validated) neutral translation with the segment's protected spans. */
 export function restoreProtected(translation: string, segment: Segment): string {
-  const protectedTexts = segment.parts.filter((part) => part.kind === "protected").map((part) => part.text);
-  return translation.replace(PLACEHOLDER_PATTERN, (token, digits: string) => protectedTexts[Number(digits)] ?? token);
+  const protectedParts = segment.parts.filter((part) => part.kind === "protected");
+  // Spaces the translator kept around a line break are dropped: the break brings its own whitespace.
+  return translation.replace(/[ \t]*\uE000(\d+)\uE001[ \t]*/g, (match, digits: string) => {
+    const part = protectedParts[Number(digits)];
+    if (!part) return match;
+    if (part.lineBreak) return part.text;
+    const token = placeholderToken(Number(digits));
+    const at = match.indexOf(token);
+    return match.slice(0, at) + part.text + match.slice(at + token.length);
+  });
 }
 
 /** The prose of a segment (what a service bills), without protected spans. */

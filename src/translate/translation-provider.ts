@@ -56,6 +56,12 @@ export interface TranslationProvider {
   measureText(text: string): number;
   /** Translates one request. Throws `TranslationServiceError` (or a subclass) on failure. */
   doTranslate(request: TranslationRequest): Promise<TranslationResponse>;
+  /**
+   * True for services that answer in the requested language or fail (DeepL, Google): the quality
+   * report then runs language identification only on output that looks untranslated. LLMs can
+   * answer in another language, so every message of theirs is identified.
+   */
+  readonly answersInTargetLanguage?: boolean;
   /** For the `cache` provider only: the recorded provider identity it replays. */
   readonly replays?: boolean;
 }

@@ -1,9 +1,9 @@
 import { Argument, Command, InvalidArgumentError } from "commander";
-import { isIso639_1 } from "../../record/language-codes";
 import { HUB_PRESET_NAMES, HUB_PRESETS, fetchPreset, type HubPresetName } from "../../hub/fetch-presets";
 import type { HubProgressCallback } from "../../hub/hub-progress";
 import { pushAdapter } from "../../hub/push-adapter";
 import { pushDataset, type PushResult } from "../../hub/push-dataset";
+import { parseLanguageList } from "../option-parsers";
 import { createProgressReporter, type ProgressReporter } from "../progress-reporter";
 
 interface CommonHubOptions {
@@ -41,15 +41,6 @@ interface PushAdapterCommandOptions extends CommonHubOptions {
 const TOKEN_NOTE =
   "The token comes from HF_TOKEN or the saved token file ($HF_HOME/token, ~/.cache/huggingface/token); " +
   "the endpoint from --hub-url or HF_ENDPOINT.";
-
-function parseLanguageList(value: string): string[] {
-  const codes = value.split(",").map((code) => code.trim()).filter(Boolean);
-  const bad = codes.filter((code) => !isIso639_1(code));
-  if (codes.length === 0 || bad.length > 0) {
-    throw new InvalidArgumentError(`expected comma-separated ISO 639-1 codes such as en,de,fr,it,es${bad.length ? ` (bad: ${bad.join(", ")})` : ""}`);
-  }
-  return codes;
-}
 
 function parseRepoName(value: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) {

@@ -12,7 +12,7 @@ import { openTranslationCache } from "../../translate/translation-cache";
 import type { TranslationProvider } from "../../translate/translation-provider";
 import { parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger } from "../option-parsers";
 import { createProgressReporter } from "../progress-reporter";
-import { defaultTranslationCachePath } from "./translate";
+import { defaultTranslationCachePath } from "../../cache-directory";
 
 function parseFraction(value: string): number {
   const number = Number(value);

@@ -1,0 +1,155 @@
+import { Command, Option } from "commander";
+import { defaultTranslationCachePath } from "../../cache-directory";
+import { parseLanguageList, parseNonNegativeNumber, parsePositiveInteger } from "../option-parsers";
+import { UsageError } from "../../errors";
+import { isIso639_1 } from "../../record/language-codes";
+import { createProgressReporter, type ProgressReporter } from "../progress-reporter";
+import { createTranslationProvider, PROVIDER_NAMES, type ProviderName } from "../../translate/create-translation-provider";
+import { readCorrections } from "../../translate/review-csv";
+import { translateCorpus, type TranslateCorpusProgress, type TranslateCorpusSummary } from "../../translate/translate-corpus";
+import { openTranslationCache } from "../../translate/translation-cache";
+import type { TranslationProvider } from "../../translate/translation-provider";
+
+interface TranslateCommandOptions {
+  input: string;
+  from: string;
+  to: string[];
+  provider: ProviderName;
+  out: string;
+  cache?: string;
+  concurrency?: number;
+  dryRun?: boolean;
+  serverUrl?: string;
+  applyCorrections?: string;
+  model?: string;
+  formality?: string;
+  glossaryId?: string;
+  replayProvider?: string;
+  pricePerMillion?: number;
+  currency?: string;
+  quiet?: boolean;
+}
+
+function buildProvider(options: TranslateCommandOptions): TranslationProvider {
+  switch (options.provider) {
+    case "deepl":
+      return createTranslationProvider({
+        provider: "deepl",
+        ...(options.serverUrl ? { serverUrl: options.serverUrl } : {}),
+        ...(options.formality ? { formality: options.formality as "more" } : {}),
+        ...(options.glossaryId ? { glossaryId: options.glossaryId } : {}),
+        ...(options.model ? { modelType: options.model as "quality_optimized" } : {}),
+      });
+    case "google":
+      return createTranslationProvider({
+        provider: "google",
+        ...(options.serverUrl ? { endpoint: options.serverUrl } : {}),
+        ...(options.model ? { model: options.model } : {}),
+      });
+    case "openai":
+      return createTranslationProvider({
+        provider: "openai",
+        ...(options.serverUrl ? { baseURL: options.serverUrl } : {}),
+        ...(options.model ? { model: options.model } : {}),
+      });
+    case "cache":
+      return createTranslationProvider({ provider: "cache", ...(options.replayProvider ? { providerId: options.replayProvider } : {}) });
+  }
+}
+
+function formatSummary(summary: TranslateCorpusSummary): string[] {
+  const lines: string[] = [];
+  for (const [lang, report] of Object.entries(summary.languages)) {
+    const cost = report.estimatedCost ? ` ~ ${report.estimatedCost.amount.toFixed(2)} ${report.estimatedCost.currency}` : "";
+    const counted = report.serviceBilledCharacters === null ? "" : `, service counted ${report.serviceBilledCharacters}`;
+    const issues = Object.entries(report.issueCounts)
+      .map(([kind, count]) => `${kind} ${count}`)
+      .join(", ");
+    lines.push(
+      summary.dryRun
+        ? `${report.from}->${lang}: ${report.uniqueSegments - report.cachedSegments} of ${report.uniqueSegments} segments to send, ` +
+            `${report.billedCharacters} characters would be billed${cost} (${report.cachedSegments} cached)`
+        : `${report.from}->${lang}: ${report.uniqueSegments} segments (${report.cachedSegments} cached, ${report.sentSegments} sent in ` +
+            `${report.requests} requests, ${report.retries} retries), ${report.billedCharacters} characters billed${counted}${cost}` +
+            (issues ? `; issues: ${issues}` : ""),
+    );
+  }
+  if (!summary.dryRun) lines.push(`wrote ${summary.files.map((file) => file.path).join(", ")}`);
+  return lines;
+}
+
+/**
+ * Adds `build-datasets translate`: translate a corpus (LIMA) into several languages through
+ * DeepL, Google, an OpenAI-compatible endpoint or the cache, writing the parallel corpus.
+ */
+export function registerTranslateCommands(program: Command): void {
+  program
+    .command("translate")
+    .description("translate a corpus (e.g. LIMA) into several languages: <from>.jsonl, <lang>.jsonl, translation-report.json, review.csv")
+    .requiredOption("--input <path>", "corpus to translate (LIMA train.jsonl or any supported format)")
+    .requiredOption("--to <langs>", "target languages, comma-separated ISO 639-1 codes (de,fr,it,es)", parseLanguageList)
+    .requiredOption("--out <dir>", "output directory")
+    .option("--from <lang>", "source language", "en")
+    .addOption(new Option("--provider <name>", "translation provider").choices([...PROVIDER_NAMES]).default("deepl"))
+    .option("--cache <path>", "translation cache file (shared by every command)", undefined)
+    .option("--concurrency <n>", "requests in flight", parsePositiveInteger, 4)
+    .option("--dry-run", "send nothing; print the segments and characters that would be billed, and the price")
+    .option("--server-url <url>", "endpoint of a compatible server (DEEPL_SERVER_URL, GOOGLE_TRANSLATE_ENDPOINT, OPENAI_BASE_URL)")
+    .option("--apply-corrections <file>", "an edited review.csv whose 'correction' column overrides translations")
+    .option("--model <name>", "model: DeepL model type, Google model, or LLM name")
+    .option("--formality <level>", "DeepL formality (less, more, prefer_less, prefer_more)")
+    .option("--glossary-id <id>", "DeepL glossary id")
+    .option("--replay-provider <id>", "with --provider cache: the recorded provider identity to replay")
+    .option("--price-per-million <amount>", "price per million characters for the estimate", parseNonNegativeNumber)
+    .option("--currency <code>", "currency of --price-per-million", "EUR")
+    .option("--quiet", "no progress output")
+    .action(async (options: TranslateCommandOptions) => {
+      if (!isIso639_1(options.from)) throw new UsageError(`--from: "${options.from}" is not an ISO 639-1 code such as en`);
+      const provider = buildProvider(options);
+      const cache = await openTranslationCache({ path: options.cache ?? defaultTranslationCachePath() });
+      const corrections = options.applyCorrections ? await readCorrections(options.applyCorrections) : undefined;
+      let reporter: ProgressReporter | undefined;
+      const onProgress = (progress: TranslateCorpusProgress): void => {
+        reporter ??= createProgressReporter({
+          label: `translate ${progress.from}->${progress.to.join(",")}`,
+          total: progress.totalSegments,
+          unit: "segments",
+          quiet: options.quiet ?? false,
+        });
+        reporter.update(progress.doneSegments, {
+          cached: progress.cachedSegments,
+          chars: `${progress.sentCharacters}/${progress.totalCharacters}`,
+          retries: progress.retries,
+        });
+      };
+      // Ctrl-C: stop sending; what is already answered is in the cache, so a rerun resumes.
+      const controller = new AbortController();
+      const onSignal = (): void => controller.abort(new UsageError("interrupted; rerun the same command to resume from the cache"));
+      process.once("SIGINT", onSignal);
+      try {
+        const summary = await translateCorpus({
+          input: options.input,
+          from: options.from,
+          to: options.to,
+          provider,
+          cache,
+          outDir: options.out,
+          concurrency: options.concurrency ?? 4,
+          ...(options.dryRun ? { dryRun: true } : {}),
+          ...(corrections ? { corrections } : {}),
+          ...(options.pricePerMillion !== undefined
+            ? { price: { perMillionCharacters: options.pricePerMillion, currency: options.currency ?? "EUR" } }
+            : {}),
+          onProgress,
+          signal: controller.signal,
+        });
+        reporter?.stop();
+        reporter = undefined;
+        if (!options.quiet || summary.dryRun) for (const line of formatSummary(summary)) process.stdout.write(line + "\n");
+      } finally {
+        reporter?.stop();
+        process.removeListener("SIGINT", onSignal);
+        await cache.close();
+      }
+    });
+}

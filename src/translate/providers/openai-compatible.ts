@@ -1,0 +1,153 @@
+import type OpenAI from "openai";
+import { z } from "zod";
+import { parseNeutralText, placeholderToken } from "../segment";
+import type { TranslationProvider, TranslationRequest, TranslationResponse } from "../translation-provider";
+import { MissingApiKeyError, TranslationAuthError, TranslationQuotaError, TranslationServiceError, parseRetryAfter } from "../translation-errors";
+
+/** Version of the prompt below; part of the cache identity so a new prompt never reuses old output. */
+export const TRANSLATION_PROMPT_VERSION = "1";
+
+export const openAITranslatorOptionsSchema = z.strictObject({
+  /** API key; defaults to `OPENAI_API_KEY`. Read at the first request. */
+  apiKey: z.string().min(1).optional(),
+  /** Base URL of any OpenAI-compatible endpoint (`http://host/v1`); defaults to `OPENAI_BASE_URL`. */
+  baseURL: z.string().url().optional(),
+  /** Model name; defaults to `OPENAI_MODEL`, then `gpt-4o-mini`. */
+  model: z.string().min(1).optional(),
+  /** Sampling temperature (default 0). */
+  temperature: z.number().min(0).max(2).optional(),
+  /** Extra words for the cache identity. */
+  label: z.string().min(1).optional(),
+  /** Per-request timeout in milliseconds (default 120 000). */
+  timeoutMs: z.number().int().positive().optional(),
+  /** Price per million source characters for estimates; LLMs bill tokens, so none by default. */
+  price: z.strictObject({ perMillionCharacters: z.number().nonnegative(), currency: z.string() }).optional(),
+  /** Environment to read variables from (default `process.env`). */
+  env: z.record(z.string(), z.string().optional()).optional(),
+});
+export type OpenAITranslatorOptions = z.input<typeof openAITranslatorOptionsSchema>;
+
+const PLACEHOLDER_PATTERN = /⟦(\d+)⟧/g;
+
+function languageName(code: string): string {
+  try {
+    return new Intl.DisplayNames(["en"], { type: "language" }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
+/** The system prompt: translation only, placeholders kept. */
+export function buildTranslationPrompt(from: string, to: string): string {
+  return [
+    `You are a professional translator. Translate the user's message from ${languageName(from)} to ${languageName(to)}.`,
+    "Reply with the translation only: no explanations, notes, or quotation marks around it.",
+    "The text is markdown; keep its punctuation and formatting.",
+    "Tokens such as ⟦0⟧ stand for code, links or formulas: copy every token exactly once and unchanged to the matching place in the translation.",
+  ].join(" ");
+}
+
+/**
+ * Creates a translator for any OpenAI-compatible chat endpoint (`POST /v1/chat/completions`).
+ * One segment per request; protected spans travel as `⟦n⟧` tokens. The client's retries are off.
+ */
+export function createOpenAITranslator(options: OpenAITranslatorOptions = {}): TranslationProvider {
+  const parsed = openAITranslatorOptionsSchema.parse(options);
+  const env = parsed.env ?? process.env;
+  const model = parsed.model ?? env.OPENAI_MODEL ?? "gpt-4o-mini";
+  const temperature = parsed.temperature ?? 0;
+  let client: OpenAI | undefined;
+  let apiKey: string | undefined;
+
+  let library: typeof OpenAI | undefined;
+
+  const getClient = async (): Promise<OpenAI> => {
+    if (client) return client;
+    // Loaded on first use, like every provider's client.
+    library ??= (await import("openai")).default;
+    apiKey = parsed.apiKey ?? env.OPENAI_API_KEY;
+    if (!apiKey) {
+      throw new MissingApiKeyError(
+        "The OpenAI-compatible translator needs an API key: pass the apiKey option or set the OPENAI_API_KEY environment variable",
+      );
+    }
+    const baseURL = parsed.baseURL ?? (env.OPENAI_BASE_URL || undefined);
+    client = new library({ apiKey, ...(baseURL ? { baseURL } : {}), maxRetries: 0, timeout: parsed.timeoutMs ?? 120_000 });
+    return client;
+  };
+
+  return {
+    id: ["openai", `model=${model}`, `temperature=${temperature}`, `prompt=${TRANSLATION_PROMPT_VERSION}`, parsed.label && `label=${parsed.label}`]
+      .filter(Boolean)
+      .join(":"),
+    name: "openai",
+    limits: { maxSegmentsPerRequest: 1, maxRequestBytes: 256 * 1024 },
+    ...(parsed.price ? { price: parsed.price } : {}),
+    measureText(text) {
+      return Buffer.byteLength(text);
+    },
+    async doTranslate(request: TranslationRequest): Promise<TranslationResponse> {
+      const openai = await getClient();
+      const translations: string[] = [];
+      for (const text of request.texts) {
+        const content = parseNeutralText(text)
+          .map((piece) => (typeof piece === "string" ? piece : `⟦${piece.placeholder}⟧`))
+          .join("");
+        let reply: string;
+        try {
+          const completion = await openai.chat.completions.create(
+            {
+              model,
+              temperature,
+              messages: [
+                { role: "system", content: buildTranslationPrompt(request.from, request.to) },
+                { role: "user", content },
+              ],
+            },
+            request.signal ? { signal: request.signal } : {},
+          );
+          reply = completion.choices[0]?.message?.content ?? "";
+        } catch (error) {
+          throw toServiceError(error, apiKey, library!);
+        }
+        translations.push(reply.replace(PLACEHOLDER_PATTERN, (_token, digits: string) => placeholderToken(Number(digits))));
+      }
+      return { translations };
+    },
+  };
+}
+
+function toServiceError(error: unknown, apiKey: string | undefined, OpenAI: typeof import("openai").default): Error {
+  const redact = (text: string): string => (apiKey ? text.split(apiKey).join("<redacted>") : text);
+  if (!(error instanceof OpenAI.APIError)) return error instanceof Error ? error : new Error(String(error));
+  const message = redact(error.message);
+  const cause = new Error(message);
+  if (error instanceof OpenAI.APIConnectionError) {
+    return new TranslationServiceError(`OpenAI-compatible endpoint: ${message}`, { provider: "openai", isRetryable: true, cause });
+  }
+  const status = error.status;
+  if (status === 401 || status === 403) {
+    return new TranslationAuthError(
+      `The OpenAI-compatible endpoint rejected the key (HTTP ${status}): check the OPENAI_API_KEY environment variable or the apiKey option`,
+      { provider: "openai", statusCode: status, isRetryable: false, cause },
+    );
+  }
+  if (status === 429 && (error.code === "insufficient_quota" || /insufficient_quota/.test(message))) {
+    return new TranslationQuotaError(`The OpenAI-compatible endpoint reports the quota is used up (HTTP 429): ${message}`, {
+      provider: "openai",
+      statusCode: 429,
+      isRetryable: false,
+      cause,
+    });
+  }
+  const headers = error.headers as Headers | undefined;
+  const retryAfterMs = parseRetryAfter(headers?.get?.("retry-after"));
+  const retryable = status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
+  return new TranslationServiceError(`OpenAI-compatible endpoint failed${status ? ` (HTTP ${status})` : ""}: ${message}`, {
+    provider: "openai",
+    ...(status === undefined ? {} : { statusCode: status }),
+    isRetryable: retryable,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    cause,
+  });
+}

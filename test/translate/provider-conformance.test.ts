@@ -1,0 +1,123 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { translateDocuments } from "../../src/translate/translate-documents";
+import { openTranslationCache, type TranslationCache } from "../../src/translate/translation-cache";
+import { MissingApiKeyError, TranslationAuthError } from "../../src/translate/translation-errors";
+import { harnesses, TEST_KEY, type ProviderHarness } from "./provider-harness";
+
+const FAST_RETRY = { minTimeoutMs: 1, maxTimeoutMs: 5, timeoutMs: 5000 };
+
+const DOCUMENT = [
+  "To count words, use the `split` function of the string:",
+  "",
+  "```python",
+  "def count_words(text):",
+  "    return len(text.split())",
+  "```",
+  "",
+  "See the [example](https://example.com/a_(b)) for more.",
+].join("\n");
+
+// One suite, every provider: a new provider is a few lines in provider-harness.ts.
+describe.each(harnesses)("provider conformance: $name", (factory) => {
+  let harness: ProviderHarness;
+  let directory: string;
+  let cache: TranslationCache;
+
+  beforeEach(async () => {
+    harness = await factory.start();
+    directory = await mkdtemp(join(tmpdir(), `conformance-${factory.name}-`));
+    cache = await openTranslationCache({ path: join(directory, "cache.jsonl") });
+  });
+  afterEach(async () => {
+    await cache.close();
+    await harness.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  const run = (documents: string[], extra: Partial<Parameters<typeof translateDocuments>[0]> = {}) =>
+    translateDocuments({ documents, from: "en", to: "de", provider: harness.provider(), cache, retry: FAST_RETRY, ...extra });
+
+  it("translates prose through the real client; code is never sent and comes back byte-identical", async () => {
+    const { translations, report } = await run([DOCUMENT]);
+    const output = translations[0]!;
+    expect(output).toContain("```python\ndef count_words(text):\n    return len(text.split())\n```");
+    expect(output).toContain("`split`");
+    expect(output).toContain("(https://example.com/a_(b))");
+    expect(output).toContain("Funktion");
+    expect(output).not.toBe(DOCUMENT);
+    const sent = harness.sentTexts().join("\n");
+    expect(sent).not.toContain("count_words");
+    expect(sent).not.toContain("split`");
+    expect(sent).not.toContain("example.com");
+    expect(report.issues.filter((issue) => issue.kind.startsWith("placeholders"))).toEqual([]);
+  });
+
+  it("reads the key lazily and names the option and the environment variable when it is missing", async () => {
+    const provider = harness.providerWithoutKey();
+    const error = await provider.doTranslate({ texts: ["Hello"], from: "en", to: "de" }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MissingApiKeyError);
+    expect((error as Error).message).toContain(harness.keyVariable);
+    expect((error as Error).message).toContain("apiKey");
+  });
+
+  it("reports a rejected key as an auth error naming the variable, without leaking the key", async () => {
+    const error = await translateDocuments({
+      documents: ["Hello world"],
+      from: "en",
+      to: "de",
+      provider: harness.providerWithWrongKey(),
+      cache,
+      retry: FAST_RETRY,
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TranslationAuthError);
+    expect((error as Error).message).toContain(harness.keyVariable);
+    expect((error as Error).message).not.toContain("wrong-key");
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain("wrong-key");
+  });
+
+  it("retries 429, 503, 500 and dropped connections, then completes", async () => {
+    const faults = [{ status: 429, retryAfter: "0" }, { status: 503 }, { drop: true as const }, { status: 500 }];
+    harness.setFault((index) => faults[index]);
+    const { translations, report } = await run(["The first answer is good."]);
+    expect(translations[0]).toBe("Die erste Antwort ist gut.");
+    expect(report.retries).toBe(4);
+    expect(report.requests).toBe(1);
+  });
+
+  // deepl-node does not expose response headers, so only the backoff applies there.
+  it.skipIf(factory.name === "deepl")("waits at least what Retry-After asks for", async () => {
+    harness.setFault((index) => (index === 0 ? { status: 429, retryAfter: "0.3" } : undefined));
+    const started = performance.now();
+    await run(["The answer is good."]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(280);
+  });
+
+  it("retries a request that times out", async () => {
+    harness.setFault((index) => (index === 0 ? { delayMs: 1500 } : undefined));
+    const { translations, report } = await run(["The answer is good."], { retry: { ...FAST_RETRY, timeoutMs: 300 } });
+    expect(translations[0]).toBe("Die Antwort ist gut.");
+    expect(report.retries).toBeGreaterThanOrEqual(1);
+  });
+
+  it("repairs a segment whose placeholders did not survive by translating prose runs one by one", async () => {
+    harness.dropPlaceholders(true);
+    const { translations, report } = await run(["Use the `split` function for the words."]);
+    expect(translations[0]).toBe("Verwende die `split` Funktion für die Wörter.");
+    expect(report.strictSegments).toBe(1);
+    expect(report.issues.map((issue) => issue.kind)).toContain("placeholders-repaired");
+    // A rerun replays the repaired translation from the cache without sending anything.
+    const sentBefore = harness.sentTexts().length;
+    const again = await run(["Use the `split` function for the words."]);
+    expect(again.translations).toEqual(translations);
+    expect(harness.sentTexts().length).toBe(sentBefore);
+  });
+
+  it("keeps keys out of the cache file", async () => {
+    await run(["Hello world, this is a test."]);
+    await cache.close();
+    expect(await readFile(cache.path, "utf8")).not.toContain(TEST_KEY);
+  });
+});

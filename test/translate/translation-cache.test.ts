@@ -1,0 +1,66 @@
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openTranslationCache } from "../../src/translate/translation-cache";
+import { TranslationCacheError } from "../../src/translate/translation-errors";
+
+const entry = (source: string, translation: string) => ({ provider: "deepl", from: "en", to: "de", source, translation });
+
+describe("openTranslationCache", () => {
+  let directory: string;
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), "translation-cache-"));
+  });
+  afterEach(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it("persists entries across opens, keyed by provider, languages and text", async () => {
+    const path = join(directory, "nested", "cache.jsonl");
+    const cache = await openTranslationCache({ path });
+    await cache.put([entry("Hello", "Hallo"), entry("World", "Welt")]);
+    await cache.close();
+    const reopened = await openTranslationCache({ path });
+    expect(reopened.size).toBe(2);
+    expect(reopened.get({ provider: "deepl", from: "en", to: "de", source: "Hello" })?.translation).toBe("Hallo");
+    expect(reopened.get({ provider: "deepl:model=x", from: "en", to: "de", source: "Hello" })).toBeUndefined();
+    expect(reopened.get({ provider: "deepl", from: "en", to: "fr", source: "Hello" })).toBeUndefined();
+    expect(reopened.providerIds()).toEqual(["deepl"]);
+    await reopened.close();
+  });
+
+  it("drops a line torn by a kill and truncates it away, so appends continue cleanly", async () => {
+    const path = join(directory, "cache.jsonl");
+    const cache = await openTranslationCache({ path });
+    await cache.put([entry("Hello", "Hallo")]);
+    await cache.close();
+    await appendFile(path, '{"provider":"deepl","from":"en","to":"de","source":"Wor');
+    const reopened = await openTranslationCache({ path });
+    expect(reopened.size).toBe(1);
+    await reopened.put([entry("World", "Welt")]);
+    await reopened.close();
+    const lines = (await readFile(path, "utf8")).trimEnd().split("\n");
+    expect(lines.map((line) => JSON.parse(line).source)).toEqual(["Hello", "World"]);
+  });
+
+  it("reports a damaged line in the middle with file and line", async () => {
+    const path = join(directory, "cache.jsonl");
+    await writeFile(path, `${JSON.stringify(entry("a", "b"))}\nnot json\n${JSON.stringify(entry("c", "d"))}\n`);
+    const error = await openTranslationCache({ path }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TranslationCacheError);
+    expect((error as Error).message).toContain(`${path}:2`);
+  });
+
+  it("uses translations.jsonl inside a directory and refuses writes when read-only", async () => {
+    const folder = join(directory, "shipped");
+    await mkdir(folder);
+    await writeFile(join(folder, "translations.jsonl"), `${JSON.stringify(entry("a", "b"))}\n{"torn`);
+    const cache = await openTranslationCache({ path: folder, readOnly: true });
+    expect(cache.path).toBe(join(folder, "translations.jsonl"));
+    expect(cache.size).toBe(1);
+    await expect(cache.put([entry("x", "y")])).rejects.toThrow(/read-only/);
+    // Read-only never repairs the file.
+    expect(await readFile(cache.path, "utf8")).toContain('{"torn');
+  });
+});
