@@ -1,8 +1,9 @@
-import { parseTree, type ParseError } from "jsonc-parser";
+import { createReadStream } from "node:fs";
+import { createGunzip } from "node:zlib";
 import { InputError } from "../errors";
 import { openAtomicFile } from "./atomic-write";
 import type { WrittenFile } from "./jsonl";
-import { isGzipPath, readText } from "./open-text-stream";
+import { isGzipPath } from "./open-text-stream";
 
 /** One element of a JSON array file and its 0-based index. */
 export interface JsonArrayItem {
@@ -10,41 +11,102 @@ export interface JsonArrayItem {
   item: number;
 }
 
-/**
- * Reads a file holding one JSON array (`.json` or `.json.gz`, as Bactrian-X ships). The array is
- * parsed whole: V8's `JSON.parse` is several times faster than any streaming JSON parser, and one
- * language of Bactrian-X (about 60 MB) fits comfortably in memory.
- */
-export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem> {
-  const text = await readText(path);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`not valid JSON (${(error as Error).message})`, {
-      file: path,
-      line: lineOfJsonError(text),
-      cause: error,
-    });
-  }
-  if (!Array.isArray(parsed)) {
-    throw new InputError(`expected a JSON array of records, found ${typeof parsed === "object" ? "an object" : typeof parsed}`, {
-      file: path,
-    });
-  }
-  for (let index = 0; index < parsed.length; index += 1) yield { value: parsed[index], item: index };
+const QUOTE = 34;
+const BACKSLASH = 92;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const COMMA = 44;
+const NEWLINE = 10;
+
+function isWhitespace(byte: number): boolean {
+  return byte === 32 || byte === 10 || byte === 13 || byte === 9;
 }
 
-// V8's messages do not always carry a position, so the error path re-parses with jsonc-parser,
-// which reports the offset of the first syntax error (only on failure: it is much slower).
-function lineOfJsonError(text: string): number | undefined {
-  const errors: ParseError[] = [];
-  parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
-  const position = errors[0]?.offset;
-  if (position === undefined) return undefined;
+/**
+ * Streams the elements of a file holding one JSON array (`.json` or `.json.gz`, as Bactrian-X
+ * ships). The gunzipped bytes are scanned for the boundaries of top-level elements (brackets and
+ * commas outside strings) and each element is parsed on its own with `JSON.parse`: as fast as
+ * parsing the whole file at once, but neither the file's text nor the whole parsed array is ever
+ * held in memory. Streaming JSON parsers that tokenise in JavaScript are several times slower.
+ */
+export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem> {
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  const stream = isGzipPath(path) ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
+  if (stream !== raw) raw.on("error", (error) => stream.destroy(error));
+
+  let pending: Buffer = Buffer.alloc(0); // bytes of the element being read, carried across chunks
+  let depth = 0; // 0 before the array, 1 inside it, more inside an element
+  let inString = false;
+  let escaped = false;
+  let finished = false;
   let line = 1;
-  for (let index = 0; index < position && index < text.length; index += 1) if (text.charCodeAt(index) === 10) line += 1;
-  return line;
+  let elementLine = 1;
+  let item = 0;
+  let elementOpen = false;
+  const fail = (message: string, cause?: unknown): never => {
+    throw new InputError(message, { file: path, line, item, cause });
+  };
+  const parseElement = (bytes: Buffer): unknown => {
+    try {
+      return JSON.parse(bytes.toString("utf8"));
+    } catch (error) {
+      throw new InputError(`not valid JSON (${(error as Error).message})`, { file: path, line: elementLine, item, cause: error });
+    }
+  };
+
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const buffer = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+    let start = pending.length > 0 ? 0 : -1;
+    let position = pending.length;
+    pending = Buffer.alloc(0);
+    for (; position < buffer.length; position += 1) {
+      const byte = buffer[position]!;
+      if (byte === NEWLINE) line += 1;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (byte === BACKSLASH) escaped = true;
+        else if (byte === QUOTE) inString = false;
+        continue;
+      }
+      if (finished) {
+        if (!isWhitespace(byte)) fail("unexpected content after the end of the JSON array");
+        continue;
+      }
+      if (depth === 0) {
+        if (byte === OPEN_BRACKET) depth = 1;
+        else if (!isWhitespace(byte)) fail("expected a JSON array of records (the file does not start with \"[\")");
+        continue;
+      }
+      if (depth === 1 && (byte === COMMA || byte === CLOSE_BRACKET)) {
+        if (elementOpen) {
+          yield { value: parseElement(buffer.subarray(start, position)), item };
+          item += 1;
+          elementOpen = false;
+          start = -1;
+        } else if (byte === COMMA || item > 0) {
+          fail(byte === COMMA ? "empty element (two commas in a row?)" : "trailing comma before \"]\"");
+        }
+        if (byte === CLOSE_BRACKET) {
+          depth = 0;
+          finished = true;
+        }
+        continue;
+      }
+      if (!elementOpen) {
+        if (isWhitespace(byte)) continue;
+        elementOpen = true;
+        elementLine = line;
+        start = position;
+      }
+      if (byte === QUOTE) inString = true;
+      else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth += 1;
+      else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) depth -= 1;
+    }
+    if (elementOpen) pending = Buffer.from(buffer.subarray(start));
+  }
+  if (!finished) fail(depth === 0 ? "empty file: expected a JSON array" : "unexpected end of file inside the JSON array (truncated download?)");
 }
 
 /** Writes values as one JSON array, one element per line (gzip when the path ends in `.gz`), atomically. */

@@ -16,17 +16,6 @@ export function openTextStream(path: string): Readable {
   return stream;
 }
 
-/** Reads a whole (possibly gzipped) text file into one string. */
-export async function readText(path: string): Promise<string> {
-  // Decoding once at the end is much cheaper than a StringDecoder per chunk plus a join.
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  const stream = isGzipPath(path) ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
-  if (stream !== raw) raw.on("error", (error) => stream.destroy(error));
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 /** Yields the lines of a text file without their `\n` (and `\r\n`), with 1-based line numbers. */
 export async function* readLines(path: string): AsyncGenerator<{ text: string; line: number }> {
   let pending = "";

@@ -111,6 +111,46 @@ describe("JSON arrays", () => {
   });
 });
 
+describe("JSON arrays, streamed element by element", () => {
+  it("splits elements correctly across chunk boundaries, with brackets, commas and escaped quotes inside strings", async () => {
+    const directory = await makeDirectory();
+    const tricky = [
+      { id: "a", text: 'quote \" and [brackets], {braces} and, commas', nested: [[1, 2], { deep: ["]"] }] },
+      "a plain string, with a comma ] and bracket",
+      42,
+      null,
+      { id: "ü🎉", text: "\\" },
+    ];
+    // About 3 MB, so elements straddle the 1 MB read chunks.
+    const many = Array.from({ length: 3000 }, (_, index) => ({ id: `alpaca-${index}`, output: "x".repeat(1000) + `",[{${index}` }));
+    for (const [name, values] of [["tricky.json", tricky], ["many.json.gz", many]] as const) {
+      const path = join(directory, name);
+      await writeJsonArray(path, values);
+      const read = await collect(readJsonArray(path));
+      expect(read.map((entry) => entry.value)).toEqual(values);
+      expect(read.at(-1)!.item).toBe(values.length - 1);
+    }
+    await writeFile(join(directory, "empty.json"), " [ ] ");
+    expect(await collect(readJsonArray(join(directory, "empty.json")))).toEqual([]);
+  });
+
+  it("rejects truncated files, trailing commas and trailing content with the item and line", async () => {
+    const directory = await makeDirectory();
+    const cases: [string, RegExp][] = [
+      ['[{"id": "a"}, {"id": "b"', /item 1|:1: unexpected end of file inside the JSON array \(truncated download\?\)/],
+      ['[{"id": "a"},]', /trailing comma/],
+      ['[{"id": "a"}] x', /unexpected content after the end/],
+      ['[{"id": "a"},, {"id": "b"}]', /empty element/],
+      ["", /empty file/],
+    ];
+    for (const [text, message] of cases) {
+      const path = join(directory, "case.json");
+      await writeFile(path, text);
+      await expect(collect(readJsonArray(path)), text).rejects.toThrow(message);
+    }
+  });
+});
+
 describe("Arrow IPC", () => {
   it("writes the file format with many record batches and reads it back", async () => {
     const path = join(await makeDirectory(), "x.arrow");
