@@ -1,10 +1,11 @@
-import type { CanonicalRecord, Role } from "../record/canonical-record";
+import type { CanonicalRecord } from "../record/canonical-record";
 import { countCodePoints } from "../text/count-code-points";
 
 /**
- * One record, encoded once as UTF-8: its JSONL line (with `\n`) followed by the raw bytes of every
- * Arrow field (id, lang, source, meta JSON, then role and content of each message). Writers copy
- * these bytes instead of serialising the record again for every composition it appears in.
+ * One record, encoded once: its JSONL line as UTF-8 (with `\n`), plus where each field's value sits
+ * in that line (id, lang, source, meta, then role and content of each message). JSONL writers copy
+ * the line; Arrow writers copy each value without its quotes, and unescape only the values that
+ * JSON had to escape (flagged), so one copy of the text serves both formats.
  */
 export interface EncodedRecord {
   readonly id: string;
@@ -15,9 +16,9 @@ export interface EncodedRecord {
   readonly start: number;
   /** Bytes of the JSONL line, including its `\n`. */
   readonly lineBytes: number;
-  /** Shared table of field end offsets (relative to the end of the line)... */
+  /** Shared table of [start, end] byte offsets of values in the line (strings with their quotes; end has ESCAPED_FLAG set when JSON escaped the value)... */
   readonly fieldEnds: Uint32Array;
-  /** ...from this index: id, lang, source, meta, then role and content of each message. */
+  /** ...from this pair index on: id, lang, source, meta, then role and content of each message. */
   readonly fieldStart: number;
   readonly fieldCount: number;
   /** Unicode code points of all message contents. */
@@ -44,6 +45,8 @@ export interface EncodedLanguage {
 
 const ARENA_CHUNK_BYTES = 16 << 20;
 const FIXED_FIELDS = 4;
+/** Set on a value's end offset when JSON escaped it (the Arrow writer must unescape it). */
+export const ESCAPED_FLAG = 0x80000000;
 
 /** Encodes records into arena buffers; `finish` returns the transferable encoded form. */
 export class RecordEncoder {
@@ -68,36 +71,55 @@ export class RecordEncoder {
       return false;
     }
     this.seen.add(record.id);
-    const line = JSON.stringify(record) + "\n";
-    const meta = JSON.stringify(record.meta);
     const fieldCount = FIXED_FIELDS + 2 * record.messages.length;
-    // UTF-8 needs at most 3 bytes per UTF-16 code unit: reserve that, write, keep what was used.
-    let bound = 3 * (line.length + record.id.length + record.lang.length + record.source.length + meta.length);
-    for (const message of record.messages) bound += 3 * (message.role.length + message.content.length);
+    const meta = JSON.stringify(record.meta);
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit and JSON escaping at most 6: reserve 6.
+    let bound = 64 + 6 * (record.id.length + record.lang.length + record.source.length) + 3 * meta.length + 40 * record.messages.length;
+    for (const message of record.messages) bound += 6 * (message.role.length + message.content.length);
     if (this.used + bound > this.chunk.length) this.startChunk(bound);
 
     const index = this.ids.length;
-    this.reserve(index + 1, this.fieldsUsed + fieldCount);
+    this.reserve(index + 1, this.fieldsUsed + 2 * fieldCount);
     const chunk = this.chunk;
     const start = this.used;
-    const lineBytes = chunk.write(line, start, "utf8");
-    const base = start + lineBytes;
-    let offset = base;
-    let field = this.fieldsUsed;
-    const put = (text: string) => {
-      offset += chunk.write(text, offset, "utf8");
-      this.fieldEnds[field++] = offset - base;
+    let offset = start;
+    const ranges = this.fieldEnds;
+    const text = (literal: string) => {
+      offset += chunk.write(literal, offset, "latin1");
     };
-    put(record.id);
-    put(record.lang);
-    put(record.source);
-    put(meta);
+    // Field slots: id 0, lang 1, source 2, meta 3, then role/content pairs from 4, in pairs of numbers.
+    const string = (slot: number, raw: string) => {
+      const json = JSON.stringify(raw);
+      const at = this.fieldsUsed + 2 * slot;
+      ranges[at] = offset - start;
+      offset += chunk.write(json, offset, "utf8");
+      // JSON.stringify adds exactly the two quotes unless it had to escape something.
+      ranges[at + 1] = (offset - start) | (json.length === raw.length + 2 ? 0 : ESCAPED_FLAG);
+    };
+    // Must produce exactly JSON.stringify(record): keys in the canonical order.
+    text('{"id":');
+    string(0, record.id);
+    text(',"lang":');
+    string(1, record.lang);
+    text(',"source":');
+    string(2, record.source);
+    text(',"messages":[');
     let characters = 0;
-    for (const message of record.messages) {
-      put(message.role);
-      put(message.content);
+    record.messages.forEach((message, turn) => {
+      text(turn === 0 ? '{"role":' : ',{"role":');
+      string(FIXED_FIELDS + 2 * turn, message.role);
+      text(',"content":');
+      string(FIXED_FIELDS + 2 * turn + 1, message.content);
+      text("}");
       characters += countCodePoints(message.content);
-    }
+    });
+    text('],"meta":');
+    // meta is JSON text and the Arrow column holds it as such: copied as is, never unescaped.
+    ranges[this.fieldsUsed + 6] = offset - start;
+    offset += chunk.write(meta, offset, "utf8");
+    ranges[this.fieldsUsed + 7] = offset - start;
+    text("}\n");
+    const lineBytes = offset - start;
     this.used = offset;
     const columns = this.columns;
     columns.chunkIndex[index] = this.chunks.length - 1;
@@ -106,7 +128,7 @@ export class RecordEncoder {
     columns.fieldStart[index] = this.fieldsUsed;
     columns.fieldCount[index] = fieldCount;
     columns.characters[index] = characters;
-    this.fieldsUsed = field;
+    this.fieldsUsed += 2 * fieldCount;
     this.ids.push(record.id);
     return true;
   }
@@ -257,11 +279,14 @@ export class RecordStore implements ReadonlyMap<string, CanonicalRecord> {
   }
 }
 
-/** Start and end (in `entry.chunk`) of field `index` (0 id, 1 lang, 2 source, 3 meta, then role/content pairs). */
-export function fieldRange(entry: EncodedRecord, index: number): [start: number, end: number] {
-  const base = entry.start + entry.lineBytes;
-  const from = index === 0 ? 0 : entry.fieldEnds[entry.fieldStart + index - 1]!;
-  return [base + from, base + entry.fieldEnds[entry.fieldStart + index]!];
+/**
+ * Where the value of field `index` (0 id, 1 lang, 2 source, 3 meta, then role/content pairs) sits
+ * in `entry.chunk`: strings with their quotes. `escaped` is true when JSON escaped the value.
+ */
+export function fieldRange(entry: EncodedRecord, index: number): { start: number; end: number; escaped: boolean } {
+  const at = entry.fieldStart + 2 * index;
+  const end = entry.fieldEnds[at + 1]!;
+  return { start: entry.start + entry.fieldEnds[at]!, end: entry.start + (end & ~ESCAPED_FLAG), escaped: (end & ESCAPED_FLAG) !== 0 };
 }
 
 /** Number of messages of an encoded record. */
@@ -270,14 +295,6 @@ export function messageCount(entry: EncodedRecord): number {
 }
 
 export function decodeRecord(entry: EncodedRecord): CanonicalRecord {
-  const decoder = new TextDecoder();
-  const text = (index: number) => {
-    const [start, end] = fieldRange(entry, index);
-    return decoder.decode(entry.chunk.subarray(start, end));
-  };
-  const messages = [];
-  for (let index = FIXED_FIELDS; index < entry.fieldCount; index += 2) {
-    messages.push({ role: text(index) as Role, content: text(index + 1) });
-  }
-  return { id: text(0), lang: text(1), source: text(2), messages, meta: JSON.parse(text(3)) as Record<string, unknown> };
+  const line = new TextDecoder().decode(entry.chunk.subarray(entry.start, entry.start + entry.lineBytes));
+  return JSON.parse(line) as CanonicalRecord;
 }

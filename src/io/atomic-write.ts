@@ -101,6 +101,9 @@ export async function openAtomicFile(path: string, options: { gzip?: boolean } =
         gzip?.destroy();
         file.destroy();
       }
+      // The file may still be opening: wait until the stream has closed it, or rm would run
+      // first and the open would then create the file again.
+      if (!file.closed) await new Promise<void>((resolve) => file.once("close", () => resolve()));
       await rm(temporaryPath, { force: true });
     },
   };

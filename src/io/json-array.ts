@@ -39,7 +39,6 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem
   let pending: Buffer = Buffer.alloc(0); // bytes of the element being read, carried across chunks
   let depth = 0; // 0 before the array, 1 inside it, more inside an element
   let inString = false;
-  let escaped = false;
   let finished = false;
   let line = 1;
   let elementLine = 1;
@@ -61,15 +60,24 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem
     let start = pending.length > 0 ? 0 : -1;
     let position = pending.length;
     pending = Buffer.alloc(0);
-    for (; position < buffer.length; position += 1) {
-      const byte = buffer[position]!;
-      if (byte === NEWLINE) line += 1;
+    while (position < buffer.length) {
       if (inString) {
-        if (escaped) escaped = false;
-        else if (byte === BACKSLASH) escaped = true;
-        else if (byte === QUOTE) inString = false;
+        // Most bytes are inside strings: jump to the next quote natively, then check whether an
+        // odd run of backslashes escapes it. (A raw newline cannot occur inside a JSON string.)
+        const quote = buffer.indexOf(QUOTE, position);
+        if (quote === -1) {
+          position = buffer.length;
+          break;
+        }
+        let backslashes = 0;
+        while (quote - 1 - backslashes >= start && buffer[quote - 1 - backslashes] === BACKSLASH) backslashes += 1;
+        position = quote + 1;
+        if (backslashes % 2 === 0) inString = false;
         continue;
       }
+      const byte = buffer[position]!;
+      position += 1;
+      if (byte === NEWLINE) line += 1;
       if (finished) {
         if (!isWhitespace(byte)) fail("unexpected content after the end of the JSON array");
         continue;
@@ -81,7 +89,7 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem
       }
       if (depth === 1 && (byte === COMMA || byte === CLOSE_BRACKET)) {
         if (elementOpen) {
-          yield { value: parseElement(buffer.subarray(start, position)), item };
+          yield { value: parseElement(buffer.subarray(start, position - 1)), item };
           item += 1;
           elementOpen = false;
           start = -1;
@@ -98,7 +106,7 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem
         if (isWhitespace(byte)) continue;
         elementOpen = true;
         elementLine = line;
-        start = position;
+        start = position - 1;
       }
       if (byte === QUOTE) inString = true;
       else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth += 1;

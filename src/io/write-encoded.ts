@@ -1,6 +1,7 @@
-import { makeData, RecordBatch, Struct, Utf8, type Data, type List } from "apache-arrow";
-import { messageCount, type EncodedRecord } from "../corpus/record-store";
+import { makeData, RecordBatch, Struct, Utf8, type List } from "apache-arrow";
+import { ESCAPED_FLAG, messageCount, type EncodedRecord } from "../corpus/record-store";
 import { ARROW_BATCH_ROWS, canonicalArrowSchema, writeRecordBatches } from "./arrow";
+import { unescapeJsonString } from "./unescape-json-string";
 import { openAtomicFile } from "./atomic-write";
 import type { WrittenFile } from "./jsonl";
 
@@ -46,69 +47,73 @@ export async function writeEncodedArrow(path: string, rows: readonly EncodedReco
   return writeRecordBatches(path, batches());
 }
 
-/** One record batch from encoded records: each column's bytes are copied, never re-encoded. */
+/**
+ * One record batch from encoded records. Values are copied from each record's stored JSON line
+ * without their quotes; those JSON escaped (a newline, a quote) are unescaped on the way. All six
+ * string columns are filled in one pass over the rows: rows sit at random places of the corpus
+ * (compositions are shuffled), so touching each row once instead of once per column saves most of
+ * the memory traffic.
+ */
 export function buildEncodedRecordBatch(rows: readonly EncodedRecord[]): RecordBatch {
   const length = rows.length;
-  const listOffsets = new Int32Array(length + 1);
   let messages = 0;
-  for (let index = 0; index < length; index += 1) {
-    messages += messageCount(rows[index]!);
-    listOffsets[index + 1] = messages;
+  const bounds = new Float64Array(COLUMNS);
+  for (const row of rows) {
+    const ranges = row.fieldEnds;
+    for (let field = 0; field < row.fieldCount; field += 1) {
+      const at = row.fieldStart + 2 * field;
+      bounds[columnOf(field)]! += (ranges[at + 1]! & ~ESCAPED_FLAG) - ranges[at]!;
+    }
+    messages += messageCount(row);
   }
+  const columns = Array.from(bounds, (bound, column) => ({
+    data: new Uint8Array(bound),
+    offsets: new Int32Array((column >= ROLE_COLUMN ? messages : length) + 1),
+    written: 0,
+    count: 0,
+  }));
+  const listOffsets = new Int32Array(length + 1);
+  for (let index = 0; index < length; index += 1) {
+    const row = rows[index]!;
+    const ranges = row.fieldEnds;
+    const chunk = row.chunk;
+    for (let field = 0; field < row.fieldCount; field += 1) {
+      const at = row.fieldStart + 2 * field;
+      const start = row.start + ranges[at]!;
+      const endWithFlag = ranges[at + 1]!;
+      const end = row.start + (endWithFlag & ~ESCAPED_FLAG);
+      const column = columns[columnOf(field)]!;
+      if (field === META_FIELD) column.written = copyBytes(chunk, start, end, column.data, column.written);
+      else if ((endWithFlag & ESCAPED_FLAG) === 0) column.written = copyBytes(chunk, start + 1, end - 1, column.data, column.written);
+      else column.written = unescapeJsonString(chunk, start + 1, end - 1, column.data, column.written);
+      column.offsets[++column.count] = column.written;
+    }
+    listOffsets[index + 1] = listOffsets[index]! + messageCount(row);
+  }
+  const utf8 = (column: number) => {
+    const { data, offsets, written, count } = columns[column]!;
+    return makeData({ type: new Utf8(), length: count, nullCount: 0, valueOffsets: offsets, data: data.subarray(0, written) });
+  };
   const messageType = (canonicalArrowSchema.fields[3]!.type as List).children[0]!.type as Struct;
-  const messageData = makeData({
-    type: messageType,
-    length: messages,
-    nullCount: 0,
-    children: [utf8Column(rows, messages, FIRST_MESSAGE_FIELD, 2), utf8Column(rows, messages, FIRST_MESSAGE_FIELD + 1, 2)],
-  });
+  const messageData = makeData({ type: messageType, length: messages, nullCount: 0, children: [utf8(ROLE_COLUMN), utf8(CONTENT_COLUMN)] });
   const listType = canonicalArrowSchema.fields[3]!.type as List;
   const structData = makeData({
     type: new Struct(canonicalArrowSchema.fields),
     length,
     nullCount: 0,
-    children: [
-      utf8Column(rows, length, 0),
-      utf8Column(rows, length, 1),
-      utf8Column(rows, length, 2),
-      makeData({ type: listType, length, nullCount: 0, valueOffsets: listOffsets, child: messageData }),
-      utf8Column(rows, length, 3),
-    ],
+    children: [utf8(0), utf8(1), utf8(2), makeData({ type: listType, length, nullCount: 0, valueOffsets: listOffsets, child: messageData }), utf8(META_FIELD)],
   });
   return new RecordBatch(canonicalArrowSchema, structData);
 }
 
-const FIRST_MESSAGE_FIELD = 4;
+// Stored fields: 0 id, 1 lang, 2 source, 3 meta, then role and content of each message.
+const META_FIELD = 3;
+const ROLE_COLUMN = 4;
+const CONTENT_COLUMN = 5;
+const COLUMNS = 6;
 
-/**
- * A Utf8 column of field `first` of every row (`step` 0), or of fields first, first + step, ...
- * up to each row's field count (message roles or contents).
- */
-function utf8Column(rows: readonly EncodedRecord[], count: number, first: number, step = 0): Data<Utf8> {
-  const offsets = new Int32Array(count + 1);
-  let total = 0;
-  let position = 0;
-  for (const row of rows) {
-    const ends = row.fieldEnds;
-    const last = step === 0 ? first : row.fieldCount - 1;
-    for (let field = first; field <= last; field += step || 1) {
-      const index = row.fieldStart + field;
-      total += ends[index]! - (field === 0 ? 0 : ends[index - 1]!);
-      offsets[++position] = total;
-    }
-  }
-  const data = new Uint8Array(total);
-  let written = 0;
-  for (const row of rows) {
-    const ends = row.fieldEnds;
-    const base = row.start + row.lineBytes;
-    const last = step === 0 ? first : row.fieldCount - 1;
-    for (let field = first; field <= last; field += step || 1) {
-      const index = row.fieldStart + field;
-      written = copyBytes(row.chunk, base + (field === 0 ? 0 : ends[index - 1]!), base + ends[index]!, data, written);
-    }
-  }
-  return makeData({ type: new Utf8(), length: count, nullCount: 0, valueOffsets: offsets, data });
+function columnOf(field: number): number {
+  return field < ROLE_COLUMN ? field : field % 2 === 0 ? ROLE_COLUMN : CONTENT_COLUMN;
 }
 
 // Below about two dozen bytes (ids, languages, roles) a loop beats creating a view for set();

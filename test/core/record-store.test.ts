@@ -1,0 +1,51 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readArrow, type CanonicalRecord } from "../../src/index";
+import { RecordStore } from "../../src/corpus/record-store";
+import { writeEncodedArrow, writeEncodedJsonl } from "../../src/io/write-encoded";
+import { useTemporaryDirectories } from "../support/temporary-directory";
+
+const makeDirectory = useTemporaryDirectories();
+
+const tricky: CanonicalRecord[] = [
+  { id: "plain", lang: "de", source: "s", messages: [{ role: "user", content: "Hallo Welt" }, { role: "assistant", content: "Grüß dich" }], meta: {} },
+  {
+    id: 'quote"and\\backslash',
+    lang: "de",
+    source: "bactrian-x",
+    messages: [
+      { role: "system", content: "line one\nline two\ttab \u0001 control" },
+      { role: "user", content: 'He said "hi" – 🎉 emoji, 中文, עברית' },
+      { role: "assistant", content: "```python\nprint('\\n')\n```\n" },
+    ],
+    meta: { origin: "alpaca", nested: { list: [1, "two", null] }, text: "a\nb" },
+  },
+  { id: "empty-content", lang: "de", source: "s", messages: [{ role: "user", content: "" }], meta: { n: 1 } },
+];
+
+describe("RecordStore (records encoded once, copied by the writers)", () => {
+  it("decodes every record exactly, and writes the same JSONL as JSON.stringify and the same Arrow values", async () => {
+    const store = RecordStore.fromRecords("de", tricky);
+    expect(store.size).toBe(3);
+    for (const record of tricky) expect(store.get(record.id)).toEqual(record);
+    const encoded = tricky.map((record) => store.encoded(record.id)!);
+    const codePoints = (record: CanonicalRecord) => record.messages.reduce((sum, message) => sum + [...message.content].length, 0);
+    expect(encoded.map((entry) => entry.characters)).toEqual(tricky.map(codePoints));
+
+    const directory = await makeDirectory();
+    await writeEncodedJsonl(join(directory, "x.jsonl"), encoded);
+    expect(await readFile(join(directory, "x.jsonl"), "utf8")).toBe(tricky.map((record) => JSON.stringify(record) + "\n").join(""));
+
+    await writeEncodedArrow(join(directory, "x.arrow"), encoded, { batchRows: 2 });
+    const rows: CanonicalRecord[] = [];
+    for await (const { value } of readArrow(join(directory, "x.arrow"))) rows.push({ ...(value as unknown as CanonicalRecord), meta: JSON.parse(value.meta as string) });
+    expect(rows).toEqual(tricky);
+  });
+
+  it("keeps the first record of a duplicated id", () => {
+    const store = RecordStore.fromRecords("de", [tricky[0]!, { ...tricky[0]!, messages: [{ role: "user", content: "second" }] }]);
+    expect(store.size).toBe(1);
+    expect(store.get("plain")!.messages[0]!.content).toBe("Hallo Welt");
+  });
+});
