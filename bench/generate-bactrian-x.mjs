@@ -14,11 +14,11 @@
 // Devanagari, CJK, ...), with sentences, paragraphs, lists, quotes and the odd code block, so that JSON
 // escaping and UTF-8 widths are realistic. Lengths are log-normal: instruction median ~60 characters, input
 // empty in ~60% of rows (else median ~100), output median ~350 with a long tail to several thousand.
-// Same arguments give byte-identical files. DIR/generated.json (written last) records the arguments, so a
-// caller can reuse a directory generated with the same arguments.
+// Same arguments give byte-identical files. DIR.generated.json (beside DIR, written last, so that DIR holds only
+// language files) records the arguments, so a caller can reuse a directory generated with the same arguments.
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { createGzip } from "node:zlib";
@@ -192,26 +192,15 @@ function capitalise(word, language) {
   return language.cased ? word.charAt(0).toUpperCase() + word.slice(1) : word;
 }
 
-/** Draws a text of about `length` characters. */
+/** Draws a text of about `length` characters (it ends with the sentence in which the length is reached). */
 function drawText(language, random, length, { paragraphs }) {
   const { vocabulary } = language;
-  length *= language.lengthFactor;
+  const target = length * language.lengthFactor;
   const separator = language.noSpaces ? "" : " ";
   const parts = [];
   let size = 0;
   let sentence = 0;
-  while (size < length) {
-    const words = 4 + Math.floor(random() * 14);
-    let text = "";
-    for (let index = 0; index < words; index++) {
-      const draw = random();
-      const word = vocabulary[Math.floor(draw * draw * draw * vocabulary.length)];
-      text += index === 0 ? capitalise(word, language) : separator + word;
-      if (index > 0 && index < words - 1 && random() < 0.06) text += ",";
-    }
-    const ending = random();
-    text += ending < 0.85 ? "." : ending < 0.93 ? "?" : ending < 0.97 ? "!" : ":";
-    if (random() < 0.03) text = `"${text}"`;
+  while (size < target) {
     let glue = sentence === 0 ? "" : " ";
     if (paragraphs && sentence > 0) {
       const layout = random();
@@ -220,6 +209,17 @@ function drawText(language, random, length, { paragraphs }) {
       else if (layout < 0.23) glue = "\n- ";
       else if (layout < 0.235) glue = `\n\n${CODE_SNIPPETS[Math.floor(random() * CODE_SNIPPETS.length)]}\n\n`;
     }
+    const words = 4 + Math.floor(random() * 14);
+    let text = "";
+    for (let index = 0; index < words && size + glue.length + text.length < target; index++) {
+      const draw = random();
+      const word = vocabulary[Math.floor(draw * draw * draw * vocabulary.length)];
+      text += index === 0 ? capitalise(word, language) : separator + word;
+      if (index > 0 && index < words - 1 && random() < 0.06) text += ",";
+    }
+    const ending = random();
+    text += ending < 0.85 ? "." : ending < 0.93 ? "?" : ending < 0.97 ? "!" : ":";
+    if (random() < 0.03) text = `"${text}"`;
     parts.push(glue, text);
     size += glue.length + text.length;
     sentence++;
@@ -339,16 +339,20 @@ export function resolveGeneratorOptions(values) {
   };
 }
 
-/** The record of what a directory holds, written last as DIR/generated.json. */
+/** The record of what a directory holds, written last as DIR.generated.json. */
 function describeGeneration(options) {
   const { langs, rows, seed, missing, duplicates, level } = options;
-  return { generator: "bench/generate-bactrian-x.mjs", version: 1, langs, rows, seed, missing, duplicates, level };
+  return { generator: "bench/generate-bactrian-x.mjs", version: 2, langs, rows, seed, missing, duplicates, level };
+}
+
+function markerPath(out) {
+  return `${resolve(out)}.generated.json`;
 }
 
 /** True when DIR was generated with exactly these options (so a benchmark may reuse it). */
 export async function isGenerated(out, options) {
   try {
-    const recorded = JSON.parse(await readFile(join(out, "generated.json"), "utf8"));
+    const recorded = JSON.parse(await readFile(markerPath(out), "utf8"));
     return JSON.stringify(recorded) === JSON.stringify(describeGeneration(options));
   } catch {
     return false;
@@ -363,7 +367,7 @@ export async function isGenerated(out, options) {
  */
 export async function generateBactrianX(out, options, log = () => {}) {
   await mkdir(out, { recursive: true });
-  await rm(join(out, "generated.json"), { force: true });
+  await rm(markerPath(out), { force: true });
   const queue = options.langs.map((lang, index) => ({ lang, index }));
   const started = Date.now();
   const runWorker = async () => {
@@ -377,7 +381,7 @@ export async function generateBactrianX(out, options, log = () => {}) {
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.jobs, queue.length) }, runWorker));
-  await writeFile(join(out, "generated.json"), `${JSON.stringify(describeGeneration(options), null, 2)}\n`);
+  await writeFile(markerPath(out), `${JSON.stringify(describeGeneration(options), null, 2)}\n`);
 }
 
 if (!isMainThread) {
