@@ -5,10 +5,9 @@ import { UsageError } from "../errors";
 import { INCOMPLETE_SUFFIX, writeFileAtomic } from "../io/atomic-write";
 import { sha256File } from "../io/hash-file";
 import { isIso639_1 } from "../record/language-codes";
-import type { HubProgressCallback } from "./hub-progress";
 import { resolveSource } from "./resolve-source";
 import { parseOptions } from "./parse-options";
-import { environmentSchema } from "./hub-credentials";
+import { hubConnectionOptionsShape } from "./hub-credentials";
 
 /** A named source of the study on the hub. */
 export interface HubPreset {
@@ -98,13 +97,8 @@ export const fetchPresetOptionsSchema = z.strictObject({
   revision: z.string().min(1).optional(),
   /** Files land in `<outDir>/<preset>/`, and `<outDir>/<preset>.source.json` records where they came from. */
   outDir: z.string().min(1),
-  token: z.string().optional(),
-  hubUrl: z.string().url().optional(),
+  ...hubConnectionOptionsShape,
   cacheDir: z.string().min(1).optional(),
-  onProgress: z.custom<HubProgressCallback>((value) => typeof value === "function").optional(),
-  fetch: z.custom<typeof fetch>((value) => typeof value === "function").optional(),
-  env: environmentSchema.optional(),
-  homeDir: z.string().optional(),
 });
 
 export type FetchPresetOptions = z.input<typeof fetchPresetOptionsSchema>;

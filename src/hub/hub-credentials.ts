@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import type { HubProgressCallback } from "./hub-progress";
 import { parseOptions } from "./parse-options";
 
 /** The public hub; `HF_ENDPOINT` or the `hubUrl` option points elsewhere (a mirror, a test server). */
@@ -12,6 +13,21 @@ export const environmentSchema = z.custom<Record<string, string | undefined>>(
   (value) => typeof value === "object" && value !== null,
   "expected an environment object such as process.env",
 );
+
+/** Options every hub call takes: credentials, endpoint, progress, and the seams tests control. */
+export const hubConnectionOptionsShape = {
+  /** Hugging Face token; defaults to `HF_TOKEN` or the saved token file. Never logged or cached. */
+  token: z.string().optional(),
+  /** Hub endpoint; defaults to `HF_ENDPOINT` or https://huggingface.co. */
+  hubUrl: z.string().url().optional(),
+  onProgress: z.custom<HubProgressCallback>((value) => typeof value === "function").optional(),
+  /** `fetch` to use; defaults to the global one. */
+  fetch: z.custom<typeof fetch>((value) => typeof value === "function").optional(),
+  /** Environment for `HF_TOKEN`, `HF_ENDPOINT` and the cache location; defaults to `process.env`. */
+  env: environmentSchema.optional(),
+  /** Home directory for the default token file and cache; defaults to `os.homedir()`. */
+  homeDir: z.string().optional(),
+};
 
 export const hubEnvironmentOptionsSchema = z.strictObject({
   /** Environment to read (`HF_TOKEN`, `HF_TOKEN_PATH`, `HF_HOME`, `XDG_CACHE_HOME`, `HF_ENDPOINT`); defaults to `process.env`. */

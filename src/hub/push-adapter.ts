@@ -5,13 +5,13 @@ import { z } from "zod";
 import { sha256File } from "../io/hash-file";
 import { TOOL } from "../package-info";
 import { HubPushRefusedError, HubTokenMissingError, repoPageUrl, type HubRepo } from "./errors";
-import { findHubToken, resolveHubUrl, environmentSchema } from "./hub-credentials";
-import type { HubProgressCallback } from "./hub-progress";
+import { findHubToken, hubConnectionOptionsShape, resolveHubUrl } from "./hub-credentials";
 import type { PushResult } from "./push-dataset";
 import { hubRepoNameSchema } from "./push-dataset";
 import { renderAdapterCard } from "./render-adapter-card";
 import { uploadToHub, type UploadFile } from "./upload-to-hub";
 import { parseOptions } from "./parse-options";
+import { pathExists } from "../io/path-exists";
 
 /** Names under which the trainer saves its resolved configuration, in order of preference. */
 export const RESOLVED_CONFIG_FILES = ["training_config.json", "resolved_config.json", "resolved_config.yaml", "config.resolved.json"];
@@ -33,14 +33,9 @@ export const pushAdapterOptionsSchema = z.strictObject({
   private: z.boolean().default(true),
   /** Only plan: list the files and the card, upload nothing. */
   dryRun: z.boolean().default(false),
-  token: z.string().optional(),
-  hubUrl: z.string().url().optional(),
+  ...hubConnectionOptionsShape,
   /** Commit title; the tool version and seed are appended. */
   commitMessage: z.string().min(1).optional(),
-  onProgress: z.custom<HubProgressCallback>((value) => typeof value === "function").optional(),
-  fetch: z.custom<typeof fetch>((value) => typeof value === "function").optional(),
-  env: environmentSchema.optional(),
-  homeDir: z.string().optional(),
 });
 
 export type PushAdapterOptions = z.input<typeof pushAdapterOptionsSchema>;
@@ -73,10 +68,10 @@ export async function pushAdapter(options: PushAdapterOptions): Promise<PushResu
   let configPath: string | undefined;
   if (parsed.configFile) {
     configPath = resolve(runDir, parsed.configFile);
-    if (!(await exists(configPath))) problems.push(`the config file ${configPath} does not exist`);
+    if (!(await pathExists(configPath))) problems.push(`the config file ${configPath} does not exist`);
   } else {
     for (const name of RESOLVED_CONFIG_FILES) {
-      if (await exists(join(runDir, name))) {
+      if (await pathExists(join(runDir, name))) {
         configPath = join(runDir, name);
         break;
       }
@@ -86,7 +81,7 @@ export async function pushAdapter(options: PushAdapterOptions): Promise<PushResu
     }
   }
   const trainingConfig = configPath?.endsWith(".json") ? await readJsonObject(configPath, problems) : undefined;
-  const runInfo = (await exists(join(runDir, "run_info.json"))) ? await readJsonObject(join(runDir, "run_info.json"), []) : undefined;
+  const runInfo = (await pathExists(join(runDir, "run_info.json"))) ? await readJsonObject(join(runDir, "run_info.json"), []) : undefined;
 
   const dataPath = stringAt(trainingConfig, "data") ?? stringAt(runInfo?.dataset as Record<string, unknown> | undefined, "path");
   const fromPath = dataPath ? /([^/\\]+)[/\\]((?:[A-Z]{2})+(?:-sampled)?)\.(?:arrow|jsonl)(?:\.gz)?$/.exec(dataPath) : null;
@@ -215,11 +210,3 @@ function stringAt(object: Record<string, unknown> | undefined, key: string): str
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -4,8 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { sha256File } from "../io/hash-file";
 import { HubPushRefusedError, HubTokenMissingError, repoPageUrl, type HubRepo } from "./errors";
-import { findHubToken, resolveHubUrl, environmentSchema } from "./hub-credentials";
-import type { HubProgressCallback } from "./hub-progress";
+import { findHubToken, hubConnectionOptionsShape, resolveHubUrl } from "./hub-credentials";
 import { uploadToHub, type UploadFile } from "./upload-to-hub";
 import { parseOptions } from "./parse-options";
 
@@ -23,16 +22,9 @@ export const pushDatasetOptionsSchema = z.strictObject({
   private: z.boolean().default(true),
   /** Only plan: verify and list the files and the dataset card, upload nothing, need no token. */
   dryRun: z.boolean().default(false),
-  /** Token with write access; defaults to `HF_TOKEN` or the saved token file. */
-  token: z.string().optional(),
-  /** Hub endpoint; defaults to `HF_ENDPOINT` or https://huggingface.co. */
-  hubUrl: z.string().url().optional(),
+  ...hubConnectionOptionsShape,
   /** Commit title; the tool version and seed are always appended. */
   commitMessage: z.string().min(1).optional(),
-  onProgress: z.custom<HubProgressCallback>((value) => typeof value === "function").optional(),
-  fetch: z.custom<typeof fetch>((value) => typeof value === "function").optional(),
-  env: environmentSchema.optional(),
-  homeDir: z.string().optional(),
 });
 
 export type PushDatasetOptions = z.input<typeof pushDatasetOptionsSchema>;

@@ -4,7 +4,7 @@ import { UsageError } from "../errors";
 import { classifyHubFailure, isNetworkFailure } from "./classify-hub-failure";
 import { downloadHubFile, type ExpectedFile } from "./download-file";
 import { HubApiCallError, HubError, HubNotFoundError, describeRepo, formatRepoDesignation, type HubRepo } from "./errors";
-import { findHubToken, resolveHubUrl, environmentSchema } from "./hub-credentials";
+import { findHubToken, hubConnectionOptionsShape, resolveHubUrl } from "./hub-credentials";
 import { createHubCache, resolveHubCacheDir, type HubCache } from "./hub-cache";
 import type { HubProgressCallback } from "./hub-progress";
 import { createObservedFetch } from "./observe-fetch";
@@ -14,10 +14,7 @@ import { parseOptions } from "./parse-options";
 export const resolveSourceOptionsSchema = z.strictObject({
   /** A local path (returned unchanged) or an `hf://` URI, braces allowed: `hf://datasets/MBZUAI/Bactrian-X/data/{en,de}.json.gz`. */
   uri: z.string().min(1),
-  /** Hugging Face token; defaults to `HF_TOKEN` or the saved token file. Never logged or cached. */
-  token: z.string().optional(),
-  /** Hub endpoint; defaults to `HF_ENDPOINT` or https://huggingface.co. */
-  hubUrl: z.string().url().optional(),
+  ...hubConnectionOptionsShape,
   /** Cache directory; defaults to `$POLYGLOT_CACHE_DIR/hub` or `~/.cache/polyglot-instruct/hub`. */
   cacheDir: z.string().min(1).optional(),
   /** Revision to use when the URI pins none (an `@revision` in the URI wins). */
@@ -30,13 +27,6 @@ export const resolveSourceOptionsSchema = z.strictObject({
   retryDelayMs: z.number().int().min(0).default(1000),
   /** Use only the cache, no network (default: true when `HF_HUB_OFFLINE=1`). */
   offline: z.boolean().optional(),
-  onProgress: z.custom<HubProgressCallback>((value) => typeof value === "function").optional(),
-  /** `fetch` to use; defaults to the global one. */
-  fetch: z.custom<typeof fetch>((value) => typeof value === "function").optional(),
-  /** Environment for `HF_TOKEN`, `HF_ENDPOINT`, `POLYGLOT_CACHE_DIR`, `HF_HUB_OFFLINE`; defaults to `process.env`. */
-  env: environmentSchema.optional(),
-  /** Home directory for the default token file and cache; defaults to `os.homedir()`. */
-  homeDir: z.string().optional(),
 });
 
 export type ResolveSourceOptions = z.input<typeof resolveSourceOptionsSchema>;

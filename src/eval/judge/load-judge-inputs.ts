@@ -1,4 +1,4 @@
-import { access, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { UsageError } from "../../errors";
 import {
@@ -11,15 +11,7 @@ import {
   type ModelAnswer,
   type MtBenchQuestion,
 } from "../mt-bench-files";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { pathExists } from "../../io/path-exists";
 
 /** The benchmark of one language: questions, reference answers and judge prompts. */
 export interface BenchLanguage {
@@ -45,9 +37,9 @@ export async function loadBenchLanguage(options: {
 }): Promise<BenchLanguage> {
   const lang = options.lang.toUpperCase();
   let directory = benchLanguageDirectory(options.bench, lang);
-  if (!(await exists(join(directory, "question.jsonl")))) {
+  if (!(await pathExists(join(directory, "question.jsonl")))) {
     const own = languageOfBenchDirectory(basename(options.bench));
-    if ((own === lang || (own === undefined && lang === "EN")) && (await exists(join(options.bench, "question.jsonl")))) {
+    if ((own === lang || (own === undefined && lang === "EN")) && (await pathExists(join(options.bench, "question.jsonl")))) {
       directory = options.bench;
     } else {
       throw new UsageError(`no questions for ${lang}: expected ${join(benchLanguageDirectory(options.bench, lang), "question.jsonl")}`);
@@ -59,11 +51,11 @@ export async function loadBenchLanguage(options: {
     if (question.reference && question.reference.length > 0) references.set(String(question.question_id), question.reference);
   }
   const referencePath = join(directory, "reference_answer", `${options.referenceModel}.jsonl`);
-  if (await exists(referencePath)) {
+  if (await pathExists(referencePath)) {
     for (const answer of await readModelAnswers(referencePath)) references.set(String(answer.question_id), answer.choices[0]!.turns);
   }
   const promptsPath = options.judgePrompts ?? join(directory, "judge_prompts.jsonl");
-  if (!(await exists(promptsPath))) throw new UsageError(`no judge prompts: expected ${promptsPath} (or pass --judge-prompts)`);
+  if (!(await pathExists(promptsPath))) throw new UsageError(`no judge prompts: expected ${promptsPath} (or pass --judge-prompts)`);
   return { lang, questions, references, prompts: await readJudgePrompts(promptsPath) };
 }
 
@@ -88,7 +80,7 @@ export async function loadAnswerFiles(options: { answers: string; lang?: string;
     if (!lang) continue;
     if (options.lang && options.lang.toUpperCase() !== lang) continue;
     const directory = join(options.answers, entry.name, "model_answer");
-    if (!(await exists(directory))) continue;
+    if (!(await pathExists(directory))) continue;
     for (const name of (await readdir(directory)).sort()) if (name.endsWith(".jsonl")) files.push({ lang, path: join(directory, name) });
   }
   if (files.length === 0 && options.lang) {

@@ -1,4 +1,3 @@
-import { access } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../../errors";
@@ -11,6 +10,7 @@ import {
   splitQuestionId,
 } from "../mt-bench-files";
 import type { ReportJudgment } from "./score-table";
+import { pathExists } from "../../io/path-exists";
 
 /** Options of `loadReportJudgments`. */
 export const loadReportJudgmentsOptionsSchema = z.strictObject({
@@ -31,15 +31,6 @@ export const loadReportJudgmentsOptionsSchema = z.strictObject({
 });
 export type LoadReportJudgmentsOptions = z.input<typeof loadReportJudgmentsOptionsSchema>;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function loadCategories(bench: string, languages: readonly string[]): Promise<Map<string, string>> {
   const categories = new Map<string, string>();
   const files: { path: string; lang?: string }[] = [];
@@ -49,7 +40,7 @@ async function loadCategories(bench: string, languages: readonly string[]): Prom
     files.push({ path: join(bench, "question.jsonl") });
   }
   for (const file of files) {
-    if (!(await exists(file.path))) continue;
+    if (!(await pathExists(file.path))) continue;
     for (const question of await readQuestions(file.path)) {
       const { number, lang } = splitQuestionId(question.question_id);
       categories.set(`${number ?? question.question_id}|${lang ?? file.lang ?? ""}`, question.category);
