@@ -26,20 +26,8 @@ import pyarrow.ipc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from seedrandom_port import shuffle_ids  # noqa: E402
+from workload import ARROW_SCHEMA, COMPOSITIONS, ENCODER, LANGUAGES, SOURCE  # noqa: E402
 
-LANGUAGES = ["en", "de", "fr", "it", "es"]
-COMPOSITIONS = ["EN", "DE", "FR", "IT", "ES", "ENDEFRITES", "DEFRITES", "ENDEFRITES-sampled", "DEFRITES-sampled"]
-SOURCE = "bactrian-x"
-ARROW_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("lang", pa.string()),
-        ("source", pa.string()),
-        ("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
-        ("meta", pa.string()),
-    ]
-)
-ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def read_language(path: str) -> pd.DataFrame:

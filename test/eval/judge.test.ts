@@ -28,7 +28,7 @@ const repoRoot = resolve(import.meta.dirname, "../..");
 const fixtures = join(repoRoot, "fixtures/mt-bench");
 const bench = join(fixtures, "mt-bench-x");
 const answers = join(fixtures, "answers");
-const API_KEY = "sk-test-SECRET-judge-key-0123456789";
+const API_KEY = "test-only-judge-key-SECRET-0123456789";
 const temporary: string[] = [];
 const servers: OpenAIServer[] = [];
 
