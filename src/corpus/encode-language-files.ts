@@ -51,9 +51,18 @@ export async function encodeLanguageFiles(
       while (failure === undefined && next < tasks.length) {
         const index = next++;
         const task = tasks[index]!;
-        const reply = await new Promise<{ ok: true; result: EncodedLanguageFile } | { ok: false; error: SerialisedError }>((resolve, reject) => {
-          worker.once("message", resolve);
-          worker.once("error", reject);
+        type Reply = { ok: true; result: EncodedLanguageFile } | { ok: false; error: SerialisedError };
+        const reply = await new Promise<Reply>((resolve, reject) => {
+          const onMessage = (message: Reply) => {
+            worker.off("error", onError);
+            resolve(message);
+          };
+          const onError = (error: Error) => {
+            worker.off("message", onMessage);
+            reject(error);
+          };
+          worker.once("message", onMessage);
+          worker.once("error", onError);
           worker.postMessage(task);
         });
         if (!reply.ok) {
