@@ -25,7 +25,7 @@ from datasets import Dataset, concatenate_datasets, disable_progress_bars, load_
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from seedrandom_port import shuffle_ids  # noqa: E402
-from workload import ARROW_SCHEMA, COMPOSITIONS, ENCODER, LANGUAGES, SOURCE  # noqa: E402
+from workload import ARROW_SCHEMA, COMPOSITIONS, ENCODER, LANGUAGES, SOURCE, study_ids, write_study  # noqa: E402
 
 
 
@@ -124,21 +124,10 @@ def main() -> None:
     languages = {
         lang: load_language(os.path.join(arguments.input, f"{lang}.json.gz"), lang, cache_dir) for lang in LANGUAGES
     }
-    common = set(languages[LANGUAGES[0]][1])
-    for lang in LANGUAGES[1:]:
-        common &= set(languages[lang][1])
-    common_ids = sorted(common)
-    small_ids = shuffle_ids(common_ids, arguments.seed, "sample")[: arguments.sample]
+    common_ids, small_ids = study_ids([languages[lang][1] for lang in LANGUAGES], arguments.seed, arguments.sample)
     print(f"loaded {len(LANGUAGES)} languages, {len(common_ids)} common ids ({time.perf_counter() - started:.1f} s)")
-
-    for corpus, ids in (("bactrian-x", common_ids), ("bactrian-x-small", sorted(small_ids))):
-        os.makedirs(os.path.join(arguments.out, corpus), exist_ok=True)
-        for name in COMPOSITIONS:
-            dataset = build_composition(languages, ids, name, arguments.seed)
-            base = os.path.join(arguments.out, corpus, name)
-            write_jsonl(dataset, base + ".jsonl")
-            write_arrow(dataset, base + ".arrow")
-        print(f"wrote {corpus} ({time.perf_counter() - started:.1f} s)")
+    build = lambda ids, name: build_composition(languages, ids, name, arguments.seed)  # noqa: E731
+    write_study(arguments.out, (("bactrian-x", common_ids), ("bactrian-x-small", small_ids)), build, write_jsonl, write_arrow, started)
 
 
 if __name__ == "__main__":

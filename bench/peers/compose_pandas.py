@@ -26,7 +26,7 @@ import pyarrow.ipc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from seedrandom_port import shuffle_ids  # noqa: E402
-from workload import ARROW_SCHEMA, COMPOSITIONS, ENCODER, LANGUAGES, SOURCE  # noqa: E402
+from workload import ARROW_SCHEMA, COMPOSITIONS, ENCODER, LANGUAGES, SOURCE, study_ids, write_study  # noqa: E402
 
 
 
@@ -124,21 +124,10 @@ def main() -> None:
     started = time.perf_counter()
 
     frames = {lang: read_language(os.path.join(arguments.input, f"{lang}.json.gz")) for lang in LANGUAGES}
-    common = set(frames[LANGUAGES[0]].index)
-    for lang in LANGUAGES[1:]:
-        common &= set(frames[lang].index)
-    common_ids = sorted(common)
-    small_ids = shuffle_ids(common_ids, arguments.seed, "sample")[: arguments.sample]
+    common_ids, small_ids = study_ids([frames[lang].index for lang in LANGUAGES], arguments.seed, arguments.sample)
     print(f"read {len(LANGUAGES)} languages, {len(common_ids)} common ids ({time.perf_counter() - started:.1f} s)")
-
-    for corpus, ids in (("bactrian-x", common_ids), ("bactrian-x-small", sorted(small_ids))):
-        os.makedirs(os.path.join(arguments.out, corpus), exist_ok=True)
-        for name in COMPOSITIONS:
-            rows = build_composition(frames, ids, name, arguments.seed)
-            base = os.path.join(arguments.out, corpus, name)
-            write_jsonl(rows, base + ".jsonl")
-            write_arrow(rows, base + ".arrow")
-        print(f"wrote {corpus} ({time.perf_counter() - started:.1f} s)")
+    build = lambda ids, name: build_composition(frames, ids, name, arguments.seed)  # noqa: E731
+    write_study(arguments.out, (("bactrian-x", common_ids), ("bactrian-x-small", small_ids)), build, write_jsonl, write_arrow, started)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { applyFault, readBody, type HttpFault } from "./http-fault";
 import { billableCharacters, fakeTranslateMarkup } from "./fake-translation";
+import { startLoopbackServer } from "./loopback-server";
 
 /** One `POST /v2/translate` the fake DeepL server received. */
 export interface DeepLRequestLog {
@@ -53,96 +52,89 @@ export async function startDeepLServer(options: DeepLServerOptions = {}): Promis
   let translateIndex = 0;
   const state = { options };
 
-  const server: Server = createServer((request, response) => {
-    void (async () => {
-      const current = state.options;
-      const authorization = request.headers.authorization;
-      const send = (status: number, body: unknown): void => {
-        response.writeHead(status, { "content-type": "application/json" });
-        response.end(JSON.stringify(body));
-      };
-      if (current.authKey !== undefined && authorization !== `DeepL-Auth-Key ${current.authKey}`) {
-        await readBody(request);
-        send(403, { message: "Wrong endpoint or invalid auth key" });
-        return;
-      }
-      const url = new URL(request.url ?? "/", "http://127.0.0.1");
-      if (request.method === "GET" && url.pathname === "/v2/usage") {
-        send(200, { character_count: billed, character_limit: current.characterLimit ?? 500_000 });
-        return;
-      }
-      if (request.method !== "POST" || url.pathname !== "/v2/translate") {
-        send(404, { message: "Not found" });
-        return;
-      }
-      const body = await readBody(request);
-      if (Buffer.byteLength(body) > 128 * 1024) {
-        send(413, { message: "Request Entity Too Large" });
-        return;
-      }
-      if (!(request.headers["content-type"] ?? "").includes("application/x-www-form-urlencoded")) {
-        send(415, { message: "Unsupported Media Type" });
-        return;
-      }
-      const form = new URLSearchParams(body);
-      const params: Record<string, string[]> = {};
-      for (const [key, value] of form) (params[key] ??= []).push(value);
-      const texts = form.getAll("text");
-      const targetLang = form.get("target_lang") ?? "";
-      const log: DeepLRequestLog = {
-        texts,
-        targetLang,
-        sourceLang: form.get("source_lang") ?? undefined,
-        params,
-        authorization,
-        status: 200,
-      };
-      requests.push(log);
-      const index = translateIndex++;
-      const fault = current.fault?.({ index, texts, targetLang });
-      if (fault && "status" in fault) log.status = fault.status;
-      if (await applyFault(fault, request, response)) {
-        if (fault && "drop" in fault) log.status = 0;
-        return;
-      }
-      if (current.latencyMs) await new Promise((resolve) => setTimeout(resolve, current.latencyMs));
-      if (texts.length === 0 || targetLang === "") {
-        log.status = 400;
-        send(400, { message: "Parameter 'text' and 'target_lang' are required" });
-        return;
-      }
-      if (texts.length > 50) {
-        log.status = 400;
-        send(400, { message: "Too many texts: at most 50 per request" });
-        return;
-      }
-      const tagHandling = form.get("tag_handling") !== null;
-      const counts = texts.map((text) => billableCharacters(text, tagHandling));
-      const requestCharacters = counts.reduce((sum, count) => sum + count, 0);
-      if (current.characterLimit !== undefined && billed + requestCharacters > current.characterLimit) {
-        log.status = 456;
-        send(456, { message: "Quota Exceeded" });
-        return;
-      }
-      billed += requestCharacters;
-      translatedTexts.push(...texts);
-      const translate = current.translate ?? fakeTranslateMarkup;
-      send(200, {
-        translations: texts.map((text, position) => ({
-          detected_source_language: (form.get("source_lang") ?? "EN").toUpperCase(),
-          text: translate(text, targetLang),
-          billed_characters: counts[position],
-        })),
-      });
-    })().catch((error: unknown) => {
-      response.writeHead(500);
-      response.end(String(error));
+  const server = await startLoopbackServer(async (request, response) => {
+    const current = state.options;
+    const authorization = request.headers.authorization;
+    const send = (status: number, body: unknown): void => {
+      response.writeHead(status, { "content-type": "application/json" });
+      response.end(JSON.stringify(body));
+    };
+    if (current.authKey !== undefined && authorization !== `DeepL-Auth-Key ${current.authKey}`) {
+      await readBody(request);
+      send(403, { message: "Wrong endpoint or invalid auth key" });
+      return;
+    }
+    const url = new URL(request.url ?? "/", "http://127.0.0.1");
+    if (request.method === "GET" && url.pathname === "/v2/usage") {
+      send(200, { character_count: billed, character_limit: current.characterLimit ?? 500_000 });
+      return;
+    }
+    if (request.method !== "POST" || url.pathname !== "/v2/translate") {
+      send(404, { message: "Not found" });
+      return;
+    }
+    const body = await readBody(request);
+    if (Buffer.byteLength(body) > 128 * 1024) {
+      send(413, { message: "Request Entity Too Large" });
+      return;
+    }
+    if (!(request.headers["content-type"] ?? "").includes("application/x-www-form-urlencoded")) {
+      send(415, { message: "Unsupported Media Type" });
+      return;
+    }
+    const form = new URLSearchParams(body);
+    const params: Record<string, string[]> = {};
+    for (const [key, value] of form) (params[key] ??= []).push(value);
+    const texts = form.getAll("text");
+    const targetLang = form.get("target_lang") ?? "";
+    const log: DeepLRequestLog = {
+      texts,
+      targetLang,
+      sourceLang: form.get("source_lang") ?? undefined,
+      params,
+      authorization,
+      status: 200,
+    };
+    requests.push(log);
+    const index = translateIndex++;
+    const fault = current.fault?.({ index, texts, targetLang });
+    if (fault && "status" in fault) log.status = fault.status;
+    if (await applyFault(fault, request, response)) {
+      if (fault && "drop" in fault) log.status = 0;
+      return;
+    }
+    if (current.latencyMs) await new Promise((resolve) => setTimeout(resolve, current.latencyMs));
+    if (texts.length === 0 || targetLang === "") {
+      log.status = 400;
+      send(400, { message: "Parameter 'text' and 'target_lang' are required" });
+      return;
+    }
+    if (texts.length > 50) {
+      log.status = 400;
+      send(400, { message: "Too many texts: at most 50 per request" });
+      return;
+    }
+    const tagHandling = form.get("tag_handling") !== null;
+    const counts = texts.map((text) => billableCharacters(text, tagHandling));
+    const requestCharacters = counts.reduce((sum, count) => sum + count, 0);
+    if (current.characterLimit !== undefined && billed + requestCharacters > current.characterLimit) {
+      log.status = 456;
+      send(456, { message: "Quota Exceeded" });
+      return;
+    }
+    billed += requestCharacters;
+    translatedTexts.push(...texts);
+    const translate = current.translate ?? fakeTranslateMarkup;
+    send(200, {
+      translations: texts.map((text, position) => ({
+        detected_source_language: (form.get("source_lang") ?? "EN").toUpperCase(),
+        text: translate(text, targetLang),
+        billed_characters: counts[position],
+      })),
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     requests,
     translatedTexts,
     get billedCharacters() {
@@ -154,10 +146,6 @@ export async function startDeepLServer(options: DeepLServerOptions = {}): Promis
     set options(value) {
       state.options = value;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => server.close(),
   };
 }

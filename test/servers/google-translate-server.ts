@@ -1,7 +1,6 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { applyFault, readBody, type HttpFault } from "./http-fault";
 import { fakeTranslateMarkup } from "./fake-translation";
+import { startLoopbackServer } from "./loopback-server";
 
 /** One `POST /language/translate/v2` the fake server received. */
 export interface GoogleRequestLog {
@@ -40,59 +39,52 @@ export async function startGoogleTranslateServer(options: GoogleTranslateServerO
   const requests: GoogleRequestLog[] = [];
   let index = 0;
   const state = { options };
-  const server: Server = createServer((request, response) => {
-    void (async () => {
-      const current = state.options;
-      const send = (status: number, body: unknown): void => {
-        response.writeHead(status, { "content-type": "application/json; charset=UTF-8" });
-        response.end(JSON.stringify(body));
-      };
-      const url = new URL(request.url ?? "/", "http://127.0.0.1");
-      const body = await readBody(request);
-      if (request.method !== "POST" || url.pathname !== "/language/translate/v2") {
-        send(404, { error: { code: 404, message: "Not found", status: "NOT_FOUND" } });
-        return;
-      }
-      const key = url.searchParams.get("key");
-      const json = JSON.parse(body || "{}") as { q?: string | string[]; target?: string; source?: string; format?: string };
-      const q = Array.isArray(json.q) ? json.q : json.q === undefined ? [] : [json.q];
-      const log: GoogleRequestLog = { q, target: json.target ?? "", source: json.source, format: json.format, key, status: 200 };
-      requests.push(log);
-      if (current.apiKey !== undefined && key !== current.apiKey) {
-        log.status = 403;
-        send(403, { error: { code: 403, message: "The request is missing a valid API key.", status: "PERMISSION_DENIED" } });
-        return;
-      }
-      const fault = current.fault?.({ index: index++, q, target: log.target });
-      if (fault && "status" in fault) {
-        log.status = fault.status;
-        fault.body ??= { error: { code: fault.status, message: `injected ${fault.status}`, status: "UNAVAILABLE" } };
-      }
-      if (await applyFault(fault, request, response)) return;
-      if (current.latencyMs) await new Promise((resolve) => setTimeout(resolve, current.latencyMs));
-      if (q.length > 128) {
-        log.status = 400;
-        send(400, { error: { code: 400, message: "Too many text segments", status: "INVALID_ARGUMENT" } });
-        return;
-      }
-      const translate = current.translate ?? fakeTranslateMarkup;
-      send(200, {
-        data: {
-          translations: q.map((text) => ({
-            translatedText: translate(text, log.target),
-            ...(json.source ? {} : { detectedSourceLanguage: "en" }),
-          })),
-        },
-      });
-    })().catch((error: unknown) => {
-      response.writeHead(500);
-      response.end(String(error));
+  const server = await startLoopbackServer(async (request, response) => {
+    const current = state.options;
+    const send = (status: number, body: unknown): void => {
+      response.writeHead(status, { "content-type": "application/json; charset=UTF-8" });
+      response.end(JSON.stringify(body));
+    };
+    const url = new URL(request.url ?? "/", "http://127.0.0.1");
+    const body = await readBody(request);
+    if (request.method !== "POST" || url.pathname !== "/language/translate/v2") {
+      send(404, { error: { code: 404, message: "Not found", status: "NOT_FOUND" } });
+      return;
+    }
+    const key = url.searchParams.get("key");
+    const json = JSON.parse(body || "{}") as { q?: string | string[]; target?: string; source?: string; format?: string };
+    const q = Array.isArray(json.q) ? json.q : json.q === undefined ? [] : [json.q];
+    const log: GoogleRequestLog = { q, target: json.target ?? "", source: json.source, format: json.format, key, status: 200 };
+    requests.push(log);
+    if (current.apiKey !== undefined && key !== current.apiKey) {
+      log.status = 403;
+      send(403, { error: { code: 403, message: "The request is missing a valid API key.", status: "PERMISSION_DENIED" } });
+      return;
+    }
+    const fault = current.fault?.({ index: index++, q, target: log.target });
+    if (fault && "status" in fault) {
+      log.status = fault.status;
+      fault.body ??= { error: { code: fault.status, message: `injected ${fault.status}`, status: "UNAVAILABLE" } };
+    }
+    if (await applyFault(fault, request, response)) return;
+    if (current.latencyMs) await new Promise((resolve) => setTimeout(resolve, current.latencyMs));
+    if (q.length > 128) {
+      log.status = 400;
+      send(400, { error: { code: 400, message: "Too many text segments", status: "INVALID_ARGUMENT" } });
+      return;
+    }
+    const translate = current.translate ?? fakeTranslateMarkup;
+    send(200, {
+      data: {
+        translations: q.map((text) => ({
+          translatedText: translate(text, log.target),
+          ...(json.source ? {} : { detectedSourceLanguage: "en" }),
+        })),
+      },
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     requests,
     get options() {
       return state.options;
@@ -100,10 +92,6 @@ export async function startGoogleTranslateServer(options: GoogleTranslateServerO
     set options(value) {
       state.options = value;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => server.close(),
   };
 }

@@ -1,6 +1,6 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingHttpHeaders } from "node:http";
 import { applyFault, readBody, type HttpFault } from "./http-fault";
+import { startLoopbackServer } from "./loopback-server";
 
 /** The JSON body of a `POST /v1/chat/completions` request. */
 export interface ChatCompletionRequestBody {
@@ -49,55 +49,44 @@ export interface OpenAIServer {
 export async function startOpenAIServer(options: OpenAIServerOptions): Promise<OpenAIServer> {
   const requests: OpenAIRequestLog[] = [];
   let index = 0;
-  const server: Server = createServer((request, response) => {
-    void (async () => {
-      const text = await readBody(request);
-      const url = new URL(request.url ?? "/", "http://127.0.0.1");
-      if (request.method !== "POST" || !url.pathname.endsWith("/chat/completions")) {
-        response.writeHead(404, { "content-type": "application/json" });
-        response.end(JSON.stringify({ error: { message: "Not found", type: "invalid_request_error" } }));
-        return;
-      }
-      const body = JSON.parse(text) as ChatCompletionRequestBody;
-      requests.push({ body, headers: request.headers });
-      let reply = await options.handle(body, { index: index++, headers: request.headers });
-      if (typeof reply === "object" && "delayMs" in reply) {
-        await applyFault({ delayMs: reply.delayMs }, request, response);
-        reply = reply.reply;
-      }
-      if (typeof reply === "object") {
-        const fault: HttpFault =
-          "drop" in reply
-            ? reply
-            : { status: reply.status, headers: reply.headers ?? {}, body: reply.body ?? { error: { message: `status ${reply.status}`, type: "server_error" } } };
-        await applyFault(fault, request, response);
-        return;
-      }
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end(
-        JSON.stringify({
-          id: `chatcmpl-${index}`,
-          object: "chat.completion",
-          created: 1_700_000_000,
-          model: body.model,
-          choices: [{ index: 0, message: { role: "assistant", content: reply }, finish_reason: "stop", logprobs: null }],
-          usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
-        }),
-      );
-    })().catch((error: unknown) => {
-      response.writeHead(500);
-      response.end(String(error));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseURL: `http://127.0.0.1:${port}/v1`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
+  const server = await startLoopbackServer(async (request, response) => {
+    const text = await readBody(request);
+    const url = new URL(request.url ?? "/", "http://127.0.0.1");
+    if (request.method !== "POST" || !url.pathname.endsWith("/chat/completions")) {
+      response.writeHead(404, { "content-type": "application/json" });
+      response.end(JSON.stringify({ error: { message: "Not found", type: "invalid_request_error" } }));
+      return;
+    }
+    const body = JSON.parse(text) as ChatCompletionRequestBody;
+    requests.push({ body, headers: request.headers });
+    let reply = await options.handle(body, { index: index++, headers: request.headers });
+    if (typeof reply === "object" && "delayMs" in reply) {
+      await applyFault({ delayMs: reply.delayMs }, request, response);
+      reply = reply.reply;
+    }
+    if (typeof reply === "object") {
+      const fault: HttpFault =
+        "drop" in reply
+          ? reply
+          : { status: reply.status, headers: reply.headers ?? {}, body: reply.body ?? { error: { message: `status ${reply.status}`, type: "server_error" } } };
+      await applyFault(fault, request, response);
+      return;
+    }
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(
+      JSON.stringify({
+        id: `chatcmpl-${index}`,
+        object: "chat.completion",
+        created: 1_700_000_000,
+        model: body.model,
+        choices: [{ index: 0, message: { role: "assistant", content: reply }, finish_reason: "stop", logprobs: null }],
+        usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
       }),
+    );
+  });
+  return {
+    baseURL: `${server.url}/v1`,
+    requests,
+    close: () => server.close(),
   };
 }
