@@ -25,8 +25,8 @@ export default defineConfig([
   { ...shared, entry: { index: "src/index.ts" }, format: ["esm", "cjs"], dts: true, clean: true, noExternal: esmOnlyDependencies },
   {
     ...shared,
-    // The CLI, and the worker that parses language files on another core (loaded by path at run time).
-    entry: { "cli/main": "src/cli/main.ts", "corpus/encode-worker": "src/corpus/encode-worker.ts" },
+    // The CLI, and the workers that parse language files and write outputs on other cores (loaded by path at run time).
+    entry: { "cli/main": "src/cli/main.ts", "corpus/encode-worker": "src/corpus/encode-worker.ts", "io/encoded-write-worker": "src/io/encoded-write-worker.ts" },
     format: ["esm"],
     banner: { js: "#!/usr/bin/env node" },
   },

@@ -15,6 +15,18 @@ export interface BuildCompositionOptions<T = CanonicalRecord> {
 }
 
 /**
+ * A composition's rows as numbers: row r is id `ids[Math.floor(order[r] / k)]` in language
+ * `languages[order[r] % k]`, with k = `languages.length`. Writers resolve these against stores;
+ * no per-row objects are made.
+ */
+export interface CompositionPlan {
+  /** The ids, sorted (`compareIds`) and without repeats. */
+  ids: string[];
+  languages: string[];
+  order: number[];
+}
+
+/**
  * The (id, language) rows of a composition, in output order:
  * - `XX`: every id in language xx;
  * - `XXYY...`: every id in every listed language (k x n rows);
@@ -25,27 +37,36 @@ export interface BuildCompositionOptions<T = CanonicalRecord> {
  * depends on the set of rows and the seed only.
  */
 export function compositionRows(composition: CompositionSpec, ids: readonly string[], seed: number | string): [id: string, lang: string][] {
+  const plan = planComposition(composition, ids, seed);
+  const k = plan.languages.length;
+  return plan.order.map((position) => [plan.ids[Math.floor(position / k)]!, plan.languages[position % k]!]);
+}
+
+/** `compositionRows` as positions (see `CompositionPlan`). */
+export function planComposition(composition: CompositionSpec, ids: readonly string[], seed: number | string): CompositionPlan {
   const sortedIds = Array.from(new Set(ids)).sort(compareIds);
-  const rows: [string, string][] = [];
+  const rows: number[] = [];
+  let languages: string[];
   if (composition.sampled) {
+    languages = [...composition.languages];
     const base = composition.name.replace(/-sampled$/, "");
+    const position = new Map(sortedIds.map((id, index) => [id, index]));
+    const assigned = new Uint32Array(sortedIds.length);
     const order = shuffleIds(sortedIds, seed, `assign:${base}`);
-    const parts = composition.languages.length;
-    const small = Math.floor(order.length / parts);
-    const larger = order.length % parts;
-    const assigned = new Map<string, string>();
+    const small = Math.floor(order.length / languages.length);
+    const larger = order.length % languages.length;
     let start = 0;
-    composition.languages.forEach((lang, part) => {
+    languages.forEach((_, part) => {
       const size = small + (part < larger ? 1 : 0);
-      for (let index = start; index < start + size; index += 1) assigned.set(order[index]!, lang);
+      for (let index = start; index < start + size; index += 1) assigned[position.get(order[index]!)!] = part;
       start += size;
     });
-    for (const id of sortedIds) rows.push([id, assigned.get(id)!]);
+    for (let index = 0; index < sortedIds.length; index += 1) rows.push(index * languages.length + assigned[index]!);
   } else {
-    const languages = [...composition.languages].sort(compareIds);
-    for (const id of sortedIds) for (const lang of languages) rows.push([id, lang]);
+    languages = [...composition.languages].sort(compareIds);
+    for (let index = 0; index < sortedIds.length; index += 1) for (let lang = 0; lang < languages.length; lang += 1) rows.push(index * languages.length + lang);
   }
-  return shuffleWith(rows, createSeededRandom(seed, `order:${composition.name}`));
+  return { ids: sortedIds, languages, order: shuffleWith(rows, createSeededRandom(seed, `order:${composition.name}`)) };
 }
 
 /** Builds one composition as an ordered list of records (see `compositionRows` for the algorithm). */

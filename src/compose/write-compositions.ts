@@ -1,12 +1,15 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors";
-import { writeEncodedArrow, writeEncodedJsonl } from "../io/write-encoded";
+import { EncodedWriterPool } from "../io/encoded-writer-pool";
 import type { ParallelCorpus } from "../corpus/load-parallel-corpus";
 import { splitValidation } from "../sample/split-validation";
-import { buildComposition } from "./build-composition";
+import { planComposition } from "./build-composition";
+import { compositionTable, locateIds } from "./composition-table";
 import { parseCompositionName, type CompositionSpec } from "./composition-name";
-import { summariseEncodedRecords, type RecordStatistics } from "./record-statistics";
+import type { RecordStatistics } from "./record-statistics";
+
+const MAX_QUEUED_FILES = 4;
 
 export const outputFormatSchema = z.enum(["jsonl", "arrow"]);
 export type OutputFormat = z.infer<typeof outputFormatSchema>;
@@ -66,29 +69,47 @@ export async function writeCompositions(options: WriteCompositionsOptions): Prom
   const splits: { split: "train" | "validation"; ids: string[]; suffix: string }[] = [{ split: "train", ids: train, suffix: "" }];
   if (validation.length > 0) splits.push({ split: "validation", ids: validation, suffix: ".validation" });
 
-  const encoded = new Map(Array.from(corpus.records, ([lang, store]) => [lang, { get: (id: string) => store.encoded(id) }]));
-  const outputs: OutputFileInfo[] = [];
-  for (const spec of specs) {
-    for (const { split, ids, suffix } of splits) {
-      const rows = buildComposition({ composition: spec, records: encoded, ids, seed });
-      const statistics = summariseEncodedRecords(rows);
-      for (const format of formats) {
-        const fileName = `${spec.name}${suffix}.${format}`;
-        const path = join(directory, fileName);
-        const written = format === "jsonl" ? await writeEncodedJsonl(path, rows) : await writeEncodedArrow(path, rows);
-        outputs.push({
-          path: prefix + fileName,
-          ...(options.corpusName ? { corpus: options.corpusName } : {}),
-          composition: spec.name,
-          split,
-          format,
-          sha256: written.sha256,
-          bytes: written.bytes,
-          ...statistics,
-        });
-        options.onProgress?.({ composition: spec.name, split, format, rows: written.rows });
+  // Files are written on writer threads while this thread plans the next compositions; at most
+  // a few files wait, so memory does not grow with the number of compositions.
+  const located = locateIds(corpus.commonIds, corpus.records);
+  const pool = new EncodedWriterPool();
+  const pending: Promise<OutputFileInfo>[] = [];
+  const unfinished = new Set<Promise<unknown>>();
+  try {
+    for (const spec of specs) {
+      for (const { split, ids, suffix } of splits) {
+        while (unfinished.size >= MAX_QUEUED_FILES) await Promise.race(unfinished);
+        const { table, statistics } = compositionTable(planComposition(spec, ids, seed), located);
+        for (const format of formats) {
+          const fileName = `${spec.name}${suffix}.${format}`;
+          const output = pool.write({ path: join(directory, fileName), format, table }).then((file) => {
+            options.onProgress?.({ composition: spec.name, split, format, rows: file.rows });
+            return {
+              path: prefix + fileName,
+              ...(options.corpusName ? { corpus: options.corpusName } : {}),
+              composition: spec.name,
+              split,
+              format,
+              sha256: file.sha256,
+              bytes: file.bytes,
+              ...statistics,
+            };
+          });
+          const settled: Promise<unknown> = output.then(
+            () => unfinished.delete(settled),
+            () => unfinished.delete(settled),
+          );
+          unfinished.add(settled);
+          pending.push(output);
+        }
       }
     }
+    // Settle every write before reporting the first failure, so no thread still writes afterwards.
+    const settled = await Promise.allSettled(pending);
+    const failure = settled.find((result) => result.status === "rejected");
+    if (failure) throw failure.reason;
+    return settled.map((result) => (result as PromiseFulfilledResult<OutputFileInfo>).value);
+  } finally {
+    await pool.close();
   }
-  return outputs;
 }

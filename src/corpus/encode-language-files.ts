@@ -1,29 +1,12 @@
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { findPackageRoot } from "../package-info";
-import {
-  deserialiseError,
-  encodeLanguageFile,
-  type EncodedLanguageFile,
-  type EncodeLanguageFileTask,
-  type SerialisedError,
-} from "./encode-language-file";
+import { deserialiseError, type SerialisedError } from "../worker-errors";
+import { builtWorkerScript } from "../worker-script";
+import { encodeLanguageFile, type EncodedLanguageFile, type EncodeLanguageFileTask } from "./encode-language-file";
 
 // Two files at a time bounds memory (each parse holds one language's JSON) while using both cores
 // of a small machine; more workers rarely pay, as the main thread then waits on the disk and gzip.
 const MAX_WORKERS = 2;
-
-/** The built worker script, when this code runs from the built package (`dist/`). */
-function workerScript(): string | undefined {
-  if (process.env.POLYGLOT_WORKERS === "0") return undefined;
-  const here = fileURLToPath(import.meta.url);
-  if (!here.split(/[\\/]/).includes("dist")) return undefined;
-  const script = join(findPackageRoot(), "dist", "corpus", "encode-worker.js");
-  return existsSync(script) ? script : undefined;
-}
 
 /**
  * Encodes several language files, in worker threads when available (gunzip, JSON parsing and
@@ -34,7 +17,7 @@ export async function encodeLanguageFiles(
   tasks: readonly EncodeLanguageFileTask[],
   onDone?: (task: EncodeLanguageFileTask, result: EncodedLanguageFile) => void,
 ): Promise<EncodedLanguageFile[]> {
-  const script = workerScript();
+  const script = builtWorkerScript("corpus/encode-worker");
   const results: EncodedLanguageFile[] = new Array(tasks.length);
   if (!script || tasks.length < 2) {
     for (const [index, task] of tasks.entries()) {

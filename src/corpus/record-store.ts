@@ -1,4 +1,5 @@
 import type { CanonicalRecord } from "../record/canonical-record";
+import type { RawRecord } from "../record/raw-record";
 import { countCodePoints } from "../text/count-code-points";
 
 /**
@@ -10,6 +11,9 @@ import { countCodePoints } from "../text/count-code-points";
 export interface EncodedRecord {
   readonly id: string;
   readonly lang: string;
+  /** The encoded language it belongs to, and its index there (how writer threads address it). */
+  readonly language: EncodedLanguageData;
+  readonly index: number;
   /** Arena chunk holding the bytes. */
   readonly chunk: Uint8Array;
   /** Start of the JSONL line in `chunk`. */
@@ -25,10 +29,20 @@ export interface EncodedRecord {
   readonly characters: number;
 }
 
-/** Records of one language encoded into transferable buffers (what a loading worker sends back). */
-export interface EncodedLanguage {
+/**
+ * Records of one language encoded into `SharedArrayBuffer`s: a loading worker hands them to the
+ * main thread, and writer threads read them, without copies.
+ */
+export interface EncodedLanguage extends EncodedLanguageData {
   lang: string;
   ids: string[];
+  /** Rows read, and rows dropped because their id was already present. */
+  rows: number;
+  duplicates: number;
+}
+
+/** The bytes and offsets of an encoded language: what writers need (see `EncodedRows`). */
+export interface EncodedLanguageData {
   chunks: Uint8Array[];
   /** Per record: chunk index, start, line bytes, first field index, field count, characters. */
   chunkIndex: Uint32Array;
@@ -38,13 +52,13 @@ export interface EncodedLanguage {
   fieldCount: Uint32Array;
   characters: Uint32Array;
   fieldEnds: Uint32Array;
-  /** Rows read, and rows dropped because their id was already present. */
-  rows: number;
-  duplicates: number;
 }
 
 const ARENA_CHUNK_BYTES = 16 << 20;
 const FIXED_FIELDS = 4;
+const QUOTE = 34;
+/** Languages, sources and roles up to this length have their JSON encoding cached. */
+const MAX_CACHED_STRING = 16;
 /** Set on a value's end offset when JSON escaped it (the Arrow writer must unescape it). */
 export const ESCAPED_FLAG = 0x80000000;
 
@@ -53,11 +67,16 @@ export class RecordEncoder {
   private readonly seen = new Set<string>();
   private readonly ids: string[] = [];
   private readonly chunks: Uint8Array[] = [];
-  private chunk = Buffer.allocUnsafe(0);
+  private chunk: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(0);
   private used = 0;
   private columns = { chunkIndex: new Uint32Array(1024), start: new Uint32Array(1024), lineBytes: new Uint32Array(1024), fieldStart: new Uint32Array(1024), fieldCount: new Uint32Array(1024), characters: new Uint32Array(1024) };
   private fieldEnds = new Uint32Array(8192);
   private fieldsUsed = 0;
+  /** Where the record being encoded starts in `chunk`, and the write position. */
+  private lineStart = 0;
+  private readonly syntax = new Map<string, Uint8Array>();
+  private readonly shortStrings = new Map<string, { bytes: Uint8Array; escaped: boolean }>();
+  private offset = 0;
   private rows = 0;
   private duplicates = 0;
 
@@ -65,62 +84,99 @@ export class RecordEncoder {
 
   /** Adds a record; returns false (keeping the first) when its id is already present. */
   add(record: CanonicalRecord): boolean {
+    if (!this.admit(record.id)) return false;
+    const contents = record.messages.map((message) => JSON.stringify(message.content));
+    let bound = 0;
+    for (const content of contents) bound += 3 * content.length;
+    let characters = 0;
+    for (const message of record.messages) characters += countCodePoints(message.content);
+    this.encode(record, bound, characters, (turn) => {
+      // JSON.stringify adds exactly the two quotes unless it had to escape something.
+      const escaped = contents[turn]!.length !== record.messages[turn]!.content.length + 2;
+      this.writeValue(FIXED_FIELDS + 2 * turn + 1, contents[turn]!, escaped);
+    });
+    return true;
+  }
+
+  /** Adds a record whose texts are still JSON-escaped bytes of the input (copied, never decoded). */
+  addRaw(record: RawRecord): boolean {
+    if (!this.admit(record.id)) return false;
+    let bound = 0;
+    let characters = 0;
+    for (const { content } of record.messages) {
+      for (let index = 0; index < content.spans.length; index += 2) bound += content.spans[index + 1]! - content.spans[index]! + content.separator.length;
+      characters += content.characters;
+    }
+    const bytes = record.bytes;
+    this.encode(record, bound, characters, (turn) => {
+      const { spans, separator, escaped } = record.messages[turn]!.content;
+      const slot = this.fieldsUsed + 2 * (FIXED_FIELDS + 2 * turn + 1);
+      this.fieldEnds[slot] = this.offset - this.lineStart;
+      this.chunk[this.offset++] = QUOTE;
+      for (let index = 0; index < spans.length; index += 2) {
+        if (index > 0) this.writeLatin1(separator);
+        this.chunk.set(bytes.subarray(spans[index]!, spans[index + 1]!), this.offset);
+        this.offset += spans[index + 1]! - spans[index]!;
+      }
+      this.chunk[this.offset++] = QUOTE;
+      this.fieldEnds[slot + 1] = (this.offset - this.lineStart) | (escaped ? ESCAPED_FLAG : 0);
+    });
+    return true;
+  }
+
+  private admit(id: string): boolean {
     this.rows += 1;
-    if (this.seen.has(record.id)) {
+    if (this.seen.has(id)) {
       this.duplicates += 1;
       return false;
     }
-    this.seen.add(record.id);
+    this.seen.add(id);
+    return true;
+  }
+
+  /**
+   * Writes one record's JSON line, exactly `JSON.stringify(record)` with keys in canonical order,
+   * and records where each value sits; `writeContent(turn)` writes the content of a message.
+   * `contentBytes` bounds the bytes of all contents as written.
+   */
+  private encode(
+    record: Pick<CanonicalRecord, "id" | "lang" | "source" | "meta"> & { messages: readonly { role: string }[] },
+    contentBytes: number,
+    characters: number,
+    writeContent: (turn: number) => void,
+  ): void {
     const fieldCount = FIXED_FIELDS + 2 * record.messages.length;
     const meta = JSON.stringify(record.meta);
     // UTF-8 needs at most 3 bytes per UTF-16 code unit and JSON escaping at most 6: reserve 6.
-    let bound = 64 + 6 * (record.id.length + record.lang.length + record.source.length) + 3 * meta.length + 40 * record.messages.length;
-    for (const message of record.messages) bound += 6 * (message.role.length + message.content.length);
+    let bound = 64 + 6 * (record.id.length + record.lang.length + record.source.length) + 3 * meta.length + contentBytes;
+    for (const message of record.messages) bound += 40 + 6 * message.role.length;
     if (this.used + bound > this.chunk.length) this.startChunk(bound);
-
     const index = this.ids.length;
     this.reserve(index + 1, this.fieldsUsed + 2 * fieldCount);
-    const chunk = this.chunk;
-    const start = this.used;
-    let offset = start;
-    const ranges = this.fieldEnds;
-    const text = (literal: string) => {
-      offset += chunk.write(literal, offset, "latin1");
-    };
+    this.lineStart = this.used;
+    this.offset = this.used;
     // Field slots: id 0, lang 1, source 2, meta 3, then role/content pairs from 4, in pairs of numbers.
-    const string = (slot: number, raw: string) => {
-      const json = JSON.stringify(raw);
-      const at = this.fieldsUsed + 2 * slot;
-      ranges[at] = offset - start;
-      offset += chunk.write(json, offset, "utf8");
-      // JSON.stringify adds exactly the two quotes unless it had to escape something.
-      ranges[at + 1] = (offset - start) | (json.length === raw.length + 2 ? 0 : ESCAPED_FLAG);
-    };
-    // Must produce exactly JSON.stringify(record): keys in the canonical order.
-    text('{"id":');
-    string(0, record.id);
-    text(',"lang":');
-    string(1, record.lang);
-    text(',"source":');
-    string(2, record.source);
-    text(',"messages":[');
-    let characters = 0;
+    this.writeLatin1('{"id":');
+    this.writeString(0, record.id);
+    this.writeLatin1(',"lang":');
+    this.writeRepeatedString(1, record.lang);
+    this.writeLatin1(',"source":');
+    this.writeRepeatedString(2, record.source);
+    this.writeLatin1(',"messages":[');
     record.messages.forEach((message, turn) => {
-      text(turn === 0 ? '{"role":' : ',{"role":');
-      string(FIXED_FIELDS + 2 * turn, message.role);
-      text(',"content":');
-      string(FIXED_FIELDS + 2 * turn + 1, message.content);
-      text("}");
-      characters += countCodePoints(message.content);
+      this.writeLatin1(turn === 0 ? '{"role":' : ',{"role":');
+      this.writeRepeatedString(FIXED_FIELDS + 2 * turn, message.role);
+      this.writeLatin1(',"content":');
+      writeContent(turn);
+      this.writeLatin1("}");
     });
-    text('],"meta":');
+    this.writeLatin1('],"meta":');
     // meta is JSON text and the Arrow column holds it as such: copied as is, never unescaped.
-    ranges[this.fieldsUsed + 6] = offset - start;
-    offset += chunk.write(meta, offset, "utf8");
-    ranges[this.fieldsUsed + 7] = offset - start;
-    text("}\n");
-    const lineBytes = offset - start;
-    this.used = offset;
+    this.writeValue(3, meta, false);
+    this.writeLatin1("}\n");
+    const start = this.lineStart;
+    const lineBytes = this.offset - start;
+    this.used = this.offset;
     const columns = this.columns;
     columns.chunkIndex[index] = this.chunks.length - 1;
     columns.start[index] = start;
@@ -130,7 +186,50 @@ export class RecordEncoder {
     columns.characters[index] = characters;
     this.fieldsUsed += 2 * fieldCount;
     this.ids.push(record.id);
-    return true;
+  }
+
+  /** Writes ASCII text (the JSON syntax between values). */
+  private writeLatin1(text: string): void {
+    let bytes = this.syntax.get(text);
+    if (bytes === undefined) this.syntax.set(text, (bytes = new Uint8Array(Buffer.from(text, "latin1"))));
+    this.copyIn(bytes);
+  }
+
+  private writeString(slot: number, raw: string): void {
+    const json = JSON.stringify(raw);
+    this.writeValue(slot, json, json.length !== raw.length + 2);
+  }
+
+  private writeRepeatedString(slot: number, raw: string): void {
+    if (raw.length > MAX_CACHED_STRING) {
+      this.writeString(slot, raw);
+      return;
+    }
+    // Languages, sources and roles repeat on every record: their JSON is encoded once.
+    let cached = this.shortStrings.get(raw);
+    if (cached === undefined) {
+      const json = JSON.stringify(raw);
+      this.shortStrings.set(raw, (cached = { bytes: new Uint8Array(Buffer.from(json, "utf8")), escaped: json.length !== raw.length + 2 }));
+    }
+    const at = this.fieldsUsed + 2 * slot;
+    this.fieldEnds[at] = this.offset - this.lineStart;
+    this.copyIn(cached.bytes);
+    this.fieldEnds[at + 1] = (this.offset - this.lineStart) | (cached.escaped ? ESCAPED_FLAG : 0);
+  }
+
+  /** Writes JSON text as the value of field `slot` and records its range (flagged when escaped). */
+  private writeValue(slot: number, json: string, escaped: boolean): void {
+    const at = this.fieldsUsed + 2 * slot;
+    this.fieldEnds[at] = this.offset - this.lineStart;
+    this.offset += this.chunk.write(json, this.offset, "utf8");
+    this.fieldEnds[at + 1] = (this.offset - this.lineStart) | (escaped ? ESCAPED_FLAG : 0);
+  }
+
+  private copyIn(bytes: Uint8Array): void {
+    const chunk = this.chunk;
+    let offset = this.offset;
+    for (let index = 0; index < bytes.length; index += 1) chunk[offset++] = bytes[index]!;
+    this.offset = offset;
   }
 
   finish(): EncodedLanguage {
@@ -140,13 +239,13 @@ export class RecordEncoder {
       lang: this.lang,
       ids: this.ids,
       chunks: this.chunks.map((chunk, index) => (index === this.chunks.length - 1 ? chunk.subarray(0, this.used) : chunk)),
-      chunkIndex: chunkIndex.slice(0, count),
-      start: start.slice(0, count),
-      lineBytes: lineBytes.slice(0, count),
-      fieldStart: fieldStart.slice(0, count),
-      fieldCount: fieldCount.slice(0, count),
-      characters: characters.slice(0, count),
-      fieldEnds: this.fieldEnds.slice(0, this.fieldsUsed),
+      chunkIndex: sharedCopy(chunkIndex, count),
+      start: sharedCopy(start, count),
+      lineBytes: sharedCopy(lineBytes, count),
+      fieldStart: sharedCopy(fieldStart, count),
+      fieldCount: sharedCopy(fieldCount, count),
+      characters: sharedCopy(characters, count),
+      fieldEnds: sharedCopy(this.fieldEnds, this.fieldsUsed),
       rows: this.rows,
       duplicates: this.duplicates,
     };
@@ -154,8 +253,8 @@ export class RecordEncoder {
 
   private startChunk(minimum: number): void {
     if (this.chunks.length > 0) this.chunks[this.chunks.length - 1] = this.chunk.subarray(0, this.used);
-    // A fresh ArrayBuffer per chunk (not Node's shared pool), so chunks can be transferred.
-    this.chunk = Buffer.from(new ArrayBuffer(Math.max(ARENA_CHUNK_BYTES, minimum)));
+    // Shared memory (not Node's buffer pool), so that other threads read the chunks without copies.
+    this.chunk = Buffer.from(new SharedArrayBuffer(Math.max(ARENA_CHUNK_BYTES, minimum)));
     this.chunks.push(this.chunk);
     this.used = 0;
   }
@@ -185,13 +284,10 @@ export class RecordEncoder {
   }
 }
 
-/** Buffers to transfer (not copy) when an encoded language crosses a worker boundary. */
-export function transferablesOf(encoded: EncodedLanguage): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>();
-  for (const array of [...encoded.chunks, encoded.chunkIndex, encoded.start, encoded.lineBytes, encoded.fieldStart, encoded.fieldCount, encoded.characters, encoded.fieldEnds]) {
-    buffers.add(array.buffer as ArrayBuffer);
-  }
-  return [...buffers];
+function sharedCopy(array: Uint32Array, count: number): Uint32Array {
+  const copy = new Uint32Array(new SharedArrayBuffer(4 * count));
+  copy.set(array.subarray(0, count));
+  return copy;
 }
 
 /**
@@ -200,7 +296,10 @@ export function transferablesOf(encoded: EncodedLanguage): ArrayBuffer[] {
  * Map of canonical records (`get` decodes on demand); writers use `encoded`.
  */
 export class RecordStore implements ReadonlyMap<string, CanonicalRecord> {
-  private readonly byId = new Map<string, EncodedRecord>();
+  /** id -> position: record index times the part count, plus the part it is in. */
+  private readonly byId = new Map<string, number>();
+  private readonly parts: { encoded: EncodedLanguage; chunks: Uint8Array[] }[] = [];
+  private partSlots = 1;
 
   constructor(encoded?: EncodedLanguage) {
     if (encoded) this.addEncoded(encoded);
@@ -215,29 +314,32 @@ export class RecordStore implements ReadonlyMap<string, CanonicalRecord> {
 
   /** Adds encoded records; ids already present are skipped. Returns how many were skipped. */
   addEncoded(encoded: EncodedLanguage): number {
-    let skipped = 0;
+    const part = this.parts.length;
+    if (part >= this.partSlots) this.repack(2 * this.partSlots);
     // Plain Uint8Array views, not Buffers: subarray() on a Buffer goes through its species
     // constructor, which made copying fields ten times slower.
-    const chunks = encoded.chunks.map((chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.parts.push({ encoded, chunks: encoded.chunks.map((chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)) });
+    let skipped = 0;
     for (let index = 0; index < encoded.ids.length; index += 1) {
       const id = encoded.ids[index]!;
-      if (this.byId.has(id)) {
-        skipped += 1;
-        continue;
-      }
-      this.byId.set(id, {
-        id,
-        lang: encoded.lang,
-        chunk: chunks[encoded.chunkIndex[index]!]!,
-        start: encoded.start[index]!,
-        lineBytes: encoded.lineBytes[index]!,
-        fieldEnds: encoded.fieldEnds,
-        fieldStart: encoded.fieldStart[index]!,
-        fieldCount: encoded.fieldCount[index]!,
-        characters: encoded.characters[index]!,
-      });
+      if (this.byId.has(id)) skipped += 1;
+      else this.byId.set(id, index * this.partSlots + part);
     }
     return skipped;
+  }
+
+  /** The encoded language holding an id's record, and the record's index there. */
+  locate(id: string): { language: EncodedLanguageData; index: number } | undefined {
+    const position = this.byId.get(id);
+    if (position === undefined) return undefined;
+    return { language: this.parts[position % this.partSlots]!.encoded, index: Math.floor(position / this.partSlots) };
+  }
+
+  private repack(partSlots: number): void {
+    for (const [id, position] of this.byId) {
+      this.byId.set(id, Math.floor(position / this.partSlots) * partSlots + (position % this.partSlots));
+    }
+    this.partSlots = partSlots;
   }
 
   get size(): number {
@@ -249,12 +351,28 @@ export class RecordStore implements ReadonlyMap<string, CanonicalRecord> {
   }
 
   encoded(id: string): EncodedRecord | undefined {
-    return this.byId.get(id);
+    const position = this.byId.get(id);
+    if (position === undefined) return undefined;
+    const { encoded, chunks } = this.parts[position % this.partSlots]!;
+    const index = Math.floor(position / this.partSlots);
+    return {
+      id,
+      lang: encoded.lang,
+      language: encoded,
+      index,
+      chunk: chunks[encoded.chunkIndex[index]!]!,
+      start: encoded.start[index]!,
+      lineBytes: encoded.lineBytes[index]!,
+      fieldEnds: encoded.fieldEnds,
+      fieldStart: encoded.fieldStart[index]!,
+      fieldCount: encoded.fieldCount[index]!,
+      characters: encoded.characters[index]!,
+    };
   }
 
   /** Decodes a record from its stored fields. */
   get(id: string): CanonicalRecord | undefined {
-    const entry = this.byId.get(id);
+    const entry = this.encoded(id);
     return entry ? decodeRecord(entry) : undefined;
   }
 
@@ -263,11 +381,11 @@ export class RecordStore implements ReadonlyMap<string, CanonicalRecord> {
   }
 
   *values(): MapIterator<CanonicalRecord> {
-    for (const entry of this.byId.values()) yield decodeRecord(entry);
+    for (const id of this.byId.keys()) yield decodeRecord(this.encoded(id)!);
   }
 
   *entries(): MapIterator<[string, CanonicalRecord]> {
-    for (const [id, entry] of this.byId) yield [id, decodeRecord(entry)];
+    for (const id of this.byId.keys()) yield [id, decodeRecord(this.encoded(id)!)];
   }
 
   [Symbol.iterator](): MapIterator<[string, CanonicalRecord]> {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { writeFileAtomic } from "../io/atomic-write";
 import type { WrittenFile } from "../io/jsonl";
 import { writeEncodedJsonl } from "../io/write-encoded";
+import { toEncodedRows } from "./encoded-rows";
 import { TOOL } from "../package-info";
 import { sampleIds } from "../sample/sample-ids";
 import { sourceFormatSchema } from "../sources/read-source";
@@ -57,7 +58,7 @@ export async function sampleCorpus(options: SampleCorpusOptions): Promise<Sample
   for (const lang of corpus.languages) {
     const store = corpus.records.get(lang)!;
     const records = ids.map((id) => store.encoded(id)!);
-    const written = await writeEncodedJsonl(join(parsed.outDir, `${lang}.jsonl`), records);
+    const written = await writeEncodedJsonl(join(parsed.outDir, `${lang}.jsonl`), toEncodedRows(records));
     outputs.push({ path: `${lang}.jsonl`, lang, ...written, ...summariseEncodedRecords(records) });
   }
   const manifest: SampleManifest = {

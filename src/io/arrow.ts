@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import {
+  AsyncByteQueue,
   Field,
   List,
   makeData,
@@ -14,6 +15,7 @@ import {
 } from "apache-arrow";
 import type { CanonicalRecord } from "../record/canonical-record";
 import { openAtomicFile } from "./atomic-write";
+import { BufferedOutput } from "./buffered-output";
 import type { WrittenFile } from "./jsonl";
 
 const messageType = new Struct([new Field("role", new Utf8(), false), new Field("content", new Utf8(), false)]);
@@ -60,33 +62,54 @@ export async function writeArrow(
 }
 
 /**
- * Writes record batches with the canonical schema as an Arrow IPC file, atomically. Each batch is
- * flushed to disk before the next is requested, so about one batch of bytes is held in memory.
+ * Writes record batches with the canonical schema as an Arrow IPC file, atomically. A batch's bytes
+ * are copied out as soon as it is written, and the next batch is requested only once the one before
+ * it is on disk, so about two batches of bytes are held in memory and batches may reuse buffers.
  */
 export async function writeRecordBatches(path: string, batches: Iterable<RecordBatch> | AsyncIterable<RecordBatch>): Promise<WrittenFile> {
   const file = await openAtomicFile(path);
+  const sink = new CollectingSink();
   const writer = new RecordBatchFileWriter();
-  writer.reset(undefined, canonicalArrowSchema);
-  const drained = (async () => {
-    for await (const chunk of writer) await file.write(chunk);
-  })();
+  writer.reset(sink, canonicalArrowSchema);
+  const output = new BufferedOutput(file);
+  // A batch is many small buffers: copied into the output, whose write then overlaps building the next batch.
+  const flush = async () => {
+    for (const chunk of sink.take()) output.append(chunk);
+    await output.flush();
+  };
   let rows = 0;
   try {
     for await (const batch of batches) {
       writer.write(batch);
       rows += batch.numRows;
-      // Let the drain loop write the batch just queued before the next one is built.
-      await new Promise((resolve) => setImmediate(resolve));
+      await flush();
     }
     writer.finish();
-    await drained;
+    for (const chunk of sink.take()) output.append(chunk);
+    await output.finish();
     const { sha256, bytes } = await file.commit();
     return { rows, sha256, bytes };
   } catch (error) {
     writer.abort();
-    await drained.catch(() => undefined);
     await file.abort();
     throw error;
+  }
+}
+
+/**
+ * The Arrow writer's output, collected as written so that each batch's bytes go to the file
+ * (waiting for the disk) before the next batch is built. The writer's own queue would let a fast
+ * producer pile up a whole file's batches in memory.
+ */
+class CollectingSink extends AsyncByteQueue<Uint8Array> {
+  private chunks: Uint8Array[] = [];
+
+  override write(value: Uint8Array): void {
+    if (value.byteLength > 0) this.chunks.push(value);
+  }
+
+  take(): Uint8Array[] {
+    return this.chunks.splice(0);
   }
 }
 

@@ -8,7 +8,7 @@ import { createGzip, type Gzip } from "node:zlib";
 export interface AtomicFile {
   readonly path: string;
   readonly temporaryPath: string;
-  /** Resolves once the chunk is accepted (waits for back-pressure to clear). */
+  /** Resolves once the chunk has been written (or compressed): the caller may then reuse its buffer. */
   write(chunk: string | Uint8Array): Promise<void>;
   /** Flushes, renames into place and returns the sha256 and size of the bytes on disk. */
   commit(): Promise<{ sha256: string; bytes: number }>;
@@ -78,7 +78,7 @@ export async function openAtomicFile(path: string, options: { gzip?: boolean } =
         hash.update(buffer);
         bytes += buffer.length;
       }
-      if (!sink.write(buffer)) await waitFor(sink, "drain");
+      await new Promise<void>((resolve, reject) => sink.write(buffer, (error) => (error ? reject(error) : resolve())));
     },
     async commit() {
       if (failure) throw failure;

@@ -24,6 +24,15 @@ function isWhitespace(byte: number): boolean {
   return byte === 32 || byte === 10 || byte === 13 || byte === 9;
 }
 
+/** The raw bytes of one element of a JSON array file: `bytes[start, end)`, its index and first line. */
+export interface JsonArrayElement {
+  bytes: Buffer;
+  start: number;
+  end: number;
+  item: number;
+  line: number;
+}
+
 /**
  * Streams the elements of a file holding one JSON array (`.json` or `.json.gz`, as Bactrian-X
  * ships). The gunzipped bytes are scanned for the boundaries of top-level elements (brackets and
@@ -32,6 +41,23 @@ function isWhitespace(byte: number): boolean {
  * held in memory. Streaming JSON parsers that tokenise in JavaScript are several times slower.
  */
 export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem> {
+  for await (const element of scanJsonArray(path)) yield { value: parseJsonArrayElement(path, element), item: element.item };
+}
+
+/** `JSON.parse` of one element; a syntax error becomes an InputError naming the file, line and item. */
+export function parseJsonArrayElement(path: string, element: JsonArrayElement): unknown {
+  try {
+    return JSON.parse(element.bytes.toString("utf8", element.start, element.end));
+  } catch (error) {
+    throw new InputError(`not valid JSON (${(error as Error).message})`, { file: path, line: element.line, item: element.item, cause: error });
+  }
+}
+
+/**
+ * The elements of a JSON array file as raw bytes, without parsing them (see `readJsonArray`). The
+ * bytes are only valid until the next element is requested.
+ */
+export async function* scanJsonArray(path: string): AsyncGenerator<JsonArrayElement> {
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
   const stream = isGzipPath(path) ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
   if (stream !== raw) raw.on("error", (error) => stream.destroy(error));
@@ -46,13 +72,6 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem
   let elementOpen = false;
   const fail = (message: string, cause?: unknown): never => {
     throw new InputError(message, { file: path, line, item, cause });
-  };
-  const parseElement = (bytes: Buffer): unknown => {
-    try {
-      return JSON.parse(bytes.toString("utf8"));
-    } catch (error) {
-      throw new InputError(`not valid JSON (${(error as Error).message})`, { file: path, line: elementLine, item, cause: error });
-    }
   };
 
   for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -89,7 +108,7 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem
       }
       if (depth === 1 && (byte === COMMA || byte === CLOSE_BRACKET)) {
         if (elementOpen) {
-          yield { value: parseElement(buffer.subarray(start, position - 1)), item };
+          yield { bytes: buffer, start, end: position - 1, item, line: elementLine };
           item += 1;
           elementOpen = false;
           start = -1;

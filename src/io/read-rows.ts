@@ -71,7 +71,7 @@ export async function* readRows(path: string): AsyncGenerator<RawRow> {
   }
 }
 
-async function assertReadable(path: string): Promise<void> {
+export async function assertReadable(path: string): Promise<void> {
   try {
     const handle = await open(path, "r");
     await handle.close();
@@ -82,7 +82,7 @@ async function assertReadable(path: string): Promise<void> {
   }
 }
 
-async function firstNonSpaceCharacter(path: string): Promise<string | undefined> {
+export async function firstNonSpaceCharacter(path: string): Promise<string | undefined> {
   const raw = createReadStream(path, { start: 0, end: 65535 });
   const stream = path.toLowerCase().endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
   try {

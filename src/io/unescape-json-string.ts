@@ -1,44 +1,52 @@
 const BACKSLASH = 92;
 
 /** The byte a one-letter JSON escape stands for (`\n` -> 10), by the letter's byte. */
-const SIMPLE_ESCAPES: Record<number, number> = { 34: 34, 92: 92, 47: 47, 98: 8, 102: 12, 110: 10, 114: 13, 116: 9 };
+const SIMPLE_ESCAPES = new Uint8Array(128);
+for (const [letter, byte] of [[34, 34], [92, 92], [47, 47], [98, 8], [102, 12], [110, 10], [114, 13], [116, 9]] as const) SIMPLE_ESCAPES[letter] = byte;
+
+const indexOfByte = Buffer.prototype.indexOf as (this: Uint8Array, value: number, from: number) => number;
 
 /**
  * Copies the UTF-8 bytes of a JSON string literal's contents (without its quotes) from `source`
- * into `target` at `offset`, resolving escapes, and returns the new offset. Runs between
- * backslashes are found with the native `indexOf` and copied with `set`, so this is far faster
- * than decoding to a JavaScript string, `JSON.parse` and encoding again. The input is trusted
- * (written by `JSON.stringify`); a lone surrogate becomes U+FFFD, as UTF-8 encoders do.
+ * into `target` at `offset`, resolving escapes, and returns the new offset: far faster than
+ * decoding to a JavaScript string, `JSON.parse` and encoding again. The value is copied in one
+ * go and then compacted in place: backslashes are found with the native `indexOf` in `source`,
+ * and the runs between them moved with `copyWithin`, so no byte passes through a JavaScript loop
+ * and no views are made per run. `target` needs room for `end - start` bytes at `offset` (the
+ * bytes after the returned offset are scratch). The input is trusted (written by `JSON.stringify`); a lone
+ * surrogate becomes U+FFFD, as UTF-8 encoders do.
  */
 export function unescapeJsonString(source: Uint8Array, start: number, end: number, target: Uint8Array, offset: number): number {
-  let position = start;
-  while (position < end) {
-    let backslash = source.indexOf(BACKSLASH, position);
-    if (backslash === -1 || backslash >= end) backslash = end;
-    if (backslash > position) {
-      target.set(source.subarray(position, backslash), offset);
-      offset += backslash - position;
-    }
-    if (backslash === end) break;
-    const letter = source[backslash + 1]!;
+  target.set(source.subarray(start, end), offset);
+  const limit = offset + end - start;
+  // Bytes at and after `read` are still the escaped text; decoded bytes go to `write` (<= read).
+  let read = offset;
+  let write = offset;
+  for (;;) {
+    const found = indexOfByte.call(source, BACKSLASH, start + read - offset);
+    const backslash = found === -1 ? limit : Math.min(limit, found - start + offset);
+    if (backslash > read && write !== read) target.copyWithin(write, read, backslash);
+    write += backslash - read;
+    if (backslash === limit) return write;
+    const letter = target[backslash + 1]!;
     if (letter !== 117 /* u */) {
-      target[offset++] = SIMPLE_ESCAPES[letter]!;
-      position = backslash + 2;
+      target[write++] = SIMPLE_ESCAPES[letter]!;
+      read = backslash + 2;
       continue;
     }
-    let codePoint = readHex(source, backslash + 2);
-    position = backslash + 6;
-    if (codePoint >= 0xd800 && codePoint <= 0xdbff && source[position] === BACKSLASH && source[position + 1] === 117) {
-      const low = readHex(source, position + 2);
+    let codePoint = readHex(target, backslash + 2);
+    read = backslash + 6;
+    if (codePoint >= 0xd800 && codePoint <= 0xdbff && target[read] === BACKSLASH && target[read + 1] === 117) {
+      const low = readHex(target, read + 2);
       if (low >= 0xdc00 && low <= 0xdfff) {
         codePoint = 0x10000 + ((codePoint - 0xd800) << 10) + (low - 0xdc00);
-        position += 6;
+        read += 6;
       }
     }
     if (codePoint >= 0xd800 && codePoint <= 0xdfff) codePoint = 0xfffd;
-    offset = writeUtf8CodePoint(codePoint, target, offset);
+    // At most 4 bytes for at least 6 read: never past `read`.
+    write = writeUtf8CodePoint(codePoint, target, write);
   }
-  return offset;
 }
 
 function readHex(source: Uint8Array, at: number): number {

@@ -1,99 +1,121 @@
 import { makeData, RecordBatch, Struct, Utf8, type List } from "apache-arrow";
-import { ESCAPED_FLAG, messageCount, type EncodedRecord } from "../corpus/record-store";
+import type { EncodedRows } from "../corpus/encoded-rows";
+import { ESCAPED_FLAG, type EncodedLanguageData } from "../corpus/record-store";
 import { ARROW_BATCH_ROWS, canonicalArrowSchema, writeRecordBatches } from "./arrow";
 import { unescapeJsonString } from "./unescape-json-string";
 import { openAtomicFile } from "./atomic-write";
+import { BufferedOutput } from "./buffered-output";
 import type { WrittenFile } from "./jsonl";
 
-const OUTPUT_BUFFER_BYTES = 4 << 20;
-
 /**
- * Writes encoded records as JSONL by copying their stored lines into large output buffers: no
+ * Writes encoded rows as JSONL by copying their stored lines into large output buffers: no
  * serialisation, no string encoding. Gzip when the path ends in `.gz`; atomic.
  */
-export async function writeEncodedJsonl(path: string, rows: readonly EncodedRecord[]): Promise<WrittenFile> {
+export async function writeEncodedJsonl(path: string, table: EncodedRows): Promise<WrittenFile> {
+  const { rows } = table;
+  const languages = table.languages.map(plainViews);
   const file = await openAtomicFile(path, { gzip: path.toLowerCase().endsWith(".gz") });
   try {
-    let buffer = Buffer.allocUnsafe(OUTPUT_BUFFER_BYTES);
-    let used = 0;
-    for (const row of rows) {
-      if (used + row.lineBytes > buffer.length) {
-        if (used > 0) await file.write(buffer.subarray(0, used));
-        // The written buffer may still be queued in the stream: never reuse it.
-        buffer = Buffer.allocUnsafe(Math.max(OUTPUT_BUFFER_BYTES, row.lineBytes));
-        used = 0;
-      }
-      buffer.set(row.chunk.subarray(row.start, row.start + row.lineBytes), used);
-      used += row.lineBytes;
+    const output = new BufferedOutput(file);
+    for (let row = 0; row < rows.length; row += 2) {
+      const language = languages[rows[row]!]!;
+      const index = rows[row + 1]!;
+      const start = language.start[index]!;
+      const lineBytes = language.lineBytes[index]!;
+      if (lineBytes > output.room) await output.flush();
+      output.append(language.chunks[language.chunkIndex[index]!]!, start, start + lineBytes);
     }
-    if (used > 0) await file.write(buffer.subarray(0, used));
+    await output.finish();
     const { sha256, bytes } = await file.commit();
-    return { rows: rows.length, sha256, bytes };
+    return { rows: rows.length / 2, sha256, bytes };
   } catch (error) {
     await file.abort();
     throw error;
   }
 }
 
-/** Writes encoded records as an Arrow IPC file with the canonical schema, copying stored field bytes. */
-export async function writeEncodedArrow(path: string, rows: readonly EncodedRecord[], options: { batchRows?: number } = {}): Promise<WrittenFile> {
+/** Writes encoded rows as an Arrow IPC file with the canonical schema, copying stored field bytes. */
+export async function writeEncodedArrow(path: string, table: EncodedRows, options: { batchRows?: number } = {}): Promise<WrittenFile> {
   const batchRows = options.batchRows ?? ARROW_BATCH_ROWS;
+  const languages = table.languages.map(plainViews);
+  const count = table.rows.length / 2;
+  // writeRecordBatches copies each batch out before asking for the next: one set of buffers serves all.
+  const scratch = newBatchScratch();
   function* batches(): Generator<RecordBatch> {
-    for (let start = 0; start < rows.length || start === 0; start += batchRows) {
-      yield buildEncodedRecordBatch(rows.slice(start, start + batchRows));
-      if (rows.length === 0) return;
+    for (let start = 0; start < count || start === 0; start += batchRows) {
+      yield buildEncodedRecordBatch(languages, table.rows.subarray(2 * start, 2 * Math.min(count, start + batchRows)), scratch);
+      if (count === 0) return;
     }
   }
   return writeRecordBatches(path, batches());
 }
 
+// Plain Uint8Array views, not Buffers: subarray() on a Buffer goes through its species
+// constructor, which made copying fields ten times slower.
+function plainViews(language: EncodedLanguageData): EncodedLanguageData {
+  return { ...language, chunks: language.chunks.map((chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)) };
+}
+
+/** Column buffers reused from one batch to the next (see `writeRecordBatches`), grown as needed. */
+interface BatchScratch {
+  data: Uint8Array[];
+  offsets: Int32Array[];
+  listOffsets: Int32Array;
+}
+
+function newBatchScratch(): BatchScratch {
+  return { data: Array.from({ length: COLUMNS }, () => new Uint8Array(1 << 16)), offsets: Array.from({ length: COLUMNS }, () => new Int32Array(1 << 10)), listOffsets: new Int32Array(1 << 10) };
+}
+
 /**
- * One record batch from encoded records. Values are copied from each record's stored JSON line
- * without their quotes; those JSON escaped (a newline, a quote) are unescaped on the way. All six
- * string columns are filled in one pass over the rows: rows sit at random places of the corpus
- * (compositions are shuffled), so touching each row once instead of once per column saves most of
- * the memory traffic.
+ * One record batch from encoded rows ((language, index) pairs), built in `scratch`. Values are
+ * copied from each record's stored JSON line without their quotes; those JSON escaped (a newline,
+ * a quote) are unescaped on the way. All six string columns are filled in one pass over the rows:
+ * rows sit at random places of the corpus (compositions are shuffled), so touching each row once
+ * saves most of the memory traffic.
  */
-export function buildEncodedRecordBatch(rows: readonly EncodedRecord[]): RecordBatch {
-  const length = rows.length;
-  let messages = 0;
-  const bounds = new Float64Array(COLUMNS);
-  for (const row of rows) {
-    const ranges = row.fieldEnds;
-    for (let field = 0; field < row.fieldCount; field += 1) {
-      const at = row.fieldStart + 2 * field;
-      bounds[columnOf(field)]! += (ranges[at + 1]! & ~ESCAPED_FLAG) - ranges[at]!;
-    }
-    messages += messageCount(row);
-  }
-  const columns = Array.from(bounds, (bound, column) => ({
-    data: new Uint8Array(bound),
-    offsets: new Int32Array((column >= ROLE_COLUMN ? messages : length) + 1),
-    written: 0,
-    count: 0,
-  }));
-  const listOffsets = new Int32Array(length + 1);
-  for (let index = 0; index < length; index += 1) {
-    const row = rows[index]!;
-    const ranges = row.fieldEnds;
-    const chunk = row.chunk;
-    for (let field = 0; field < row.fieldCount; field += 1) {
-      const at = row.fieldStart + 2 * field;
-      const start = row.start + ranges[at]!;
+function buildEncodedRecordBatch(languages: readonly EncodedLanguageData[], rows: Uint32Array, scratch: BatchScratch): RecordBatch {
+  const length = rows.length / 2;
+  const written = new Int32Array(COLUMNS);
+  const counts = new Int32Array(COLUMNS);
+  if (scratch.listOffsets.length < length + 1) scratch.listOffsets = new Int32Array(2 * (length + 1));
+  const listOffsets = scratch.listOffsets;
+  listOffsets[0] = 0;
+  for (let row = 0; row < rows.length; row += 2) {
+    const language = languages[rows[row]!]!;
+    const index = rows[row + 1]!;
+    const ranges = language.fieldEnds;
+    const chunk = language.chunks[language.chunkIndex[index]!]!;
+    const lineStart = language.start[index]!;
+    const fieldStart = language.fieldStart[index]!;
+    const fieldCount = language.fieldCount[index]!;
+    for (let field = 0; field < fieldCount; field += 1) {
+      const at = fieldStart + 2 * field;
+      const start = lineStart + ranges[at]!;
       const endWithFlag = ranges[at + 1]!;
-      const end = row.start + (endWithFlag & ~ESCAPED_FLAG);
-      const column = columns[columnOf(field)]!;
-      if (field === META_FIELD) column.written = copyBytes(chunk, start, end, column.data, column.written);
-      else if ((endWithFlag & ESCAPED_FLAG) === 0) column.written = copyBytes(chunk, start + 1, end - 1, column.data, column.written);
-      else column.written = unescapeJsonString(chunk, start + 1, end - 1, column.data, column.written);
-      column.offsets[++column.count] = column.written;
+      const end = lineStart + (endWithFlag & ~ESCAPED_FLAG);
+      const column = columnOf(field);
+      // Escaped bytes are never fewer than the bytes they stand for: room for `end - start` suffices.
+      if (written[column]! + end - start > scratch.data[column]!.length) scratch.data[column] = grown(scratch.data[column]!, written[column]! + end - start);
+      const data = scratch.data[column]!;
+      if (field === META_FIELD) written[column] = copyBytes(chunk, start, end, data, written[column]!);
+      else if ((endWithFlag & ESCAPED_FLAG) === 0) written[column] = copyBytes(chunk, start + 1, end - 1, data, written[column]!);
+      else written[column] = unescapeJsonString(chunk, start + 1, end - 1, data, written[column]!);
+      const count = ++counts[column]!;
+      if (count >= scratch.offsets[column]!.length) scratch.offsets[column] = grown(scratch.offsets[column]!, count + 1);
+      scratch.offsets[column]![count] = written[column]!;
     }
-    listOffsets[index + 1] = listOffsets[index]! + messageCount(row);
+    listOffsets[row / 2 + 1] = listOffsets[row / 2]! + (fieldCount - ROLE_COLUMN) / 2;
   }
-  const utf8 = (column: number) => {
-    const { data, offsets, written, count } = columns[column]!;
-    return makeData({ type: new Utf8(), length: count, nullCount: 0, valueOffsets: offsets, data: data.subarray(0, written) });
-  };
+  const utf8 = (column: number) =>
+    makeData({
+      type: new Utf8(),
+      length: counts[column]!,
+      nullCount: 0,
+      valueOffsets: scratch.offsets[column]!.subarray(0, counts[column]! + 1),
+      data: scratch.data[column]!.subarray(0, written[column]!),
+    });
+  const messages = counts[CONTENT_COLUMN]!;
   const messageType = (canonicalArrowSchema.fields[3]!.type as List).children[0]!.type as Struct;
   const messageData = makeData({ type: messageType, length: messages, nullCount: 0, children: [utf8(ROLE_COLUMN), utf8(CONTENT_COLUMN)] });
   const listType = canonicalArrowSchema.fields[3]!.type as List;
@@ -101,9 +123,16 @@ export function buildEncodedRecordBatch(rows: readonly EncodedRecord[]): RecordB
     type: new Struct(canonicalArrowSchema.fields),
     length,
     nullCount: 0,
-    children: [utf8(0), utf8(1), utf8(2), makeData({ type: listType, length, nullCount: 0, valueOffsets: listOffsets, child: messageData }), utf8(META_FIELD)],
+    children: [utf8(0), utf8(1), utf8(2), makeData({ type: listType, length, nullCount: 0, valueOffsets: listOffsets.subarray(0, length + 1), child: messageData }), utf8(META_FIELD)],
   });
   return new RecordBatch(canonicalArrowSchema, structData);
+}
+
+/** A copy of `array` with room for at least `needed` elements (doubling, so growth is rare). */
+function grown<T extends Uint8Array | Int32Array>(array: T, needed: number): T {
+  const bigger = new (array.constructor as new (length: number) => T)(Math.max(needed, 2 * array.length));
+  bigger.set(array);
+  return bigger;
 }
 
 // Stored fields: 0 id, 1 lang, 2 source, 3 meta, then role and content of each message.

@@ -1,4 +1,6 @@
+import { scanFlatJsonObject, type JsonStringSpan } from "../io/scan-flat-json-object";
 import type { CanonicalRecord } from "../record/canonical-record";
+import type { RawRecord, RawText } from "../record/raw-record";
 import { asObject, optionalString, requireLanguage, requireString, type RowContext } from "./field-checks";
 
 /** Bactrian-X (MBZUAI/Bactrian-X): `{"instruction", "input", "id", "output"}`. */
@@ -29,4 +31,41 @@ export function normaliseBactrianXRow(value: unknown, context: RowContext): Cano
     ],
     meta: { origin: dash > 0 ? id.slice(0, dash) : "unknown" },
   };
+}
+
+const ROW_KEYS = ["id", "instruction", "input", "output"];
+
+/**
+ * `normaliseBactrianXRow` for a row given as the UTF-8 bytes of its JSON object, without decoding
+ * the texts: the same record, as a `RawRecord`. Returns undefined when the row is not plainly
+ * shaped (a missing field, a non-string value, an escaped id, unusual escapes, ...): the caller
+ * then parses it and normalises it with `normaliseBactrianXRow`, which also reports what is wrong.
+ */
+export function normaliseBactrianXBytes(bytes: Buffer, start: number, end: number, context: { lang: string; source?: string }): RawRecord | undefined {
+  const values = scanFlatJsonObject(bytes, start, end, ROW_KEYS);
+  if (values === undefined) return undefined;
+  const [id, instruction, input, output] = values;
+  if (!id || id.escaped || !instruction || !output) return undefined;
+  const idText = bytes.toString("utf8", id.start, id.end);
+  const dash = idText.indexOf("-");
+  return {
+    bytes,
+    id: idText,
+    lang: context.lang,
+    source: context.source ?? "bactrian-x",
+    messages: [
+      { role: "user", content: input && input.end > input.start ? joinBlankLine(instruction, input) : single(instruction) },
+      { role: "assistant", content: single(output) },
+    ],
+    meta: { origin: dash > 0 ? idText.slice(0, dash) : "unknown" },
+  };
+}
+
+function single(span: JsonStringSpan): RawText {
+  return { spans: [span.start, span.end], separator: "", escaped: span.escaped, characters: span.characters };
+}
+
+/** `bactrianXUserMessage`: instruction, a blank line, input. */
+function joinBlankLine(instruction: JsonStringSpan, input: JsonStringSpan): RawText {
+  return { spans: [instruction.start, instruction.end, input.start, input.end], separator: "\\n\\n", escaped: true, characters: instruction.characters + 2 + input.characters };
 }

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readArrow, type CanonicalRecord } from "../../src/index";
+import { toEncodedRows } from "../../src/corpus/encoded-rows";
 import { RecordStore } from "../../src/corpus/record-store";
 import { writeEncodedArrow, writeEncodedJsonl } from "../../src/io/write-encoded";
 import { useTemporaryDirectories } from "../support/temporary-directory";
@@ -34,10 +35,10 @@ describe("RecordStore (records encoded once, copied by the writers)", () => {
     expect(encoded.map((entry) => entry.characters)).toEqual(tricky.map(codePoints));
 
     const directory = await makeDirectory();
-    await writeEncodedJsonl(join(directory, "x.jsonl"), encoded);
+    await writeEncodedJsonl(join(directory, "x.jsonl"), toEncodedRows(encoded));
     expect(await readFile(join(directory, "x.jsonl"), "utf8")).toBe(tricky.map((record) => JSON.stringify(record) + "\n").join(""));
 
-    await writeEncodedArrow(join(directory, "x.arrow"), encoded, { batchRows: 2 });
+    await writeEncodedArrow(join(directory, "x.arrow"), toEncodedRows(encoded), { batchRows: 2 });
     const rows: CanonicalRecord[] = [];
     for await (const { value } of readArrow(join(directory, "x.arrow"))) rows.push({ ...(value as unknown as CanonicalRecord), meta: JSON.parse(value.meta as string) });
     expect(rows).toEqual(tricky);

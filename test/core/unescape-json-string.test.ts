@@ -20,4 +20,16 @@ describe("unescapeJsonString", () => {
       expect(Buffer.from(target.subarray(0, end)).equals(Buffer.from(text, "utf8"))).toBe(true);
     }
   });
+
+  it("reads escapes other encoders write (\\u for any character, \\/), and stops at the value's end", () => {
+    // As Python's json.dumps(ensure_ascii=True) writes "é😀/", followed by another escaped value.
+    const source = Buffer.from('"caf\\u00e9 \\ud83d\\ude00 a\\/b\\n","next\\nvalue"', "utf8");
+    const end = source.indexOf('","');
+    const target = new Uint8Array(64).fill(33);
+    const written = unescapeJsonString(source, 1, end, target, 3);
+    expect(Buffer.from(target.subarray(3, written)).toString("utf8")).toBe("café 😀 a/b\n");
+    // It may use up to the escaped length as scratch, and no more.
+    expect(target[3 + end - 1]).toBe(33);
+    expect(Array.from(target.subarray(0, 3))).toEqual([33, 33, 33]);
+  });
 });

@@ -1,0 +1,39 @@
+import { isUtf8 } from "node:buffer";
+import { parseJsonArrayElement, scanJsonArray } from "../io/json-array";
+import { assertReadable, fileKindOf, firstNonSpaceCharacter } from "../io/read-rows";
+import { isIso639_1 } from "../record/language-codes";
+import { normaliseBactrianXBytes } from "../sources/bactrian-x";
+import { detectSourceFormat, normaliseRow } from "../sources/read-source";
+import type { EncodeLanguageFileTask } from "./encode-language-file";
+import type { RecordEncoder } from "./record-store";
+
+/**
+ * The fast path for Bactrian-X's own files (one JSON array per language): each row is read from
+ * its bytes and its texts copied into the encoder without ever becoming JavaScript strings. A row
+ * the byte-level reader does not take (see `normaliseBactrianXBytes`) is parsed and normalised as
+ * any other, with the same errors. Returns false, having read nothing, when the file is not a
+ * Bactrian-X JSON array with a known language; the caller then reads it the general way.
+ */
+export async function encodeBactrianXArray(task: EncodeLanguageFileTask, encoder: RecordEncoder): Promise<boolean> {
+  const { path, lang, source } = task;
+  if (task.format !== undefined && task.format !== "bactrian-x") return false;
+  if (fileKindOf(path) !== "json" || !isIso639_1(lang)) return false;
+  await assertReadable(path);
+  if ((await firstNonSpaceCharacter(path)) !== "[") return false;
+  const context = { lang, ...(source !== undefined ? { source } : {}) };
+  let index = 0;
+  for await (const element of scanJsonArray(path)) {
+    const { bytes, start, end, item } = element;
+    const raw = isUtf8(bytes.subarray(start, end)) ? normaliseBactrianXBytes(bytes, start, end, context) : undefined;
+    if (raw) {
+      encoder.addRaw(raw);
+    } else {
+      const value = parseJsonArrayElement(path, element);
+      const location = { file: path, item };
+      if (index === 0 && task.format === undefined && detectSourceFormat(value, location) !== "bactrian-x") return false;
+      encoder.add(normaliseRow(value, "bactrian-x", { location, index, ...context }));
+    }
+    index += 1;
+  }
+  return true;
+}

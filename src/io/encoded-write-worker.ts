@@ -1,0 +1,12 @@
+// Worker entry: writes one file from encoded rows per message (see `EncodedWriterPool`). The text
+// is in shared memory, so the message carries only offsets.
+import { parentPort } from "node:worker_threads";
+import { serialiseError } from "../worker-errors";
+import { writeEncodedFile, type EncodedWriteTask } from "./encoded-writer-pool";
+
+parentPort?.on("message", (task: EncodedWriteTask) => {
+  writeEncodedFile(task).then(
+    (written) => parentPort!.postMessage({ ok: true, written }),
+    (error: unknown) => parentPort!.postMessage({ ok: false, error: serialiseError(error) }),
+  );
+});

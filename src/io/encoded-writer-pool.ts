@@ -1,0 +1,93 @@
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { EncodedRows } from "../corpus/encoded-rows";
+import { deserialiseError, type SerialisedError } from "../worker-errors";
+import { builtWorkerScript } from "../worker-script";
+import type { WrittenFile } from "./jsonl";
+import { writeEncodedArrow, writeEncodedJsonl } from "./write-encoded";
+
+/** One file to write from encoded rows. */
+export interface EncodedWriteTask {
+  path: string;
+  format: "jsonl" | "arrow";
+  table: EncodedRows;
+}
+
+/** Writes one file from encoded rows in this thread. */
+export function writeEncodedFile(task: EncodedWriteTask): Promise<WrittenFile> {
+  return task.format === "jsonl" ? writeEncodedJsonl(task.path, task.table) : writeEncodedArrow(task.path, task.table);
+}
+
+type Reply = { ok: true; written: WrittenFile } | { ok: false; error: SerialisedError };
+
+// Two writers keep both cores of a small machine busy (copying, Arrow batches, sha256); the main
+// thread meanwhile only works out which rows go where.
+const MAX_WRITERS = 2;
+
+/**
+ * Writes files from encoded rows on writer threads, up to two at a time, as `write` is called; the
+ * rows' text sits in shared memory, so a task costs its (language, index) pairs only. Runs the
+ * tasks one after another in this thread where no built worker script exists (from source).
+ */
+export class EncodedWriterPool {
+  private readonly script: string | undefined;
+  private readonly idle: Worker[] = [];
+  private readonly queue: { task: EncodedWriteTask; resolve: (written: WrittenFile) => void; reject: (error: Error) => void }[] = [];
+  private readonly workers: Worker[] = [];
+  private inThread: Promise<unknown> = Promise.resolve();
+
+  /** `script`: the worker script to run (default: the built one, when running from `dist/`). */
+  constructor(options: { script?: string } = {}) {
+    this.script = options.script ?? builtWorkerScript("io/encoded-write-worker");
+  }
+
+  /** Writes the file; resolves with its size and sha256 once it is renamed into place. */
+  write(task: EncodedWriteTask): Promise<WrittenFile> {
+    if (!this.script) {
+      const written = this.inThread.then(() => writeEncodedFile(task));
+      this.inThread = written.catch(() => undefined);
+      return written;
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ task, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stops the writer threads (after the caller awaited its writes). */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.splice(0).map((worker) => worker.terminate()));
+    this.idle.length = 0;
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let worker = this.idle.pop();
+      if (!worker && this.workers.length < Math.min(MAX_WRITERS, availableParallelism())) {
+        worker = new Worker(this.script!);
+        this.workers.push(worker);
+      }
+      if (!worker) return;
+      this.run(worker, this.queue.shift()!);
+    }
+  }
+
+  private run(worker: Worker, job: EncodedWriterPool["queue"][number]): void {
+    const onMessage = (reply: Reply) => {
+      worker.off("error", onError);
+      this.idle.push(worker);
+      if (reply.ok) job.resolve(reply.written);
+      else job.reject(deserialiseError(reply.error));
+      this.dispatch();
+    };
+    const onError = (error: Error) => {
+      worker.off("message", onMessage);
+      this.workers.splice(this.workers.indexOf(worker), 1);
+      job.reject(error);
+      this.dispatch();
+    };
+    worker.once("message", onMessage);
+    worker.once("error", onError);
+    worker.postMessage(job.task);
+  }
+}

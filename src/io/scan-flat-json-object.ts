@@ -1,0 +1,116 @@
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COLON = 58;
+const COMMA = 44;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+
+/** Where a string value sits in the scanned bytes, as `scanFlatJsonObject` reports it. */
+export interface JsonStringSpan {
+  /** First byte after the opening quote. */
+  start: number;
+  /** The closing quote. */
+  end: number;
+  /** Whether the value contains escapes (`\n`, `\"`, ...). */
+  escaped: boolean;
+  /** Unicode code points of the decoded value. */
+  characters: number;
+}
+
+/** What `scanFlatJsonObject` found for each wanted key: a string, `null`, or nothing. */
+export type FlatJsonValue = JsonStringSpan | null | undefined;
+
+/**
+ * Reads a JSON object whose values are all strings or null straight from its UTF-8 bytes, without
+ * decoding: for each of `keys`, the span of its string value. Returns undefined, so that the
+ * caller falls back to `JSON.parse`, for anything else: other value types, a key written with
+ * escapes or given twice, a `\u` or `\/` escape (so that every returned value is exactly what
+ * `JSON.stringify` writes for it), or any syntax error. The bytes must be valid UTF-8.
+ */
+export function scanFlatJsonObject(bytes: Uint8Array, start: number, end: number, keys: readonly string[]): FlatJsonValue[] | undefined {
+  const values: FlatJsonValue[] = new Array(keys.length).fill(undefined);
+  let position = skipSpace(bytes, start, end);
+  if (bytes[position] !== OPEN_BRACE) return undefined;
+  position = skipSpace(bytes, position + 1, end);
+  if (bytes[position] === CLOSE_BRACE) return skipSpace(bytes, position + 1, end) === end ? values : undefined;
+  for (;;) {
+    if (bytes[position] !== QUOTE) return undefined;
+    const keyEnd = bytes.indexOf(QUOTE, position + 1);
+    if (keyEnd === -1 || keyEnd >= end) return undefined;
+    const keyIndex = indexOfKey(keys, bytes, position + 1, keyEnd);
+    position = skipSpace(bytes, keyEnd + 1, end);
+    if (bytes[position] !== COLON) return undefined;
+    position = skipSpace(bytes, position + 1, end);
+    let value: FlatJsonValue;
+    if (bytes[position] === QUOTE) {
+      const span = scanString(bytes, position + 1, end);
+      if (span === undefined) return undefined;
+      value = span;
+      position = span.end + 1;
+    } else if (bytes[position] === 110 && bytes[position + 1] === 117 && bytes[position + 2] === 108 && bytes[position + 3] === 108) {
+      value = null;
+      position += 4;
+    } else {
+      return undefined;
+    }
+    if (keyIndex === -2) return undefined;
+    if (keyIndex >= 0) {
+      if (values[keyIndex] !== undefined) return undefined;
+      values[keyIndex] = value;
+    }
+    position = skipSpace(bytes, position, end);
+    if (bytes[position] === COMMA) {
+      position = skipSpace(bytes, position + 1, end);
+      continue;
+    }
+    if (bytes[position] !== CLOSE_BRACE) return undefined;
+    return skipSpace(bytes, position + 1, end) === end ? values : undefined;
+  }
+}
+
+function skipSpace(bytes: Uint8Array, position: number, end: number): number {
+  while (position < end) {
+    const byte = bytes[position]!;
+    if (byte !== 32 && byte !== 10 && byte !== 13 && byte !== 9) break;
+    position += 1;
+  }
+  return position;
+}
+
+/** Index of the key in `keys`, -1 for another key, -2 for a key with escapes (not compared). */
+function indexOfKey(keys: readonly string[], bytes: Uint8Array, start: number, end: number): number {
+  if (bytes.subarray(start, end).includes(BACKSLASH)) return -2;
+  search: for (let index = 0; index < keys.length; index += 1) {
+    const key = keys[index]!;
+    if (key.length !== end - start) continue;
+    for (let offset = 0; offset < key.length; offset += 1) if (key.charCodeAt(offset) !== bytes[start + offset]) continue search;
+    return index;
+  }
+  return -1;
+}
+
+/** The span of a string's contents from after its opening quote; undefined for what JSON.stringify would write differently. */
+function scanString(bytes: Uint8Array, start: number, end: number): JsonStringSpan | undefined {
+  let continuationBytes = 0;
+  let escapes = 0;
+  let position = start;
+  while (position < end) {
+    const byte = bytes[position]!;
+    if (byte === QUOTE) {
+      return { start, end: position, escaped: escapes > 0, characters: position - start - continuationBytes - escapes };
+    }
+    if (byte === BACKSLASH) {
+      const letter = bytes[position + 1];
+      // JSON.stringify writes exactly these escapes; \u (other than for control characters, which
+      // are rare) and \/ would change when re-encoded.
+      if (letter !== QUOTE && letter !== BACKSLASH && letter !== 110 && letter !== 116 && letter !== 114 && letter !== 98 && letter !== 102) return undefined;
+      escapes += 1;
+      position += 2;
+      continue;
+    }
+    if (byte < 32) return undefined; // not valid JSON: JSON.parse reports it
+    if ((byte & 0xc0) === 0x80) continuationBytes += 1;
+    position += 1;
+  }
+  return undefined;
+}

@@ -1,0 +1,94 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { InputError, readArrow, type CanonicalRecord } from "../../src/index";
+import { encodeLanguageFile } from "../../src/corpus/encode-language-file";
+import { toEncodedRows } from "../../src/corpus/encoded-rows";
+import { RecordEncoder, RecordStore } from "../../src/corpus/record-store";
+import { writeEncodedArrow, writeEncodedJsonl } from "../../src/io/write-encoded";
+import { normaliseBactrianXBytes } from "../../src/sources/bactrian-x";
+import { readSource } from "../../src/sources/read-source";
+import { useTemporaryDirectories } from "../support/temporary-directory";
+
+const makeDirectory = useTemporaryDirectories();
+
+// Rows as Bactrian-X writes them, and rows the byte-level reader must hand to the general path.
+const rows = [
+  '{"instruction": "Schreibe ein Gedicht.", "input": "", "id": "alpaca-0", "output": "Zeile eins\\nZeile \\"zwei\\"\\t🎉"}',
+  '{"instruction": "Übersetze:", "input": "Hello,\\n\\nworld \\\\ back", "id": "dolly-1", "output": "Hallo, Welt – 中文 עברית"}',
+  '{"id": "alpaca-2", "output": "no input key", "instruction": "x"}',
+  '{"instruction": "null input", "input": null, "id": "alpaca-3", "output": "y"}',
+  '{"instruction": "caf\\u00e9 \\ud83d\\ude00 and a\\/slash", "input": "ascii escapes", "id": "alpaca-4", "output": "z"}',
+  '{"instruction": "extra keys are ignored", "input": "i", "id": "alpaca-5", "output": "o", "lang": "fr", "extra": "e"}',
+  '{"instruction": "an escaped id", "input": "", "id": "alp\\u0061ca-6", "output": "o"}',
+  '{"instruction": "first", "instruction": "duplicate key, the last wins", "input": "", "id": "alpaca-7", "output": "o"}',
+  '{"instruction": "control \\u0001 char", "input": "", "id": "noprefix", "output": ""}',
+  '{ "instruction" : "spacing" ,\n  "input" : "" , "id" : "alpaca-9" , "output" : "o" }',
+  '{"instruction": "a repeated id keeps the first", "input": "", "id": "alpaca-0", "output": "second"}',
+];
+
+async function writeArray(elements: string[]): Promise<string> {
+  const path = join(await makeDirectory(), "de.json");
+  await writeFile(path, `[\n ${elements.join(",\n ")}\n]\n`);
+  return path;
+}
+
+async function generalPath(path: string): Promise<RecordStore> {
+  const encoder = new RecordEncoder("de");
+  for await (const record of readSource({ path, lang: "de", format: "bactrian-x" })) encoder.add(record);
+  return new RecordStore(encoder.finish());
+}
+
+describe("Bactrian-X byte-level reader", () => {
+  it("encodes exactly what parsing and normalising each row gives: records, JSONL bytes, Arrow values, characters", async () => {
+    const path = await writeArray(rows);
+    const fast = new RecordStore((await encodeLanguageFile({ path, lang: "de", format: "bactrian-x" })).encoded);
+    const general = await generalPath(path);
+    expect([...fast.keys()]).toEqual([...general.keys()]);
+    expect(fast.size).toBe(10);
+    for (const id of general.keys()) {
+      expect(fast.get(id)).toEqual(general.get(id));
+      expect(fast.encoded(id)!.characters).toBe(general.encoded(id)!.characters);
+    }
+    expect(fast.get("alpaca-0")!.messages[1]!.content).toBe('Zeile eins\nZeile "zwei"\t🎉');
+    expect(fast.get("dolly-1")!.messages[0]!.content).toBe("Übersetze:\n\nHello,\n\nworld \\ back");
+    expect(fast.get("alpaca-4")!.messages[0]!.content).toBe("café 😀 and a/slash\n\nascii escapes");
+    expect(fast.get("noprefix")!.meta).toEqual({ origin: "unknown" });
+
+    const directory = await makeDirectory();
+    const ids = [...general.keys()];
+    for (const [name, store] of [["fast", fast], ["general", general]] as const) {
+      const table = toEncodedRows(ids.map((id) => store.encoded(id)!));
+      await writeEncodedJsonl(join(directory, `${name}.jsonl`), table);
+      await writeEncodedArrow(join(directory, `${name}.arrow`), table, { batchRows: 3 });
+    }
+    const fastLines = await readFile(join(directory, "fast.jsonl"), "utf8");
+    expect(fastLines).toBe(await readFile(join(directory, "general.jsonl"), "utf8"));
+    expect(fastLines).toBe(ids.map((id) => JSON.stringify(general.get(id)) + "\n").join(""));
+    const arrowRows = async (name: string) => {
+      const values: CanonicalRecord[] = [];
+      for await (const { value } of readArrow(join(directory, `${name}.arrow`))) values.push({ ...(value as unknown as CanonicalRecord), meta: JSON.parse(value.meta as string) });
+      return values;
+    };
+    expect(await arrowRows("fast")).toEqual(ids.map((id) => general.get(id)));
+  });
+
+  it("takes plainly shaped rows from their bytes and hands the others to JSON.parse", () => {
+    const taken = rows.map((row) => normaliseBactrianXBytes(Buffer.from(row), 0, Buffer.byteLength(row), { lang: "de" }) !== undefined);
+    // \u and \/ escapes, an escaped id and a duplicated key go the general way; the rest is read from bytes.
+    expect(taken).toEqual([true, true, true, true, false, true, false, false, false, true, true]);
+  });
+
+  it("reports a bad row with its file, item and field, as the general reader does", async () => {
+    const path = await writeArray([rows[0]!, '{"instruction": "x", "input": "", "id": "alpaca-1", "output": 42}']);
+    const error = await encodeLanguageFile({ path, lang: "de", format: "bactrian-x" }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toBe(`${path} item 1 field "output": expected a string, found number 42`);
+  });
+
+  it("leaves files of other formats to the general reader", async () => {
+    const path = await writeArray(['{"id": "a", "lang": "de", "source": "s", "messages": [{"role": "user", "content": "hi"}], "meta": {}}']);
+    const store = new RecordStore((await encodeLanguageFile({ path, lang: "de" })).encoded);
+    expect(store.get("a")).toEqual({ id: "a", lang: "de", source: "s", messages: [{ role: "user", content: "hi" }], meta: {} });
+  });
+});
