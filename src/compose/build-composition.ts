@@ -1,5 +1,5 @@
 import type { CanonicalRecord } from "../record/canonical-record";
-import { compareIds, createSeededRandom, shuffleIds, shuffleWith } from "../sample/seeded-random";
+import { compareIds, createSeededRandom, shuffleIds, shuffleInPlace } from "../sample/seeded-random";
 import type { CompositionSpec } from "./composition-name";
 
 /** Records of a parallel corpus: language -> id -> record (a `RecordStore` or a plain Map). */
@@ -23,7 +23,7 @@ export interface CompositionPlan {
   /** The ids, sorted (`compareIds`) and without repeats. */
   ids: string[];
   languages: string[];
-  order: number[];
+  order: Uint32Array;
 }
 
 /**
@@ -39,34 +39,37 @@ export interface CompositionPlan {
 export function compositionRows(composition: CompositionSpec, ids: readonly string[], seed: number | string): [id: string, lang: string][] {
   const plan = planComposition(composition, ids, seed);
   const k = plan.languages.length;
-  return plan.order.map((position) => [plan.ids[Math.floor(position / k)]!, plan.languages[position % k]!]);
+  return Array.from(plan.order, (position) => [plan.ids[Math.floor(position / k)]!, plan.languages[position % k]!]);
 }
 
 /** `compositionRows` as positions (see `CompositionPlan`). */
 export function planComposition(composition: CompositionSpec, ids: readonly string[], seed: number | string): CompositionPlan {
   const sortedIds = Array.from(new Set(ids)).sort(compareIds);
-  const rows: number[] = [];
   let languages: string[];
+  let rows: Uint32Array;
   if (composition.sampled) {
     languages = [...composition.languages];
     const base = composition.name.replace(/-sampled$/, "");
     const position = new Map(sortedIds.map((id, index) => [id, index]));
-    const assigned = new Uint32Array(sortedIds.length);
     const order = shuffleIds(sortedIds, seed, `assign:${base}`);
     const small = Math.floor(order.length / languages.length);
     const larger = order.length % languages.length;
+    rows = new Uint32Array(sortedIds.length);
     let start = 0;
-    languages.forEach((_, part) => {
+    for (let part = 0; part < languages.length; part += 1) {
       const size = small + (part < larger ? 1 : 0);
-      for (let index = start; index < start + size; index += 1) assigned[position.get(order[index]!)!] = part;
+      for (let index = start; index < start + size; index += 1) {
+        const at = position.get(order[index]!)!;
+        rows[at] = at * languages.length + part;
+      }
       start += size;
-    });
-    for (let index = 0; index < sortedIds.length; index += 1) rows.push(index * languages.length + assigned[index]!);
+    }
   } else {
     languages = [...composition.languages].sort(compareIds);
-    for (let index = 0; index < sortedIds.length; index += 1) for (let lang = 0; lang < languages.length; lang += 1) rows.push(index * languages.length + lang);
+    rows = new Uint32Array(sortedIds.length * languages.length);
+    for (let row = 0; row < rows.length; row += 1) rows[row] = row;
   }
-  return { ids: sortedIds, languages, order: shuffleWith(rows, createSeededRandom(seed, `order:${composition.name}`)) };
+  return { ids: sortedIds, languages, order: shuffleInPlace(rows, createSeededRandom(seed, `order:${composition.name}`)) };
 }
 
 /** Builds one composition as an ordered list of records (see `compositionRows` for the algorithm). */

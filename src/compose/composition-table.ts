@@ -49,18 +49,21 @@ export function compositionTable(plan: CompositionPlan, located: LocatedIds): { 
   });
   const perLanguage = plan.languages.map((lang) => located.positions.get(lang)!);
   const rows = new Uint32Array(2 * plan.order.length);
+  const characters = located.languages.map((language) => language.characters);
   const rowsPerLanguage = new Array<number>(k).fill(0);
   const charactersPerLanguage = new Array<number>(k).fill(0);
-  plan.order.forEach((position, row) => {
+  for (let row = 0; row < plan.order.length; row += 1) {
+    const position = plan.order[row]!;
     const language = position % k;
-    const at = 2 * positionOf[Math.floor(position / k)]!;
-    const slot = perLanguage[language]![at]!;
-    const index = perLanguage[language]![at + 1]!;
+    const positions = perLanguage[language]!;
+    const at = 2 * positionOf[(position - language) / k]!;
+    const slot = positions[at]!;
+    const index = positions[at + 1]!;
     rows[2 * row] = slot;
     rows[2 * row + 1] = index;
     rowsPerLanguage[language]! += 1;
-    charactersPerLanguage[language]! += located.languages[slot]!.characters[index]!;
-  });
+    charactersPerLanguage[language]! += characters[slot]![index]!;
+  }
   // Languages with rows only, sorted, as `summariseRecords` reports them.
   const present = plan.languages.map((lang, index) => ({ lang, index })).filter(({ index }) => rowsPerLanguage[index]! > 0);
   present.sort((left, right) => (left.lang < right.lang ? -1 : 1));

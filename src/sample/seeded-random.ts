@@ -14,14 +14,18 @@ export function createSeededRandom(seed: number | string, purpose: string): Rand
 
 /** Fisher-Yates shuffle of a copy of `items`, driven by `random`. */
 export function shuffleWith<T>(items: readonly T[], random: RandomSource): T[] {
-  const shuffled = items.slice();
-  for (let index = shuffled.length - 1; index > 0; index -= 1) {
+  return shuffleInPlace(items.slice(), random);
+}
+
+/** `shuffleWith` without the copy, for arrays and typed arrays alike (the same draws, the same order). */
+export function shuffleInPlace<A extends { length: number; [index: number]: unknown }>(items: A, random: RandomSource): A {
+  for (let index = items.length - 1; index > 0; index -= 1) {
     const other = Math.floor(random() * (index + 1));
-    const held = shuffled[index]!;
-    shuffled[index] = shuffled[other]!;
-    shuffled[other] = held;
+    const held = items[index];
+    items[index] = items[other];
+    items[other] = held;
   }
-  return shuffled;
+  return items;
 }
 
 /** Ascending JavaScript string order (UTF-16 code units), spelled out so it is never locale-aware. */

@@ -2,9 +2,7 @@ import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../../errors";
 import { buildMtBenchX, readMtBenchOverrides } from "../../eval/build-mt-bench-x";
-import { judgeMtBench, type JudgeSummary } from "../../eval/judge/judge-mt-bench";
-import { readLanguageExceptions } from "../../eval/judge/language-check";
-import { createOpenAICompatibleJudge } from "../../eval/judge/providers/openai-compatible";
+import type { JudgeSummary } from "../../eval/judge/judge-mt-bench";
 import { parseComparisonPairs, type ComparisonPair } from "../../eval/report/cross-lingual";
 import { writeMtBenchReport } from "../../eval/report/write-report";
 import { createTranslationProvider, PROVIDER_NAMES, type ProviderName } from "../../translate/create-translation-provider";
@@ -200,6 +198,12 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--dry-run", "count judgments and cache hits; call nothing, write nothing")
     .option("--quiet", "no progress output")
     .action(async (options: JudgeCommandOptions) => {
+      // The judge's client (openai) and language identifier (tinyld) load only for this command.
+      const [{ judgeMtBench }, { readLanguageExceptions }, { createOpenAICompatibleJudge }] = await Promise.all([
+        import("../../eval/judge/judge-mt-bench"),
+        import("../../eval/judge/language-check"),
+        import("../../eval/judge/providers/openai-compatible"),
+      ]);
       if ((options.priceInput === undefined) !== (options.priceOutput === undefined)) {
         throw new UsageError("give both --price-input and --price-output, or neither");
       }
