@@ -92,6 +92,8 @@ const hasGnuTime = existsSync("/usr/bin/time");
  * @returns {Promise<{ wallSeconds: number, peakMegabytes: number, exitCode: number, output: string }>}
  */
 async function measure(command, commandArgs, { env = {}, echo = false } = {}) {
+  // Start every tool with no writeback pending from the one before (each writes gigabytes).
+  execFileSync("sync");
   const timeFile = join(args.data, `.time-${process.pid}`);
   const [file, fileArgs] = hasGnuTime
     ? ["/usr/bin/time", ["-f", "%e %M", "-o", timeFile, command, ...commandArgs]]
@@ -449,7 +451,7 @@ async function runStudyBenchmark(log) {
     if (!existsSync(cli) || !(await cliHasCommand("compose"))) {
       log("ours: SKIPPED, dist/cli/main.js has no compose command yet (run npm run build)");
     } else {
-      log("ours: running build-datasets compose ...");
+      log("ours: running build-datasets build --config bench/study-bench.json ...");
       const result = await runOurs(dataDir, join(runDir, "ours"));
       results.push({ tool: "polyglot-instruct", ...result });
       if (result.exitCode === 0) outputs.push({ tool: "polyglot-instruct", dir: join(runDir, "ours") });

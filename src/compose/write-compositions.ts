@@ -75,10 +75,13 @@ export async function writeCompositions(options: WriteCompositionsOptions): Prom
   const pool = new EncodedWriterPool();
   const pending: Promise<OutputFileInfo>[] = [];
   const unfinished = new Set<Promise<unknown>>();
+  let failed = false;
   try {
-    for (const spec of specs) {
+    plan: for (const spec of specs) {
       for (const { split, ids, suffix } of splits) {
         while (unfinished.size >= MAX_QUEUED_FILES) await Promise.race(unfinished);
+        // After a failed write the run fails anyway: plan nothing more.
+        if (failed) break plan;
         const { table, statistics } = compositionTable(planComposition(spec, ids, seed), located);
         for (const format of formats) {
           const fileName = `${spec.name}${suffix}.${format}`;
@@ -97,7 +100,10 @@ export async function writeCompositions(options: WriteCompositionsOptions): Prom
           });
           const settled: Promise<unknown> = output.then(
             () => unfinished.delete(settled),
-            () => unfinished.delete(settled),
+            () => {
+              failed = true;
+              unfinished.delete(settled);
+            },
           );
           unfinished.add(settled);
           pending.push(output);

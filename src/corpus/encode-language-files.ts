@@ -4,8 +4,8 @@ import { deserialiseError, type SerialisedError } from "../worker-errors";
 import { builtWorkerScript } from "../worker-script";
 import { encodeLanguageFile, type EncodedLanguageFile, type EncodeLanguageFileTask } from "./encode-language-file";
 
-// Two files at a time bounds memory (each parse holds one language's JSON) while using both cores
-// of a small machine; more workers rarely pay, as the main thread then waits on the disk and gzip.
+// Two files at a time keep both cores of a small machine busy (with gunzip on the thread pool);
+// more workers than cores do not pay, and each adds a JavaScript heap.
 const MAX_WORKERS = 2;
 
 /**

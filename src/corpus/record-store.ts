@@ -1,4 +1,5 @@
 import type { CanonicalRecord } from "../record/canonical-record";
+import { copyBytes } from "../io/copy-bytes";
 import type { RawRecord } from "../record/raw-record";
 import { countCodePoints } from "../text/count-code-points";
 
@@ -115,8 +116,7 @@ export class RecordEncoder {
       this.chunk[this.offset++] = QUOTE;
       for (let index = 0; index < spans.length; index += 2) {
         if (index > 0) this.writeLatin1(separator);
-        this.chunk.set(bytes.subarray(spans[index]!, spans[index + 1]!), this.offset);
-        this.offset += spans[index + 1]! - spans[index]!;
+        this.offset = copyBytes(bytes, spans[index]!, spans[index + 1]!, this.chunk, this.offset);
       }
       this.chunk[this.offset++] = QUOTE;
       this.fieldEnds[slot + 1] = (this.offset - this.lineStart) | (escaped ? ESCAPED_FLAG : 0);

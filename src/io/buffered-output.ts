@@ -1,4 +1,5 @@
 import type { AtomicFile } from "./atomic-write";
+import { copyBytes } from "./copy-bytes";
 
 const DEFAULT_BUFFER_BYTES = 4 << 20;
 
@@ -27,16 +28,8 @@ export class BufferedOutput {
 
   /** Copies `source[start, end)` into the current buffer, growing it if the bytes alone exceed it. */
   append(source: Uint8Array, start = 0, end = source.length): void {
-    const length = end - start;
-    if (length > this.room) this.grow(this.used + length);
-    const target = this.buffers[this.current]!;
-    if (length < 32) {
-      // Short copies: a loop beats creating a view for set().
-      for (let index = 0; index < length; index += 1) target[this.used + index] = source[start + index]!;
-    } else {
-      target.set(source.subarray(start, end), this.used);
-    }
-    this.used += length;
+    if (end - start > this.room) this.grow(this.used + end - start);
+    this.used = copyBytes(source, start, end, this.buffers[this.current]!, this.used);
   }
 
   /** Starts writing the current buffer, after the previous write finished, and switches buffers. */

@@ -1,3 +1,5 @@
+import { copyBytes } from "./copy-bytes";
+
 const BACKSLASH = 92;
 
 /** The byte a one-letter JSON escape stands for (`\n` -> 10), by the letter's byte. */
@@ -17,8 +19,7 @@ const indexOfByte = Buffer.prototype.indexOf as (this: Uint8Array, value: number
  * surrogate becomes U+FFFD, as UTF-8 encoders do.
  */
 export function unescapeJsonString(source: Uint8Array, start: number, end: number, target: Uint8Array, offset: number): number {
-  target.set(source.subarray(start, end), offset);
-  const limit = offset + end - start;
+  const limit = copyBytes(source, start, end, target, offset);
   // Bytes at and after `read` are still the escaped text; decoded bytes go to `write` (<= read).
   let read = offset;
   let write = offset;

@@ -5,6 +5,7 @@ import { ARROW_BATCH_ROWS, canonicalArrowSchema, writeRecordBatches } from "./ar
 import { unescapeJsonString } from "./unescape-json-string";
 import { openAtomicFile } from "./atomic-write";
 import { BufferedOutput } from "./buffered-output";
+import { copyBytes } from "./copy-bytes";
 import type { WrittenFile } from "./jsonl";
 
 /**
@@ -143,18 +144,4 @@ const COLUMNS = 6;
 
 function columnOf(field: number): number {
   return field < ROLE_COLUMN ? field : field % 2 === 0 ? ROLE_COLUMN : CONTENT_COLUMN;
-}
-
-// Below about two dozen bytes (ids, languages, roles) a loop beats creating a view for set();
-// above it set() wins by far (measured: 7x at 300 bytes).
-const LOOP_COPY_LIMIT = 24;
-
-function copyBytes(source: Uint8Array, start: number, end: number, target: Uint8Array, offset: number): number {
-  const length = end - start;
-  if (length < LOOP_COPY_LIMIT) {
-    for (let index = 0; index < length; index += 1) target[offset + index] = source[start + index]!;
-  } else {
-    target.set(source.subarray(start, end), offset);
-  }
-  return offset + length;
 }
