@@ -23,7 +23,14 @@ export * from "./sample/split-validation";
 export * from "./compose/composition-name";
 export * from "./compose/build-composition";
 export * from "./compose/record-statistics";
-export * from "./compose/write-compositions";
+export {
+  outputFormatSchema,
+  parseCompositionsFor,
+  writeCompositions,
+  type OutputFileInfo,
+  type OutputFormat,
+  type WriteCompositionsOptions,
+} from "./compose/write-compositions";
 export * from "./study/study-config";
 export * from "./study/run-study";
 export * from "./study/compose-dataset";

@@ -62,6 +62,16 @@ export function parseCompositionsFor(names: readonly string[], languages: readon
  * composition copies their bytes.
  */
 export async function writeCompositions(options: WriteCompositionsOptions): Promise<OutputFileInfo[]> {
+  const pool = new EncodedWriterPool();
+  try {
+    return await writeCompositionsWith(pool, options);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** `writeCompositions` on writer threads the caller owns (a study reuses them for every corpus). */
+export async function writeCompositionsWith(pool: EncodedWriterPool, options: WriteCompositionsOptions): Promise<OutputFileInfo[]> {
   const { corpus, directory, formats, seed } = options;
   const specs = parseCompositionsFor(options.compositions, corpus.languages);
   const prefix = options.pathPrefix ?? "";
@@ -71,51 +81,47 @@ export async function writeCompositions(options: WriteCompositionsOptions): Prom
 
   // Files are written on writer threads while this thread plans the next compositions; at most
   // a few files wait, so memory does not grow with the number of compositions.
+  pool.prestart();
   const located = locateIds(corpus.commonIds, corpus.records);
-  const pool = new EncodedWriterPool();
   const pending: Promise<OutputFileInfo>[] = [];
   const unfinished = new Set<Promise<unknown>>();
   let failed = false;
-  try {
-    plan: for (const spec of specs) {
-      for (const { split, ids, suffix } of splits) {
-        while (unfinished.size >= MAX_QUEUED_FILES) await Promise.race(unfinished);
-        // After a failed write the run fails anyway: plan nothing more.
-        if (failed) break plan;
-        const { table, statistics } = compositionTable(planComposition(spec, ids, seed), located);
-        for (const format of formats) {
-          const fileName = `${spec.name}${suffix}.${format}`;
-          const output = pool.write({ path: join(directory, fileName), format, table }).then((file) => {
-            options.onProgress?.({ composition: spec.name, split, format, rows: file.rows });
-            return {
-              path: prefix + fileName,
-              ...(options.corpusName ? { corpus: options.corpusName } : {}),
-              composition: spec.name,
-              split,
-              format,
-              sha256: file.sha256,
-              bytes: file.bytes,
-              ...statistics,
-            };
-          });
-          const settled: Promise<unknown> = output.then(
-            () => unfinished.delete(settled),
-            () => {
-              failed = true;
-              unfinished.delete(settled);
-            },
-          );
-          unfinished.add(settled);
-          pending.push(output);
-        }
+  plan: for (const spec of specs) {
+    for (const { split, ids, suffix } of splits) {
+      while (unfinished.size >= MAX_QUEUED_FILES) await Promise.race(unfinished);
+      // After a failed write the run fails anyway: plan nothing more.
+      if (failed) break plan;
+      const { table, statistics } = compositionTable(planComposition(spec, ids, seed), located);
+      for (const format of formats) {
+        const fileName = `${spec.name}${suffix}.${format}`;
+        const output = pool.write({ path: join(directory, fileName), format, table }).then((file) => {
+          options.onProgress?.({ composition: spec.name, split, format, rows: file.rows });
+          return {
+            path: prefix + fileName,
+            ...(options.corpusName ? { corpus: options.corpusName } : {}),
+            composition: spec.name,
+            split,
+            format,
+            sha256: file.sha256,
+            bytes: file.bytes,
+            ...statistics,
+          };
+        });
+        const settled: Promise<unknown> = output.then(
+          () => unfinished.delete(settled),
+          () => {
+            failed = true;
+            unfinished.delete(settled);
+          },
+        );
+        unfinished.add(settled);
+        pending.push(output);
       }
     }
-    // Settle every write before reporting the first failure, so no thread still writes afterwards.
-    const settled = await Promise.allSettled(pending);
-    const failure = settled.find((result) => result.status === "rejected");
-    if (failure) throw failure.reason;
-    return settled.map((result) => (result as PromiseFulfilledResult<OutputFileInfo>).value);
-  } finally {
-    await pool.close();
   }
+  // Settle every write before reporting the first failure, so no thread still writes afterwards.
+  const settled = await Promise.allSettled(pending);
+  const failure = settled.find((result) => result.status === "rejected");
+  if (failure) throw failure.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<OutputFileInfo>).value);
 }

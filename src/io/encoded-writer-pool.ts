@@ -35,10 +35,21 @@ export class EncodedWriterPool {
   private readonly queue: { task: EncodedWriteTask; resolve: (written: WrittenFile) => void; reject: (error: Error) => void }[] = [];
   private readonly workers: Worker[] = [];
   private inThread: Promise<unknown> = Promise.resolve();
+  private readonly size = Math.min(MAX_WRITERS, availableParallelism());
 
   /** `script`: the worker script to run (default: the built one, when running from `dist/`). */
   constructor(options: { script?: string } = {}) {
     this.script = options.script ?? builtWorkerScript("io/encoded-write-worker");
+  }
+
+  /** Starts the writer threads now, so that their code loads while the caller prepares the first write. */
+  prestart(): void {
+    if (!this.script) return;
+    while (this.workers.length < this.size) {
+      const worker = new Worker(this.script);
+      this.workers.push(worker);
+      this.idle.push(worker);
+    }
   }
 
   /** Writes the file; resolves with its size and sha256 once it is renamed into place. */
@@ -63,7 +74,7 @@ export class EncodedWriterPool {
   private dispatch(): void {
     while (this.queue.length > 0) {
       let worker = this.idle.pop();
-      if (!worker && this.workers.length < Math.min(MAX_WRITERS, availableParallelism())) {
+      if (!worker && this.workers.length < this.size) {
         worker = new Worker(this.script!);
         this.workers.push(worker);
       }

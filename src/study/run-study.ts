@@ -3,11 +3,12 @@ import { join, relative, sep } from "node:path";
 import { defaultTranslationCachePath } from "../cache-directory";
 import { ConfigError, UsageError } from "../errors";
 import { parseCompositionName } from "../compose/composition-name";
-import { writeCompositions, type OutputFileInfo } from "../compose/write-compositions";
+import { writeCompositionsWith, type OutputFileInfo } from "../compose/write-compositions";
 import { loadParallelCorpus, restrictCorpus, type InputFileInfo, type ParallelCorpus } from "../corpus/load-parallel-corpus";
 import { isHubUri } from "../hub/parse-hub-uri";
 import { resolveSource } from "../hub/resolve-source";
 import { writeFileAtomic } from "../io/atomic-write";
+import { EncodedWriterPool } from "../io/encoded-writer-pool";
 import { sha256File } from "../io/hash-file";
 import { TOOL } from "../package-info";
 import { sampleIds } from "../sample/sample-ids";
@@ -64,6 +65,8 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
   if (flat && order.length !== 1) throw new UsageError("the flat layout needs a study with exactly one corpus");
   const folderOf = (name: string) => (flat ? "" : `${name}/`);
   const staging = await createStagingDirectory(outDir);
+  // One set of writer threads serves every corpus.
+  const pool = new EncodedWriterPool();
   try {
     const loaded = new Map<string, ParallelCorpus>();
     const inputs: ManifestInput[] = [];
@@ -166,7 +169,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
           emit({ type: "ids-dropped", corpus: name, dropped, missingByLanguage: corpus.alignment.missingByLanguage, examples: corpus.alignment.missingExamples });
         }
       }
-      const written = await writeCompositions({
+      const written = await writeCompositionsWith(pool, {
         corpus,
         corpusName: name,
         compositions: compositionsOf(config, corpusConfig),
@@ -212,6 +215,8 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
   } catch (error) {
     await staging.abort();
     throw error;
+  } finally {
+    await pool.close();
   }
 }
 
