@@ -1,5 +1,5 @@
 import type { CanonicalRecord } from "../record/canonical-record";
-import { compareIds, createSeededRandom, shuffleIds, shuffleInPlace } from "../sample/seeded-random";
+import { compareIds, createSeededRandom, shuffleIds, shuffleInPlace, sortedUniqueIds } from "../sample/seeded-random";
 import type { CompositionSpec } from "./composition-name";
 
 /** Records of a parallel corpus: language -> id -> record (a `RecordStore` or a plain Map). */
@@ -44,7 +44,7 @@ export function compositionRows(composition: CompositionSpec, ids: readonly stri
 
 /** `compositionRows` as positions (see `CompositionPlan`). */
 export function planComposition(composition: CompositionSpec, ids: readonly string[], seed: number | string): CompositionPlan {
-  const sortedIds = Array.from(new Set(ids)).sort(compareIds);
+  const sortedIds = sortedUniqueIds(ids);
   let languages: string[];
   let rows: Uint32Array;
   if (composition.sampled) {

@@ -1,6 +1,6 @@
 import { writerView, type EncodedRows } from "../corpus/encoded-rows";
-import type { EncodedLanguageData, RecordStore } from "../corpus/record-store";
-import { compareIds } from "../sample/seeded-random";
+import { RECORD_STRIDE, RecordSlot, type EncodedLanguageData, type RecordStore } from "../corpus/record-store";
+import { sortedUniqueIds } from "../sample/seeded-random";
 import type { CompositionPlan } from "./build-composition";
 import type { RecordStatistics } from "./record-statistics";
 
@@ -15,7 +15,7 @@ export interface LocatedIds {
 
 /** Looks every id up in every language's store (each id must be in each store). */
 export function locateIds(ids: readonly string[], stores: ReadonlyMap<string, RecordStore>): LocatedIds {
-  const sorted = Array.from(new Set(ids)).sort(compareIds);
+  const sorted = sortedUniqueIds(ids);
   const slots = new Map<EncodedLanguageData, number>();
   const positions = new Map<string, Uint32Array>();
   for (const [lang, store] of stores) {
@@ -49,7 +49,7 @@ export function compositionTable(plan: CompositionPlan, located: LocatedIds): { 
   });
   const perLanguage = plan.languages.map((lang) => located.positions.get(lang)!);
   const rows = new Uint32Array(2 * plan.order.length);
-  const characters = located.languages.map((language) => language.characters);
+  const records = located.languages.map((language) => language.records);
   const rowsPerLanguage = new Array<number>(k).fill(0);
   const charactersPerLanguage = new Array<number>(k).fill(0);
   for (let row = 0; row < plan.order.length; row += 1) {
@@ -62,7 +62,7 @@ export function compositionTable(plan: CompositionPlan, located: LocatedIds): { 
     rows[2 * row] = slot;
     rows[2 * row + 1] = index;
     rowsPerLanguage[language]! += 1;
-    charactersPerLanguage[language]! += characters[slot]![index]!;
+    charactersPerLanguage[language]! += records[slot]![index * RECORD_STRIDE + RecordSlot.characters]!;
   }
   // Languages with rows only, sorted, as `summariseRecords` reports them.
   const present = plan.languages.map((lang, index) => ({ lang, index })).filter(({ index }) => rowsPerLanguage[index]! > 0);

@@ -24,6 +24,6 @@ export function toEncodedRows(records: readonly EncodedRecord[]): EncodedRows {
 
 /** Only what writers read: no ids, so posting rows to a thread copies no strings. */
 export function writerView(language: EncodedLanguageData): EncodedLanguageData {
-  const { chunks, chunkIndex, start, lineBytes, fieldStart, fieldCount, characters, fieldEnds } = language;
-  return { chunks, chunkIndex, start, lineBytes, fieldStart, fieldCount, characters, fieldEnds };
+  const { chunks, records, fieldEnds } = language;
+  return { chunks, records, fieldEnds };
 }

@@ -45,15 +45,15 @@ export interface EncodedLanguage extends EncodedLanguageData {
 /** The bytes and offsets of an encoded language: what writers need (see `EncodedRows`). */
 export interface EncodedLanguageData {
   chunks: Uint8Array[];
-  /** Per record: chunk index, start, line bytes, first field index, field count, characters. */
-  chunkIndex: Uint32Array;
-  start: Uint32Array;
-  lineBytes: Uint32Array;
-  fieldStart: Uint32Array;
-  fieldCount: Uint32Array;
-  characters: Uint32Array;
+  /** Per record, RECORD_STRIDE numbers side by side (one cache line for a writer's random access): see `RecordSlot`. */
+  records: Uint32Array;
+  /** Table of [start, end] byte offsets of values in the lines (see `EncodedRecord.fieldEnds`). */
   fieldEnds: Uint32Array;
 }
+
+/** What each of a record's RECORD_STRIDE numbers in `EncodedLanguageData.records` holds. */
+export const RecordSlot = { chunk: 0, start: 1, lineBytes: 2, fieldStart: 3, fieldCount: 4, characters: 5 } as const;
+export const RECORD_STRIDE = 6;
 
 const ARENA_CHUNK_BYTES = 16 << 20;
 const FIXED_FIELDS = 4;
@@ -70,7 +70,7 @@ export class RecordEncoder {
   private readonly chunks: Uint8Array[] = [];
   private chunk: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(0);
   private used = 0;
-  private columns = { chunkIndex: new Uint32Array(1024), start: new Uint32Array(1024), lineBytes: new Uint32Array(1024), fieldStart: new Uint32Array(1024), fieldCount: new Uint32Array(1024), characters: new Uint32Array(1024) };
+  private records = new Uint32Array(1024 * RECORD_STRIDE);
   private fieldEnds = new Uint32Array(8192);
   private fieldsUsed = 0;
   /** Where the record being encoded starts in `chunk`, and the write position. */
@@ -177,13 +177,14 @@ export class RecordEncoder {
     const start = this.lineStart;
     const lineBytes = this.offset - start;
     this.used = this.offset;
-    const columns = this.columns;
-    columns.chunkIndex[index] = this.chunks.length - 1;
-    columns.start[index] = start;
-    columns.lineBytes[index] = lineBytes;
-    columns.fieldStart[index] = this.fieldsUsed;
-    columns.fieldCount[index] = fieldCount;
-    columns.characters[index] = characters;
+    const at = index * RECORD_STRIDE;
+    const records = this.records;
+    records[at + RecordSlot.chunk] = this.chunks.length - 1;
+    records[at + RecordSlot.start] = start;
+    records[at + RecordSlot.lineBytes] = lineBytes;
+    records[at + RecordSlot.fieldStart] = this.fieldsUsed;
+    records[at + RecordSlot.fieldCount] = fieldCount;
+    records[at + RecordSlot.characters] = characters;
     this.fieldsUsed += 2 * fieldCount;
     this.ids.push(record.id);
   }
@@ -234,17 +235,11 @@ export class RecordEncoder {
 
   finish(): EncodedLanguage {
     const count = this.ids.length;
-    const { chunkIndex, start, lineBytes, fieldStart, fieldCount, characters } = this.columns;
     return {
       lang: this.lang,
       ids: this.ids,
       chunks: this.chunks.map((chunk, index) => (index === this.chunks.length - 1 ? chunk.subarray(0, this.used) : chunk)),
-      chunkIndex: sharedCopy(chunkIndex, count),
-      start: sharedCopy(start, count),
-      lineBytes: sharedCopy(lineBytes, count),
-      fieldStart: sharedCopy(fieldStart, count),
-      fieldCount: sharedCopy(fieldCount, count),
-      characters: sharedCopy(characters, count),
+      records: sharedCopy(this.records, count * RECORD_STRIDE),
       fieldEnds: sharedCopy(this.fieldEnds, this.fieldsUsed),
       rows: this.rows,
       duplicates: this.duplicates,
@@ -260,21 +255,10 @@ export class RecordEncoder {
   }
 
   private reserve(records: number, fields: number): void {
-    if (records > this.columns.start.length) {
-      const grow = (array: Uint32Array) => {
-        const bigger = new Uint32Array(array.length * 2);
-        bigger.set(array);
-        return bigger;
-      };
-      const columns = this.columns;
-      this.columns = {
-        chunkIndex: grow(columns.chunkIndex),
-        start: grow(columns.start),
-        lineBytes: grow(columns.lineBytes),
-        fieldStart: grow(columns.fieldStart),
-        fieldCount: grow(columns.fieldCount),
-        characters: grow(columns.characters),
-      };
+    if (records * RECORD_STRIDE > this.records.length) {
+      const bigger = new Uint32Array(this.records.length * 2);
+      bigger.set(this.records);
+      this.records = bigger;
     }
     if (fields > this.fieldEnds.length) {
       const bigger = new Uint32Array(Math.max(fields, this.fieldEnds.length * 2));
@@ -355,18 +339,19 @@ export class RecordStore implements ReadonlyMap<string, CanonicalRecord> {
     if (position === undefined) return undefined;
     const { encoded, chunks } = this.parts[position % this.partSlots]!;
     const index = Math.floor(position / this.partSlots);
+    const numbers = encoded.records.subarray(index * RECORD_STRIDE, (index + 1) * RECORD_STRIDE);
     return {
       id,
       lang: encoded.lang,
       language: encoded,
       index,
-      chunk: chunks[encoded.chunkIndex[index]!]!,
-      start: encoded.start[index]!,
-      lineBytes: encoded.lineBytes[index]!,
+      chunk: chunks[numbers[RecordSlot.chunk]!]!,
+      start: numbers[RecordSlot.start]!,
+      lineBytes: numbers[RecordSlot.lineBytes]!,
       fieldEnds: encoded.fieldEnds,
-      fieldStart: encoded.fieldStart[index]!,
-      fieldCount: encoded.fieldCount[index]!,
-      characters: encoded.characters[index]!,
+      fieldStart: numbers[RecordSlot.fieldStart]!,
+      fieldCount: numbers[RecordSlot.fieldCount]!,
+      characters: numbers[RecordSlot.characters]!,
     };
   }
 

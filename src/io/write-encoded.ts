@@ -1,6 +1,6 @@
 import { makeData, RecordBatch, Struct, Utf8, type List } from "apache-arrow";
 import type { EncodedRows } from "../corpus/encoded-rows";
-import { ESCAPED_FLAG, type EncodedLanguageData } from "../corpus/record-store";
+import { ESCAPED_FLAG, RECORD_STRIDE, RecordSlot, type EncodedLanguageData } from "../corpus/record-store";
 import { ARROW_BATCH_ROWS, canonicalArrowSchema, writeRecordBatches } from "./arrow";
 import { unescapeJsonString } from "./unescape-json-string";
 import { openAtomicFile } from "./atomic-write";
@@ -21,10 +21,11 @@ export async function writeEncodedJsonl(path: string, table: EncodedRows): Promi
     for (let row = 0; row < rows.length; row += 2) {
       const language = languages[rows[row]!]!;
       const index = rows[row + 1]!;
-      const start = language.start[index]!;
-      const lineBytes = language.lineBytes[index]!;
+      const at = index * RECORD_STRIDE;
+      const start = language.records[at + RecordSlot.start]!;
+      const lineBytes = language.records[at + RecordSlot.lineBytes]!;
       if (lineBytes > output.room) await output.flush();
-      output.append(language.chunks[language.chunkIndex[index]!]!, start, start + lineBytes);
+      output.append(language.chunks[language.records[at + RecordSlot.chunk]!]!, start, start + lineBytes);
     }
     await output.finish();
     const { sha256, bytes } = await file.commit();
@@ -86,10 +87,12 @@ function buildEncodedRecordBatch(languages: readonly EncodedLanguageData[], rows
     const language = languages[rows[row]!]!;
     const index = rows[row + 1]!;
     const ranges = language.fieldEnds;
-    const chunk = language.chunks[language.chunkIndex[index]!]!;
-    const lineStart = language.start[index]!;
-    const fieldStart = language.fieldStart[index]!;
-    const fieldCount = language.fieldCount[index]!;
+    const numbers = index * RECORD_STRIDE;
+    const records = language.records;
+    const chunk = language.chunks[records[numbers + RecordSlot.chunk]!]!;
+    const lineStart = records[numbers + RecordSlot.start]!;
+    const fieldStart = records[numbers + RecordSlot.fieldStart]!;
+    const fieldCount = records[numbers + RecordSlot.fieldCount]!;
     for (let field = 0; field < fieldCount; field += 1) {
       const at = fieldStart + 2 * field;
       const start = lineStart + ranges[at]!;
