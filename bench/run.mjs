@@ -6,6 +6,7 @@
 //   node bench/run.mjs --install-peers      # create or reuse bench/.venv with pandas, pyarrow, datasets
 //   node bench/run.mjs --langs all          # scale check: 52 languages (ours only)
 //   node bench/run.mjs --cpu-prof           # also profile ours once and print the top functions
+//   node bench/run.mjs --rounds 3           # ours and the peers in turn, three times: medians and per-round ratios
 //
 // What it does: generates synthetic Bactrian-X once into bench/.data/ (reused while the arguments match), runs
 // each tool on the same files with the same seed, measures wall time and peak memory of each process tree,
@@ -45,6 +46,7 @@ const { values: args } = parseArgs({
     missing: { type: "string", default: "0.002" },
     duplicates: { type: "string", default: "0" },
     tools: { type: "string", default: "ours,pandas,datasets,lower-bound" },
+    rounds: { type: "string", default: "1" },
     "install-peers": { type: "boolean", default: false },
     "cpu-prof": { type: "boolean", default: false },
     "keep-output": { type: "boolean", default: false },
@@ -447,33 +449,60 @@ async function runStudyBenchmark(log) {
   const outputs = [];
   const compositionsByCorpus = { [CORPUS]: STUDY_COMPOSITIONS, [SMALL_CORPUS]: STUDY_COMPOSITIONS };
 
-  if (tools.has("ours")) {
-    if (!existsSync(cli) || !(await cliHasCommand("compose"))) {
-      log("ours: SKIPPED, dist/cli/main.js has no compose command yet (run npm run build)");
-    } else {
-      log("ours: running build-datasets build --config bench/study-bench.json ...");
-      const result = await runOurs(dataDir, join(runDir, "ours"));
-      results.push({ tool: "polyglot-instruct", ...result });
-      if (result.exitCode === 0) outputs.push({ tool: "polyglot-instruct", dir: join(runDir, "ours") });
-      else log(`ours: FAILED (exit ${result.exitCode}):\n${result.output.slice(-3000)}`);
-    }
-  }
+  // Tools run in turn, round after round: on a shared machine the load drifts, and ratios from one
+  // round (ours and a peer minutes apart) are steadier than absolute times. The table shows medians.
+  const rounds = Math.max(1, Number(args.rounds) || 1);
+  const byTool = new Map();
+  const addRun = (tool, result) => {
+    if (!byTool.has(tool)) byTool.set(tool, []);
+    byTool.get(tool).push(result);
+  };
   const peerEnv = { HF_DATASETS_OFFLINE: "1", HF_HUB_OFFLINE: "1", HF_HUB_DISABLE_TELEMETRY: "1", PYTHONWARNINGS: "ignore" };
-  for (const [tool, label, available, script] of [
+  const peerTools = [
     ["pandas", "pandas + pyarrow", peers.pandas, "compose_pandas.py"],
     ["datasets", "HF datasets", peers.datasets, "compose_hf_datasets.py"],
-  ]) {
-    if (!tools.has(tool)) continue;
-    if (!available) {
-      log(`${label}: SKIPPED, ${peers.python} cannot import ${tool === "pandas" ? "pandas and pyarrow" : "datasets"} (pass --install-peers to create bench/.venv)`);
-      continue;
+  ];
+  for (let round = 1; round <= rounds; round += 1) {
+    const roundLabel = rounds > 1 ? ` (round ${round} of ${rounds})` : "";
+    if (tools.has("ours")) {
+      if (!existsSync(cli) || !(await cliHasCommand("compose"))) {
+        log("ours: SKIPPED, dist/cli/main.js has no compose command yet (run npm run build)");
+      } else {
+        log(`ours: running build-datasets build --config bench/study-bench.json${roundLabel} ...`);
+        await rm(join(runDir, "ours"), { recursive: true, force: true });
+        const result = await runOurs(dataDir, join(runDir, "ours"));
+        addRun("polyglot-instruct", result);
+        if (result.exitCode !== 0) log(`ours: FAILED (exit ${result.exitCode}):\n${result.output.slice(-3000)}`);
+      }
     }
-    log(`${label}: running bench/peers/${script} ...`);
-    const outDir = join(runDir, tool);
-    const result = await measure(peers.python, [join(benchDir, "peers", script), "--input", dataDir, "--out", outDir, "--seed", args.seed], { env: peerEnv });
-    results.push({ tool: label, ...result });
-    if (result.exitCode === 0) outputs.push({ tool: label, dir: outDir });
-    else log(`${label}: FAILED (exit ${result.exitCode}):\n${result.output.slice(-3000)}`);
+    for (const [tool, label, available, script] of peerTools) {
+      if (!tools.has(tool)) continue;
+      if (!available) {
+        if (round === 1) log(`${label}: SKIPPED, ${peers.python} cannot import ${tool === "pandas" ? "pandas and pyarrow" : "datasets"} (pass --install-peers to create bench/.venv)`);
+        continue;
+      }
+      log(`${label}: running bench/peers/${script}${roundLabel} ...`);
+      const outDir = join(runDir, tool);
+      await rm(outDir, { recursive: true, force: true });
+      const result = await measure(peers.python, [join(benchDir, "peers", script), "--input", dataDir, "--out", outDir, "--seed", args.seed], { env: peerEnv });
+      addRun(label, result);
+      if (result.exitCode !== 0) log(`${label}: FAILED (exit ${result.exitCode}):\n${result.output.slice(-3000)}`);
+    }
+  }
+  const median = (values) => [...values].sort((left, right) => left - right)[Math.floor((values.length - 1) / 2)];
+  const roundRatios = [];
+  for (const [tool, runs] of byTool) {
+    const failed = runs.find((run) => run.exitCode !== 0);
+    results.push(failed ? { tool, ...failed } : { tool, ...runs.at(-1), wallSeconds: median(runs.map((run) => run.wallSeconds)), peakMegabytes: median(runs.map((run) => run.peakMegabytes)), rounds: runs.map(({ output, ...rest }) => rest) });
+    const dir = { "polyglot-instruct": join(runDir, "ours"), "pandas + pyarrow": join(runDir, "pandas"), "HF datasets": join(runDir, "datasets") }[tool];
+    if (!failed) outputs.push({ tool, dir });
+  }
+  const ours = byTool.get("polyglot-instruct");
+  if (rounds > 1 && ours) {
+    for (const [tool, runs] of byTool) {
+      if (tool === "polyglot-instruct") continue;
+      roundRatios.push(`${tool} / ours by round: ${runs.map((run, index) => (ours[index] ? (run.wallSeconds / ours[index].wallSeconds).toFixed(2) : "-")).join(", ")}`);
+    }
   }
   if (tools.has("lower-bound")) {
     const files = STUDY_LANGUAGES.map((lang) => join(dataDir, `${lang}.json.gz`));
@@ -520,6 +549,7 @@ async function runStudyBenchmark(log) {
   const rows = Number(args.rows);
   console.log(`\n## ${STUDY_LANGUAGES.length} languages x ${rows} rows, seed ${args.seed} (${versions.cpu}, ${versions.memory})\n`);
   console.log(table);
+  if (rounds > 1) console.log(`\n${rounds} rounds, medians above; wall ratios ${roundRatios.join("; ")}`);
   if (profile) {
     console.log("\nours, self time by function (V8 CPU profile, all processes):\n");
     for (const entry of profile) console.log(`  ${entry.seconds.toFixed(2).padStart(7)} s ${(100 * entry.share).toFixed(1).padStart(5)} %  ${entry.name}`);
@@ -604,7 +634,7 @@ async function main() {
   if (args.help) {
     console.log(
       "usage: node bench/run.mjs [--rows 67017] [--langs en,de,fr,it,es|all] [--seed 42] [--data-seed 1]\n" +
-        "       [--missing 0.002] [--duplicates 0] [--tools ours,pandas,datasets,lower-bound] [--install-peers]\n" +
+        "       [--missing 0.002] [--duplicates 0] [--tools ours,pandas,datasets,lower-bound] [--rounds 1] [--install-peers]\n" +
         "       [--cpu-prof] [--keep-output] [--skip-translate] [--data bench/.data]\n" +
         "       [--cli dist/cli/main.js]",
     );
