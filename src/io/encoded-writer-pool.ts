@@ -34,6 +34,8 @@ export class EncodedWriterPool {
   private readonly idle: Worker[] = [];
   private readonly queue: { task: EncodedWriteTask; resolve: (written: WrittenFile) => void; reject: (error: Error) => void }[] = [];
   private readonly workers: Worker[] = [];
+  private readonly running = new Map<Worker, EncodedWriterPool["queue"][number]>();
+  private closing = false;
   private inThread: Promise<unknown> = Promise.resolve();
   private readonly size = Math.min(MAX_WRITERS, availableParallelism());
 
@@ -45,11 +47,7 @@ export class EncodedWriterPool {
   /** Starts the writer threads now, so that their code loads while the caller prepares the first write. */
   prestart(): void {
     if (!this.script) return;
-    while (this.workers.length < this.size) {
-      const worker = new Worker(this.script);
-      this.workers.push(worker);
-      this.idle.push(worker);
-    }
+    while (this.workers.length < this.size) this.idle.push(this.spawn());
   }
 
   /** Writes the file; resolves with its size and sha256 once it is renamed into place. */
@@ -67,38 +65,44 @@ export class EncodedWriterPool {
 
   /** Stops the writer threads (after the caller awaited its writes). */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.splice(0).map((worker) => worker.terminate()));
     this.idle.length = 0;
   }
 
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let worker = this.idle.pop();
-      if (!worker && this.workers.length < this.size) {
-        worker = new Worker(this.script!);
-        this.workers.push(worker);
-      }
+      const worker = this.idle.pop() ?? (this.workers.length < this.size ? this.spawn() : undefined);
       if (!worker) return;
-      this.run(worker, this.queue.shift()!);
+      const job = this.queue.shift()!;
+      this.running.set(worker, job);
+      worker.postMessage(job.task);
     }
   }
 
-  private run(worker: Worker, job: EncodedWriterPool["queue"][number]): void {
-    const onMessage = (reply: Reply) => {
-      worker.off("error", onError);
+  private spawn(): Worker {
+    const worker = new Worker(this.script!);
+    this.workers.push(worker);
+    worker.on("message", (reply: Reply) => {
+      const job = this.running.get(worker);
+      this.running.delete(worker);
       this.idle.push(worker);
-      if (reply.ok) job.resolve(reply.written);
-      else job.reject(deserialiseError(reply.error));
+      if (reply.ok) job?.resolve(reply.written);
+      else job?.reject(deserialiseError(reply.error));
       this.dispatch();
-    };
-    const onError = (error: Error) => {
-      worker.off("message", onMessage);
+    });
+    // A thread that fails or exits on its own takes its file with it; the next file gets a new thread.
+    const lost = (error: Error) => {
+      if (!this.workers.includes(worker)) return;
       this.workers.splice(this.workers.indexOf(worker), 1);
-      job.reject(error);
-      this.dispatch();
+      if (this.idle.includes(worker)) this.idle.splice(this.idle.indexOf(worker), 1);
+      const job = this.running.get(worker);
+      this.running.delete(worker);
+      job?.reject(error);
+      if (!this.closing) this.dispatch();
     };
-    worker.once("message", onMessage);
-    worker.once("error", onError);
-    worker.postMessage(job.task);
+    worker.on("error", lost);
+    worker.on("exit", (code) => lost(new Error(`a writer thread exited (code ${code})`)));
+    return worker;
   }
 }
