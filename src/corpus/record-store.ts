@@ -1,5 +1,6 @@
 import type { CanonicalRecord } from "../record/canonical-record";
 import { copyBytes } from "../io/copy-bytes";
+import { JsonByte } from "../io/json-bytes";
 import type { RawRecord } from "../record/raw-record";
 import { countCodePoints } from "../text/count-code-points";
 
@@ -57,7 +58,7 @@ export const RECORD_STRIDE = 6;
 
 const ARENA_CHUNK_BYTES = 16 << 20;
 const FIXED_FIELDS = 4;
-const QUOTE = 34;
+const QUOTE = JsonByte.quote;
 /** Languages, sources and roles up to this length have their JSON encoding cached. */
 const MAX_CACHED_STRING = 16;
 /** Set on a value's end offset when JSON escaped it (the Arrow writer must unescape it). */

@@ -3,6 +3,7 @@ import { createGunzip } from "node:zlib";
 import { InputError } from "../errors";
 import { openAtomicFile } from "./atomic-write";
 import type { WrittenFile } from "./jsonl";
+import { isJsonWhitespace, JsonByte } from "./json-bytes";
 import { isGzipPath } from "./open-text-stream";
 
 /** One element of a JSON array file and its 0-based index. */
@@ -11,18 +12,7 @@ export interface JsonArrayItem {
   item: number;
 }
 
-const QUOTE = 34;
-const BACKSLASH = 92;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
-const COMMA = 44;
-const NEWLINE = 10;
-
-function isWhitespace(byte: number): boolean {
-  return byte === 32 || byte === 10 || byte === 13 || byte === 9;
-}
+const { quote: QUOTE, backslash: BACKSLASH, openBracket: OPEN_BRACKET, closeBracket: CLOSE_BRACKET, openBrace: OPEN_BRACE, closeBrace: CLOSE_BRACE, comma: COMMA, newline: NEWLINE } = JsonByte;
 
 /** The raw bytes of one element of a JSON array file: `bytes[start, end)`, its index and first line. */
 export interface JsonArrayElement {
@@ -98,12 +88,12 @@ export async function* scanJsonArray(path: string): AsyncGenerator<JsonArrayElem
       position += 1;
       if (byte === NEWLINE) line += 1;
       if (finished) {
-        if (!isWhitespace(byte)) fail("unexpected content after the end of the JSON array");
+        if (!isJsonWhitespace(byte)) fail("unexpected content after the end of the JSON array");
         continue;
       }
       if (depth === 0) {
         if (byte === OPEN_BRACKET) depth = 1;
-        else if (!isWhitespace(byte)) fail("expected a JSON array of records (the file does not start with \"[\")");
+        else if (!isJsonWhitespace(byte)) fail("expected a JSON array of records (the file does not start with \"[\")");
         continue;
       }
       if (depth === 1 && (byte === COMMA || byte === CLOSE_BRACKET)) {
@@ -122,7 +112,7 @@ export async function* scanJsonArray(path: string): AsyncGenerator<JsonArrayElem
         continue;
       }
       if (!elementOpen) {
-        if (isWhitespace(byte)) continue;
+        if (isJsonWhitespace(byte)) continue;
         elementOpen = true;
         elementLine = line;
         start = position - 1;

@@ -1,9 +1,6 @@
-const QUOTE = 34;
-const BACKSLASH = 92;
-const COLON = 58;
-const COMMA = 44;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
+import { isJsonWhitespace, JsonByte } from "./json-bytes";
+
+const { quote: QUOTE, backslash: BACKSLASH, colon: COLON, comma: COMMA, openBrace: OPEN_BRACE, closeBrace: CLOSE_BRACE } = JsonByte;
 
 /** Where a string value sits in the scanned bytes, as `scanFlatJsonObject` reports it. */
 export interface JsonStringSpan {
@@ -69,11 +66,7 @@ export function scanFlatJsonObject(bytes: Uint8Array, start: number, end: number
 }
 
 function skipSpace(bytes: Uint8Array, position: number, end: number): number {
-  while (position < end) {
-    const byte = bytes[position]!;
-    if (byte !== 32 && byte !== 10 && byte !== 13 && byte !== 9) break;
-    position += 1;
-  }
+  while (position < end && isJsonWhitespace(bytes[position]!)) position += 1;
   return position;
 }
 

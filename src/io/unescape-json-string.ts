@@ -1,6 +1,7 @@
 import { copyBytes } from "./copy-bytes";
+import { JsonByte } from "./json-bytes";
 
-const BACKSLASH = 92;
+const BACKSLASH = JsonByte.backslash;
 
 /** The byte a one-letter JSON escape stands for (`\n` -> 10), by the letter's byte. */
 const SIMPLE_ESCAPES = new Uint8Array(128);
