@@ -64,7 +64,7 @@ const MAX_CACHED_STRING = 16;
 /** Set on a value's end offset when JSON escaped it (the Arrow writer must unescape it). */
 export const ESCAPED_FLAG = 0x80000000;
 
-/** Encodes records into arena buffers; `finish` returns the transferable encoded form. */
+/** Encodes records into arena buffers; `finish` returns them in shared memory (see `EncodedLanguage`). */
 export class RecordEncoder {
   private readonly seen = new Set<string>();
   private readonly ids: string[] = [];
@@ -381,21 +381,6 @@ export class RecordStore implements ReadonlyMap<string, CanonicalRecord> {
   forEach(callback: (value: CanonicalRecord, key: string, map: ReadonlyMap<string, CanonicalRecord>) => void): void {
     for (const [id, record] of this.entries()) callback(record, id, this as ReadonlyMap<string, CanonicalRecord>);
   }
-}
-
-/**
- * Where the value of field `index` (0 id, 1 lang, 2 source, 3 meta, then role/content pairs) sits
- * in `entry.chunk`: strings with their quotes. `escaped` is true when JSON escaped the value.
- */
-export function fieldRange(entry: EncodedRecord, index: number): { start: number; end: number; escaped: boolean } {
-  const at = entry.fieldStart + 2 * index;
-  const end = entry.fieldEnds[at + 1]!;
-  return { start: entry.start + entry.fieldEnds[at]!, end: entry.start + (end & ~ESCAPED_FLAG), escaped: (end & ESCAPED_FLAG) !== 0 };
-}
-
-/** Number of messages of an encoded record. */
-export function messageCount(entry: EncodedRecord): number {
-  return (entry.fieldCount - FIXED_FIELDS) / 2;
 }
 
 export function decodeRecord(entry: EncodedRecord): CanonicalRecord {
