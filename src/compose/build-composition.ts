@@ -1,5 +1,5 @@
 import type { CanonicalRecord } from "../record/canonical-record";
-import { compareIds, createSeededRandom, shuffleIds, shuffleInPlace, sortedUniqueIds } from "../sample/seeded-random";
+import { compareIds, createSeededRandom, shuffleInPlace, shuffleWith, sortedUniqueIds } from "../sample/seeded-random";
 import type { CompositionSpec } from "./composition-name";
 
 /** Records of a parallel corpus: language -> id -> record (a `RecordStore` or a plain Map). */
@@ -51,7 +51,8 @@ export function planComposition(composition: CompositionSpec, ids: readonly stri
     languages = [...composition.languages];
     const base = composition.name.replace(/-sampled$/, "");
     const position = new Map(sortedIds.map((id, index) => [id, index]));
-    const order = shuffleIds(sortedIds, seed, `assign:${base}`);
+    // sortedIds is what shuffleIds would sort the ids into: shuffle it as is.
+    const order = shuffleWith(sortedIds, createSeededRandom(seed, `assign:${base}`));
     const small = Math.floor(order.length / languages.length);
     const larger = order.length % languages.length;
     rows = new Uint32Array(sortedIds.length);

@@ -14,7 +14,7 @@ import type { WrittenFile } from "./jsonl";
  */
 export async function writeEncodedJsonl(path: string, table: EncodedRows): Promise<WrittenFile> {
   const { rows } = table;
-  const languages = table.languages.map(plainViews);
+  const { languages } = table;
   const file = await openAtomicFile(path, { gzip: path.toLowerCase().endsWith(".gz") });
   try {
     const output = new BufferedOutput(file);
@@ -39,7 +39,7 @@ export async function writeEncodedJsonl(path: string, table: EncodedRows): Promi
 /** Writes encoded rows as an Arrow IPC file with the canonical schema, copying stored field bytes. */
 export async function writeEncodedArrow(path: string, table: EncodedRows, options: { batchRows?: number } = {}): Promise<WrittenFile> {
   const batchRows = options.batchRows ?? ARROW_BATCH_ROWS;
-  const languages = table.languages.map(plainViews);
+  const { languages } = table;
   const count = table.rows.length / 2;
   // writeRecordBatches copies each batch out before asking for the next: one set of buffers serves all.
   const scratch = newBatchScratch();
@@ -50,12 +50,6 @@ export async function writeEncodedArrow(path: string, table: EncodedRows, option
     }
   }
   return writeRecordBatches(path, batches());
-}
-
-// Plain Uint8Array views, not Buffers: subarray() on a Buffer goes through its species
-// constructor, which made copying fields ten times slower.
-function plainViews(language: EncodedLanguageData): EncodedLanguageData {
-  return { ...language, chunks: language.chunks.map((chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)) };
 }
 
 /** Column buffers reused from one batch to the next (see `writeRecordBatches`), grown as needed. */
