@@ -9,9 +9,14 @@ export interface LocatedIds {
   /** The ids, sorted (`compareIds`). */
   ids: string[];
   languages: EncodedLanguageData[];
-  /** Per language code: (language slot, record index) of `ids[i]` at 2i and 2i + 1. */
+  /**
+   * Per language code: the language slot, record index and characters of `ids[i]` at 3i, 3i + 1
+   * and 3i + 2, side by side: a composition reads them in shuffled order, one cache line per row.
+   */
   positions: Map<string, Uint32Array>;
 }
+
+const LOCATED_STRIDE = 3;
 
 /** Looks every id up in every language's store (each id must be in each store). */
 export function locateIds(ids: readonly string[], stores: ReadonlyMap<string, RecordStore>): LocatedIds {
@@ -19,14 +24,15 @@ export function locateIds(ids: readonly string[], stores: ReadonlyMap<string, Re
   const slots = new Map<EncodedLanguageData, number>();
   const positions = new Map<string, Uint32Array>();
   for (const [lang, store] of stores) {
-    const located = new Uint32Array(2 * sorted.length);
+    const located = new Uint32Array(LOCATED_STRIDE * sorted.length);
     sorted.forEach((id, position) => {
       const found = store.locate(id);
       if (found === undefined) throw new Error(`internal: id "${id}" missing in language "${lang}" after alignment`);
       let slot = slots.get(found.language);
       if (slot === undefined) slots.set(found.language, (slot = slots.size));
-      located[2 * position] = slot;
-      located[2 * position + 1] = found.index;
+      located[LOCATED_STRIDE * position] = slot;
+      located[LOCATED_STRIDE * position + 1] = found.index;
+      located[LOCATED_STRIDE * position + 2] = found.language.records[found.index * RECORD_STRIDE + RecordSlot.characters]!;
     });
     positions.set(lang, located);
   }
@@ -49,25 +55,22 @@ export function compositionTable(plan: CompositionPlan, located: LocatedIds): { 
   });
   const perLanguage = plan.languages.map((lang) => located.positions.get(lang)!);
   const rows = new Uint32Array(2 * plan.order.length);
-  const records = located.languages.map((language) => language.records);
-  const rowsPerLanguage = new Array<number>(k).fill(0);
-  const charactersPerLanguage = new Array<number>(k).fill(0);
+  const rowsPerLanguage = new Float64Array(k);
+  const charactersPerLanguage = new Float64Array(k);
   for (let row = 0; row < plan.order.length; row += 1) {
     const position = plan.order[row]!;
     const language = position % k;
     const positions = perLanguage[language]!;
-    const at = 2 * positionOf[(position - language) / k]!;
-    const slot = positions[at]!;
-    const index = positions[at + 1]!;
-    rows[2 * row] = slot;
-    rows[2 * row + 1] = index;
+    const at = LOCATED_STRIDE * positionOf[(position - language) / k]!;
+    rows[2 * row] = positions[at]!;
+    rows[2 * row + 1] = positions[at + 1]!;
     rowsPerLanguage[language]! += 1;
-    charactersPerLanguage[language]! += records[slot]![index * RECORD_STRIDE + RecordSlot.characters]!;
+    charactersPerLanguage[language]! += positions[at + 2]!;
   }
   // Languages with rows only, sorted, as `summariseRecords` reports them.
   const present = plan.languages.map((lang, index) => ({ lang, index })).filter(({ index }) => rowsPerLanguage[index]! > 0);
   present.sort((left, right) => (left.lang < right.lang ? -1 : 1));
-  const byLanguage = (counts: number[]) => Object.fromEntries(present.map(({ lang, index }) => [lang, counts[index]!]));
+  const byLanguage = (counts: Float64Array) => Object.fromEntries(present.map(({ lang, index }) => [lang, counts[index]!]));
   return {
     table: { languages: located.languages.map(writerView), rows },
     statistics: { rows: plan.order.length, rowsPerLanguage: byLanguage(rowsPerLanguage), charactersPerLanguage: byLanguage(charactersPerLanguage) },

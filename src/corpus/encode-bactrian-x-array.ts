@@ -24,7 +24,7 @@ export async function encodeBactrianXArray(task: EncodeLanguageFileTask, encoder
   let index = 0;
   for await (const element of scanJsonArray(path)) {
     const { bytes, start, end, item } = element;
-    const raw = isUtf8(bytes.subarray(start, end)) ? normaliseBactrianXBytes(bytes, start, end, context) : undefined;
+    const raw = isUtf8(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start)) ? normaliseBactrianXBytes(bytes, start, end, context) : undefined;
     if (raw) {
       encoder.addRaw(raw);
     } else {

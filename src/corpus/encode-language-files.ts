@@ -1,16 +1,18 @@
+import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { deserialiseError, type SerialisedError } from "../worker-errors";
 import { builtWorkerScript } from "../worker-script";
 import { encodeLanguageFile, type EncodedLanguageFile, type EncodeLanguageFileTask } from "./encode-language-file";
 
-// Two files at a time keep both cores of a small machine busy (with gunzip on the thread pool);
-// more workers than cores do not pay, and each adds a JavaScript heap.
-const MAX_WORKERS = 2;
+// One reader more than cores: a file is read by one thread, so with as many readers as cores one
+// core idles while the last file is read (measured on 2 cores: 3 readers 20 % faster than 2).
+// Each reader adds a JavaScript heap, hence the cap.
+const MAX_WORKERS = Math.min(availableParallelism() + 1, 6);
 
 /**
  * Encodes several language files, in worker threads when available (gunzip, JSON parsing and
- * validation of two languages run on two cores), else one after another in this thread. Results
+ * validation of several languages at once), else one after another in this thread. Results
  * come back in task order; the first error is thrown after all workers stopped.
  */
 export async function encodeLanguageFiles(
@@ -26,13 +28,15 @@ export async function encodeLanguageFiles(
     }
     return results;
   }
+  // Largest files first, so that the last to finish is a small one.
+  const order = await largestFirst(tasks);
   let next = 0;
   let failure: Error | undefined;
   const runWorker = async () => {
     const worker = new Worker(script);
     try {
       while (failure === undefined && next < tasks.length) {
-        const index = next++;
+        const index = order[next++]!;
         const task = tasks[index]!;
         type Reply = { ok: true; result: EncodedLanguageFile } | { ok: false; error: SerialisedError };
         const reply = await new Promise<Reply>((resolve, reject) => {
@@ -61,7 +65,13 @@ export async function encodeLanguageFiles(
       await worker.terminate();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(MAX_WORKERS, availableParallelism(), tasks.length) }, runWorker));
+  await Promise.all(Array.from({ length: Math.min(MAX_WORKERS, tasks.length) }, runWorker));
   if (failure) throw failure;
   return results;
+}
+
+/** Task indexes by file size, largest first (a file that cannot be read counts as empty: its reader reports why). */
+async function largestFirst(tasks: readonly EncodeLanguageFileTask[]): Promise<number[]> {
+  const sizes = await Promise.all(tasks.map((task) => stat(task.path).then((info) => info.size, () => 0)));
+  return tasks.map((_, index) => index).sort((left, right) => sizes[right]! - sizes[left]! || left - right);
 }

@@ -92,6 +92,8 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
   const { path, files: listedFiles, languages: requested, format, source, onProgress } =
     loadParallelCorpusOptionsSchema.parse(options);
   const records = new Map<string, RecordStore>();
+  /** id -> how many of the loaded languages hold it. */
+  const presence = new Map<string, number>();
   const duplicates = new Map<string, number>();
   const inputs: InputFileInfo[] = [];
   const encoders = new Map<string, RecordEncoder>();
@@ -122,9 +124,15 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
       );
     }
     const tasks = languages.map((lang) => ({ path: files.get(lang)!, lang, ...(format ? { format } : {}), ...(source ? { source } : {}) }));
-    const encodedFiles = await encodeLanguageFiles(tasks, (task, result) => onProgress?.({ file: task.path, rows: result.encoded.rows }));
+    // Each language is indexed as soon as it arrives, while the others are still being read.
+    const stores = new Map<string, RecordStore>();
+    const encodedFiles = await encodeLanguageFiles(tasks, (task, result) => {
+      stores.set(task.lang, new RecordStore(result.encoded));
+      countIds(presence, result.encoded.ids);
+      onProgress?.({ file: task.path, rows: result.encoded.rows });
+    });
     for (const [index, { encoded, sha256 }] of encodedFiles.entries()) {
-      records.set(encoded.lang, new RecordStore(encoded));
+      records.set(encoded.lang, stores.get(encoded.lang)!);
       if (encoded.duplicates > 0) duplicates.set(encoded.lang, encoded.duplicates);
       inputs.push({ path: tasks[index]!.path, sha256, rows: encoded.rows, lang: encoded.lang });
     }
@@ -140,6 +148,7 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
     for (const [lang, encoder] of encoders) {
       const encoded = encoder.finish();
       records.set(lang, new RecordStore(encoded));
+      countIds(presence, encoded.ids);
       if (encoded.duplicates > 0) duplicates.set(lang, encoded.duplicates);
     }
   }
@@ -147,29 +156,34 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
   const languages = requested ?? Array.from(records.keys()).sort();
   const absent = languages.filter((lang) => !records.has(lang));
   if (absent.length > 0) throw new InputError(`no rows for language ${absent.join(", ")}`, { file: path });
-  const alignment = alignIds(records, languages);
+  const { alignment, commonIds } = alignIds(records, languages, presence);
   for (const [lang, count] of duplicates) alignment.duplicatesByLanguage[lang] = count;
-  const commonIds = Array.from(records.get(languages[0]!)!.keys())
-    .filter((id) => languages.every((lang) => records.get(lang)!.has(id)))
-    .sort(compareIds);
-  return { languages, records, commonIds, inputs, alignment: { ...alignment, commonIds: commonIds.length } };
+  return { languages, records, commonIds, inputs, alignment };
 }
 
-function alignIds(records: Map<string, RecordStore>, languages: string[]): AlignmentReport {
-  const all = new Set<string>();
-  for (const lang of languages) for (const id of records.get(lang)!.keys()) all.add(id);
+/** Counts each id once per language (`ids` holds no id twice: the encoder keeps the first). */
+function countIds(presence: Map<string, number>, ids: readonly string[]): void {
+  for (const id of ids) presence.set(id, (presence.get(id) ?? 0) + 1);
+}
+
+/** The ids every language holds, sorted, and a report of the others (`presence`: see `countIds`). */
+function alignIds(records: Map<string, RecordStore>, languages: string[], presence: Map<string, number>): { alignment: AlignmentReport; commonIds: string[] } {
+  const commonIds: string[] = [];
+  const partial: string[] = [];
+  for (const [id, count] of presence) (count === languages.length ? commonIds : partial).push(id);
+  commonIds.sort(compareIds);
   const missingByLanguage: Record<string, number> = {};
   const missingExamples: Record<string, string[]> = {};
   for (const lang of languages) {
     const byId = records.get(lang)!;
-    const missing: string[] = [];
-    for (const id of all) if (!byId.has(id)) missing.push(id);
+    const missing = partial.filter((id) => !byId.has(id));
     if (missing.length > 0) {
       missingByLanguage[lang] = missing.length;
       missingExamples[lang] = missing.sort(compareIds).slice(0, 5);
     }
   }
-  return { totalIds: all.size, commonIds: 0, missingByLanguage, missingExamples, duplicatesByLanguage: {} };
+  const alignment = { totalIds: presence.size, commonIds: commonIds.length, missingByLanguage, missingExamples, duplicatesByLanguage: {} };
+  return { alignment, commonIds };
 }
 
 /** Restricts a corpus to a subset of its common ids (e.g. a sample), sharing the records. */

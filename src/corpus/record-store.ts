@@ -69,7 +69,9 @@ export class RecordEncoder {
   private readonly seen = new Set<string>();
   private readonly ids: string[] = [];
   private readonly chunks: Uint8Array[] = [];
-  private chunk: Buffer<ArrayBufferLike> = Buffer.allocUnsafe(0);
+  /** Records are encoded here, in unshared memory, and copied to shared memory a chunk at a time (see `seal`). */
+  private chunk: Buffer = Buffer.allocUnsafe(0);
+  private chunkOpen = false;
   private used = 0;
   private records = new Uint32Array(1024 * RECORD_STRIDE);
   private fieldEnds = new Uint32Array(8192);
@@ -180,7 +182,7 @@ export class RecordEncoder {
     this.used = this.offset;
     const at = index * RECORD_STRIDE;
     const records = this.records;
-    records[at + RecordSlot.chunk] = this.chunks.length - 1;
+    records[at + RecordSlot.chunk] = this.chunks.length; // the index `seal` will give the open chunk
     records[at + RecordSlot.start] = start;
     records[at + RecordSlot.lineBytes] = lineBytes;
     records[at + RecordSlot.fieldStart] = this.fieldsUsed;
@@ -235,11 +237,14 @@ export class RecordEncoder {
   }
 
   finish(): EncodedLanguage {
+    this.seal();
+    if (this.chunk.length > 0 && spareEncodingChunks.length === 0) spareEncodingChunks.push(this.chunk);
+    this.chunk = Buffer.allocUnsafe(0);
     const count = this.ids.length;
     return {
       lang: this.lang,
       ids: this.ids,
-      chunks: this.chunks.map((chunk, index) => (index === this.chunks.length - 1 ? chunk.subarray(0, this.used) : chunk)),
+      chunks: this.chunks,
       records: sharedCopy(this.records, count * RECORD_STRIDE),
       fieldEnds: sharedCopy(this.fieldEnds, this.fieldsUsed),
       rows: this.rows,
@@ -248,11 +253,26 @@ export class RecordEncoder {
   }
 
   private startChunk(minimum: number): void {
-    if (this.chunks.length > 0) this.chunks[this.chunks.length - 1] = this.chunk.subarray(0, this.used);
-    // Shared memory (not Node's buffer pool), so that other threads read the chunks without copies.
-    this.chunk = Buffer.from(new SharedArrayBuffer(Math.max(ARENA_CHUNK_BYTES, minimum)));
-    this.chunks.push(this.chunk);
+    this.seal();
+    const bytes = Math.max(ARENA_CHUNK_BYTES, minimum);
+    if (this.chunk.length < bytes) this.chunk = spareEncodingChunks.pop() ?? Buffer.allocUnsafeSlow(bytes);
+    if (this.chunk.length < bytes) this.chunk = Buffer.allocUnsafeSlow(bytes);
+    this.chunkOpen = true;
     this.used = 0;
+  }
+
+  /**
+   * Moves the open chunk's bytes to shared memory, so that other threads read them without copies.
+   * Encoding goes to unshared memory first because V8 copies into shared memory with atomic moves,
+   * byte by byte unless both sides are aligned alike: one aligned copy per chunk is far cheaper
+   * than many small unaligned ones. The shared chunk is exactly as long as its records.
+   */
+  private seal(): void {
+    if (!this.chunkOpen) return;
+    const shared = new Uint8Array(new SharedArrayBuffer(this.used));
+    shared.set(new Uint8Array(this.chunk.buffer, this.chunk.byteOffset, this.used));
+    this.chunks.push(shared);
+    this.chunkOpen = false;
   }
 
   private reserve(records: number, fields: number): void {
@@ -268,6 +288,9 @@ export class RecordEncoder {
     }
   }
 }
+
+/** The encoding chunk of the last finished encoder, for the next (per thread): fresh memory costs page faults. */
+const spareEncodingChunks: Buffer[] = [];
 
 function sharedCopy(array: Uint32Array, count: number): Uint32Array {
   const copy = new Uint32Array(new SharedArrayBuffer(4 * count));

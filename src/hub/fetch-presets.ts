@@ -5,7 +5,6 @@ import { UsageError } from "../errors";
 import { INCOMPLETE_SUFFIX, writeFileAtomic } from "../io/atomic-write";
 import { sha256File } from "../io/hash-file";
 import { isIso639_1 } from "../record/language-codes";
-import { resolveSource } from "./resolve-source";
 import { parseOptions } from "./parse-options";
 import { hubConnectionOptionsShape } from "./hub-credentials";
 
@@ -138,6 +137,7 @@ export async function fetchPreset(options: FetchPresetOptions): Promise<FetchPre
     throw new UsageError(`not lowercase ISO 639-1 language codes: ${invalid.join(", ")} (expected e.g. en,de,fr,it,es)`);
   }
   const uri = presetUri(preset, langs, parsed.revision);
+  const { resolveSource } = await import("./resolve-source");
   const resolved = await resolveSource({
     uri,
     token: parsed.token,

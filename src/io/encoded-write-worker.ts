@@ -3,6 +3,9 @@
 import { parentPort } from "node:worker_threads";
 import { serialiseError } from "../worker-errors";
 import { writeEncodedFile, type EncodedWriteTask } from "./encoded-writer-pool";
+// Loaded when the thread starts (writeEncodedFile would load it on the first file), so that a
+// prestarted writer is ready when the first file comes.
+import "./write-encoded";
 
 parentPort?.on("message", (task: EncodedWriteTask) => {
   writeEncodedFile(task).then(

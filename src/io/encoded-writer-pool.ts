@@ -4,7 +4,6 @@ import type { EncodedRows } from "../corpus/encoded-rows";
 import { deserialiseError, type SerialisedError } from "../worker-errors";
 import { builtWorkerScript } from "../worker-script";
 import type { WrittenFile } from "./jsonl";
-import { writeEncodedArrow, writeEncodedJsonl } from "./write-encoded";
 
 /** One file to write from encoded rows. */
 export interface EncodedWriteTask {
@@ -14,7 +13,9 @@ export interface EncodedWriteTask {
 }
 
 /** Writes one file from encoded rows in this thread. */
-export function writeEncodedFile(task: EncodedWriteTask): Promise<WrittenFile> {
+export async function writeEncodedFile(task: EncodedWriteTask): Promise<WrittenFile> {
+  // Loaded on first use: the main thread, which leaves writing to writer threads, never loads Arrow.
+  const { writeEncodedArrow, writeEncodedJsonl } = await import("./write-encoded");
   return task.format === "jsonl" ? writeEncodedJsonl(task.path, task.table) : writeEncodedArrow(task.path, task.table);
 }
 

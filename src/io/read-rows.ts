@@ -2,11 +2,8 @@ import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { createReadStream } from "node:fs";
 import { InputError, type InputLocation } from "../errors";
-import { readArrow } from "./arrow";
-import { readCsv } from "./csv";
 import { readJsonArray } from "./json-array";
 import { readJsonl } from "./jsonl";
-import { readParquet } from "./parquet";
 
 /** A raw input row (any shape) and where it came from. */
 export interface RawRow {
@@ -59,15 +56,23 @@ export async function* readRows(path: string): AsyncGenerator<RawRow> {
         for await (const { value, line } of readJsonl(path)) yield { value, location: { file: path, line } };
       }
       return;
-    case "arrow":
+    // Arrow, CSV and Parquet readers load their libraries on first use: a thread that reads JSON
+    // (every reader thread of a Bactrian-X build) starts without them.
+    case "arrow": {
+      const { readArrow } = await import("./arrow");
       for await (const { value, item } of readArrow(path)) yield { value, location: { file: path, item } };
       return;
-    case "csv":
+    }
+    case "csv": {
+      const { readCsv } = await import("./csv");
       for await (const { value, line } of readCsv(path)) yield { value, location: { file: path, line } };
       return;
-    case "parquet":
+    }
+    case "parquet": {
+      const { readParquet } = await import("./parquet");
       for await (const { value, item } of readParquet(path)) yield { value, location: { file: path, item } };
       return;
+    }
   }
 }
 

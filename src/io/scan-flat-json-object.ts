@@ -72,7 +72,7 @@ function skipSpace(bytes: Uint8Array, position: number, end: number): number {
 
 /** Index of the key in `keys`, -1 for another key, -2 for a key with escapes (not compared). */
 function indexOfKey(keys: readonly string[], bytes: Uint8Array, start: number, end: number): number {
-  if (bytes.subarray(start, end).includes(BACKSLASH)) return -2;
+  for (let position = start; position < end; position += 1) if (bytes[position] === BACKSLASH) return -2;
   search: for (let index = 0; index < keys.length; index += 1) {
     const key = keys[index]!;
     if (key.length !== end - start) continue;
@@ -102,7 +102,9 @@ function scanString(bytes: Uint8Array, start: number, end: number): JsonStringSp
       continue;
     }
     if (byte < 32) return undefined; // not valid JSON: JSON.parse reports it
-    if ((byte & 0xc0) === 0x80) continuationBytes += 1;
+    // Counted without a branch: in non-English text, whether a byte continues a character is
+    // unpredictable, and mispredicted branches made this loop twice as slow.
+    continuationBytes += (byte >> 7) & ~(byte >> 6) & 1; // 1 for 0b10xxxxxx
     position += 1;
   }
   return undefined;

@@ -41,16 +41,22 @@ export async function writeEncodedArrow(path: string, table: EncodedRows, option
   const batchRows = options.batchRows ?? ARROW_BATCH_ROWS;
   const { languages } = table;
   const count = table.rows.length / 2;
-  // writeRecordBatches copies each batch out before asking for the next: one set of buffers serves all.
-  const scratch = newBatchScratch();
+  // writeRecordBatches copies each batch out before asking for the next: one set of buffers serves
+  // all, and the next file after this one.
+  const scratch = spareScratch.pop() ?? newBatchScratch();
   function* batches(): Generator<RecordBatch> {
     for (let start = 0; start < count || start === 0; start += batchRows) {
       yield buildEncodedRecordBatch(languages, table.rows.subarray(2 * start, 2 * Math.min(count, start + batchRows)), scratch);
       if (count === 0) return;
     }
   }
-  return writeRecordBatches(path, batches());
+  const written = await writeRecordBatches(path, batches());
+  spareScratch.push(scratch);
+  return written;
 }
+
+/** Column buffers of finished files (per thread): reused, they cost no page faults. */
+const spareScratch: BatchScratch[] = [];
 
 /** Column buffers reused from one batch to the next (see `writeRecordBatches`), grown as needed. */
 interface BatchScratch {

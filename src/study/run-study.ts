@@ -6,16 +6,13 @@ import { parseCompositionName } from "../compose/composition-name";
 import { writeCompositionsWith, type OutputFileInfo } from "../compose/write-compositions";
 import { loadParallelCorpus, restrictCorpus, type InputFileInfo, type ParallelCorpus } from "../corpus/load-parallel-corpus";
 import { isHubUri } from "../hub/parse-hub-uri";
-import { resolveSource } from "../hub/resolve-source";
 import { writeFileAtomic } from "../io/atomic-write";
 import { EncodedWriterPool } from "../io/encoded-writer-pool";
 import { sha256File } from "../io/hash-file";
 import { TOOL } from "../package-info";
 import { sampleIds } from "../sample/sample-ids";
-import { createTranslationProvider, type CreateTranslationProviderOptions } from "../translate/create-translation-provider";
-import { translateCorpus } from "../translate/translate-corpus";
-import { openTranslationCache } from "../translate/translation-cache";
 import { renderDatasetCard } from "./dataset-card";
+import type { CreateTranslationProviderOptions } from "../translate/create-translation-provider";
 import { createStagingDirectory } from "./staging-directory";
 import { compositionsOf, resolveConfigPath, type CorpusConfig, type StudyConfig } from "./study-config";
 import type { StudyManifest, CorpusManifestEntry, ManifestInput } from "./manifest";
@@ -65,8 +62,9 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
   if (flat && order.length !== 1) throw new UsageError("the flat layout needs a study with exactly one corpus");
   const folderOf = (name: string) => (flat ? "" : `${name}/`);
   const staging = await createStagingDirectory(outDir);
-  // One set of writer threads serves every corpus.
+  // One set of writer threads serves every corpus; they load their code while inputs are read.
   const pool = new EncodedWriterPool();
+  pool.prestart();
   try {
     const loaded = new Map<string, ParallelCorpus>();
     const inputs: ManifestInput[] = [];
@@ -100,6 +98,8 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
         const translate = corpusConfig.translate;
         const input = await resolveInput(translate.input, options, baseDirectory, name);
         const translatedDirectory = `${name}/translated`;
+        // Translation and hub clients load only for the studies that use them (faster start-up).
+        const { createTranslationProvider, openTranslationCache, translateCorpus } = await loadTranslation();
         const provider = createTranslationProvider({ provider: translate.provider, ...(translate.providerOptions ?? {}) } as CreateTranslationProviderOptions);
         // A replay-only provider never writes, so a shipped cache (the fixtures') is opened read-only.
         const cache = await openTranslationCache({
@@ -298,6 +298,7 @@ interface ResolvedInput {
 async function resolveInput(path: string, options: RunStudyOptions, baseDirectory: string, corpus: string): Promise<ResolvedInput> {
   if (!isHubUri(path)) return { paths: [resolveConfigPath(baseDirectory, path)], uris: new Map(), sha256s: new Map() };
   const emit = options.onEvent ?? (() => {});
+  const { resolveSource } = await import("../hub/resolve-source");
   const resolved = await resolveSource({
     uri: path,
     ...(options.hub?.token ? { token: options.hub.token } : {}),
@@ -314,6 +315,15 @@ async function resolveInput(path: string, options: RunStudyOptions, baseDirector
     uris: new Map(files.map((file) => [file.path, file.uri])),
     sha256s: new Map(files.map((file) => [file.path, file.sha256])),
   };
+}
+
+async function loadTranslation() {
+  const [{ createTranslationProvider }, { openTranslationCache }, { translateCorpus }] = await Promise.all([
+    import("../translate/create-translation-provider"),
+    import("../translate/translation-cache"),
+    import("../translate/translate-corpus"),
+  ]);
+  return { createTranslationProvider, openTranslationCache, translateCorpus };
 }
 
 /** Input paths are recorded relative to the config's directory (portable), else as given. */

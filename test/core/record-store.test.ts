@@ -44,6 +44,25 @@ describe("RecordStore (records encoded once, copied by the writers)", () => {
     expect(rows).toEqual(tricky);
   });
 
+  it("keeps records across arena chunks in shared memory, one record larger than a chunk", () => {
+    // 16 MB chunks: ~20 MB of ordinary records, then one record of 17 MB of text.
+    const text = "Grüße, 世界! ".repeat(90);
+    const records: CanonicalRecord[] = Array.from({ length: 20_000 }, (_, index) => ({
+      id: `r-${index}`,
+      lang: "de",
+      source: "s",
+      messages: [{ role: "user", content: `${index}: ${text}` }],
+      meta: {},
+    }));
+    records.push({ id: "huge", lang: "de", source: "s", messages: [{ role: "user", content: "x".repeat(17 << 20) }], meta: {} });
+    records.push({ id: "after", lang: "de", source: "s", messages: [{ role: "user", content: "after the huge one" }], meta: {} });
+    const store = RecordStore.fromRecords("de", records);
+    const chunks = new Set(records.map((record) => store.encoded(record.id)!.chunk));
+    expect(chunks.size).toBeGreaterThanOrEqual(3);
+    for (const chunk of chunks) expect(chunk.buffer).toBeInstanceOf(SharedArrayBuffer);
+    for (const index of [0, 9_999, 19_999, 20_000, 20_001]) expect(store.get(records[index]!.id)).toEqual(records[index]);
+  });
+
   it("keeps the first record of a duplicated id", () => {
     const store = RecordStore.fromRecords("de", [tricky[0]!, { ...tricky[0]!, messages: [{ role: "user", content: "second" }] }]);
     expect(store.size).toBe(1);

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { outputFormatSchema, type OutputFormat } from "../../compose/write-compositions";
 import { UsageError } from "../../errors";
-import { composeDataset } from "../../study/compose-dataset";
 import { sourceFormatSchema, SOURCE_FORMATS, type SourceFormat } from "../../sources/read-source";
 import { parseFraction, parseInteger, parseList } from "../option-parsers";
 import { createStudyEventRenderer } from "../render-study-events";
@@ -43,6 +42,7 @@ export function registerComposeCommand(program: Command): void {
       if (!quiet) process.stderr.write(`build-datasets compose: seed ${options.seed}\n`);
       const renderer = createStudyEventRenderer({ quiet, totalOutputs: options.compositions.length * formats.length });
       try {
+        const { composeDataset } = await import("../../study/compose-dataset");
         const manifest = await composeDataset({
           input: options.input,
           compositions: options.compositions,

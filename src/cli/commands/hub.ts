@@ -1,8 +1,7 @@
 import { Argument, Command, InvalidArgumentError } from "commander";
 import { HUB_PRESET_NAMES, HUB_PRESETS, fetchPreset, type HubPresetName } from "../../hub/fetch-presets";
 import type { HubProgressCallback } from "../../hub/hub-progress";
-import { pushAdapter } from "../../hub/push-adapter";
-import { pushDataset, type PushResult } from "../../hub/push-dataset";
+import type { PushResult } from "../../hub/push-dataset";
 import { parseLanguageList } from "../option-parsers";
 import { createProgressReporter, type ProgressReporter } from "../progress-reporter";
 
@@ -176,6 +175,7 @@ export function registerHubCommands(program: Command): void {
     .option("--hub-url <url>", "hub endpoint (default HF_ENDPOINT or https://huggingface.co)", parseUrl)
     .option("--quiet", "no progress output")
     .action(async (options: PushCommandOptions) => {
+      const { pushDataset } = await import("../../hub/push-dataset");
       const result = await pushDataset({
         repo: options.repo,
         outDir: options.out,
@@ -203,6 +203,7 @@ export function registerHubCommands(program: Command): void {
     .option("--hub-url <url>", "hub endpoint (default HF_ENDPOINT or https://huggingface.co)", parseUrl)
     .option("--quiet", "no progress output")
     .action(async (options: PushAdapterCommandOptions) => {
+      const { pushAdapter } = await import("../../hub/push-adapter");
       const result = await pushAdapter({
         repo: options.repo,
         runDir: options.run,

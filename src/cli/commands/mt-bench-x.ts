@@ -1,12 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../../errors";
-import { buildMtBenchX, readMtBenchOverrides } from "../../eval/build-mt-bench-x";
 import type { JudgeSummary } from "../../eval/judge/judge-mt-bench";
-import { parseComparisonPairs, type ComparisonPair } from "../../eval/report/cross-lingual";
-import { writeMtBenchReport } from "../../eval/report/write-report";
+import type { ComparisonPair } from "../../eval/report/cross-lingual";
 import { createTranslationProvider, PROVIDER_NAMES, type ProviderName } from "../../translate/create-translation-provider";
-import { openTranslationCache } from "../../translate/translation-cache";
 import type { TranslationProvider } from "../../translate/translation-provider";
 import { parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger } from "../option-parsers";
 import { createProgressReporter } from "../progress-reporter";
@@ -145,6 +142,11 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--quiet", "no progress output")
     .action(async (options: BuildCommandOptions) => {
       const reporter = createProgressReporter({ label: "mt-bench-x build", unit: "segments", quiet: options.quiet });
+      // Each subcommand loads its pipeline when it runs, so the CLI starts fast.
+      const [{ openTranslationCache }, { buildMtBenchX, readMtBenchOverrides }] = await Promise.all([
+        import("../../translate/translation-cache"),
+        import("../../eval/build-mt-bench-x"),
+      ]);
       const cache = await openTranslationCache({ path: options.cache ?? defaultTranslationCachePath() });
       try {
         const result = await buildMtBenchX({
@@ -261,6 +263,7 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--confidence <level>", "confidence level of the intervals", parseFraction, 0.95)
     .option("--quiet", "no output but the files")
     .action(async (options: ReportCommandOptions) => {
+      const [{ parseComparisonPairs }, { writeMtBenchReport }] = await Promise.all([import("../../eval/report/cross-lingual"), import("../../eval/report/write-report")]);
       const pairs: ComparisonPair[] = [
         ...(options.compare ? parseComparisonPairs(options.compare) : []),
         ...(options.pairsFile ? parseComparisonPairs(await readFile(options.pairsFile, "utf8")) : []),

@@ -5,9 +5,7 @@ import { UsageError } from "../../errors";
 import { isIso639_1 } from "../../record/language-codes";
 import { createProgressReporter, type ProgressReporter } from "../progress-reporter";
 import { createTranslationProvider, PROVIDER_NAMES, type ProviderName } from "../../translate/create-translation-provider";
-import { readCorrections } from "../../translate/review-csv";
-import { translateCorpus, type TranslateCorpusProgress, type TranslateCorpusSummary } from "../../translate/translate-corpus";
-import { openTranslationCache } from "../../translate/translation-cache";
+import type { TranslateCorpusProgress, TranslateCorpusSummary } from "../../translate/translate-corpus";
 import type { TranslationProvider } from "../../translate/translation-provider";
 
 interface TranslateCommandOptions {
@@ -106,6 +104,12 @@ export function registerTranslateCommands(program: Command): void {
     .action(async (options: TranslateCommandOptions) => {
       if (!isIso639_1(options.from)) throw new UsageError(`--from: "${options.from}" is not an ISO 639-1 code such as en`);
       const provider = buildProvider(options);
+      // The translation pipeline (markdown parser, cache database) loads only for this command.
+      const [{ openTranslationCache }, { readCorrections }, { translateCorpus }] = await Promise.all([
+        import("../../translate/translation-cache"),
+        import("../../translate/review-csv"),
+        import("../../translate/translate-corpus"),
+      ]);
       const cache = await openTranslationCache({ path: options.cache ?? defaultTranslationCachePath() });
       const corrections = options.applyCorrections ? await readCorrections(options.applyCorrections) : undefined;
       let reporter: ProgressReporter | undefined;
