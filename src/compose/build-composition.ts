@@ -1,5 +1,5 @@
 import type { CanonicalRecord } from "../record/canonical-record";
-import { compareIds, createSeededRandom, shuffleInPlace, shuffleWith, sortedUniqueIds } from "../sample/seeded-random";
+import { compareIds, createSeededRandom, shuffleInPlace, sortedUniqueIds } from "../sample/seeded-random";
 import type { CompositionSpec } from "./composition-name";
 
 /** Records of a parallel corpus: language -> id -> record (a `RecordStore` or a plain Map). */
@@ -50,19 +50,15 @@ export function planComposition(composition: CompositionSpec, ids: readonly stri
   if (composition.sampled) {
     languages = [...composition.languages];
     const base = composition.name.replace(/-sampled$/, "");
-    const position = new Map(sortedIds.map((id, index) => [id, index]));
-    // sortedIds is what shuffleIds would sort the ids into: shuffle it as is.
-    const order = shuffleWith(sortedIds, createSeededRandom(seed, `assign:${base}`));
+    // The ids' positions in sortedIds, shuffled with the draws shuffleIds would make on the ids.
+    const order = shuffleInPlace(Uint32Array.from(sortedIds, (_, index) => index), createSeededRandom(seed, `assign:${base}`));
     const small = Math.floor(order.length / languages.length);
     const larger = order.length % languages.length;
     rows = new Uint32Array(sortedIds.length);
     let start = 0;
     for (let part = 0; part < languages.length; part += 1) {
       const size = small + (part < larger ? 1 : 0);
-      for (let index = start; index < start + size; index += 1) {
-        const at = position.get(order[index]!)!;
-        rows[at] = at * languages.length + part;
-      }
+      for (let index = start; index < start + size; index += 1) rows[order[index]!] = order[index]! * languages.length + part;
       start += size;
     }
   } else {

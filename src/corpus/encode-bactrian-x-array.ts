@@ -1,6 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import { parseJsonArrayElement, scanJsonArray } from "../io/json-array";
-import { assertReadable, fileKindOf, firstNonSpaceCharacter } from "../io/read-rows";
+import { assertReadable, firstNonSpaceCharacter } from "../io/probe-file";
+import { fileKindOf } from "../io/read-rows";
 import { isIso639_1 } from "../record/language-codes";
 import { normaliseBactrianXBytes } from "../sources/bactrian-x";
 import { detectSourceFormat, normaliseRow } from "../sources/read-source";

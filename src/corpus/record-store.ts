@@ -255,8 +255,7 @@ export class RecordEncoder {
   private startChunk(minimum: number): void {
     this.seal();
     const bytes = Math.max(ARENA_CHUNK_BYTES, minimum);
-    if (this.chunk.length < bytes) this.chunk = spareEncodingChunks.pop() ?? Buffer.allocUnsafeSlow(bytes);
-    if (this.chunk.length < bytes) this.chunk = Buffer.allocUnsafeSlow(bytes);
+    if (this.chunk.length < bytes) this.chunk = takeEncodingChunk(bytes);
     this.chunkOpen = true;
     this.used = 0;
   }
@@ -291,6 +290,11 @@ export class RecordEncoder {
 
 /** The encoding chunk of the last finished encoder, for the next (per thread): fresh memory costs page faults. */
 const spareEncodingChunks: Buffer[] = [];
+
+function takeEncodingChunk(bytes: number): Buffer {
+  const spare = spareEncodingChunks.pop();
+  return spare !== undefined && spare.length >= bytes ? spare : Buffer.allocUnsafeSlow(bytes);
+}
 
 function sharedCopy(array: Uint32Array, count: number): Uint32Array {
   const copy = new Uint32Array(new SharedArrayBuffer(4 * count));

@@ -1,9 +1,7 @@
-import { open } from "node:fs/promises";
-import { createGunzip } from "node:zlib";
-import { createReadStream } from "node:fs";
 import { InputError, type InputLocation } from "../errors";
 import { readJsonArray } from "./json-array";
 import { readJsonl } from "./jsonl";
+import { assertReadable, firstNonSpaceCharacter } from "./probe-file";
 
 /** A raw input row (any shape) and where it came from. */
 export interface RawRow {
@@ -74,32 +72,4 @@ export async function* readRows(path: string): AsyncGenerator<RawRow> {
       return;
     }
   }
-}
-
-export async function assertReadable(path: string): Promise<void> {
-  try {
-    const handle = await open(path, "r");
-    await handle.close();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory, expected a file" : (error as Error).message;
-    throw new InputError(reason, { file: path, cause: error });
-  }
-}
-
-export async function firstNonSpaceCharacter(path: string): Promise<string | undefined> {
-  const raw = createReadStream(path, { start: 0, end: 65535 });
-  const stream = path.toLowerCase().endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
-  try {
-    for await (const chunk of stream) {
-      const match = /\S/.exec((chunk as Buffer).toString("utf8"));
-      if (match) return match[0];
-    }
-  } catch {
-    // A truncated gzip prefix is expected here: we only read the first 64 KiB.
-  } finally {
-    raw.destroy();
-    stream.destroy();
-  }
-  return undefined;
 }
