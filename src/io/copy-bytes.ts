@@ -1,6 +1,6 @@
 // Below about two dozen bytes (ids, languages, roles) a loop beats creating a view for set();
 // above it set() wins by far (measured: 7x at 300 bytes).
-const LOOP_COPY_LIMIT = 24;
+export const LOOP_COPY_LIMIT = 24;
 /** From about this length, a copy between shared and unshared memory pays for going in two (see `copyBytes`). */
 const STAGED_COPY_MIN = 256;
 

@@ -1,4 +1,4 @@
-import { copyBytes } from "./copy-bytes";
+import { LOOP_COPY_LIMIT } from "./copy-bytes";
 import { JsonByte } from "./json-bytes";
 
 const BACKSLASH = JsonByte.backslash;
@@ -12,43 +12,49 @@ const indexOfByte = Buffer.prototype.indexOf as (this: Uint8Array, value: number
 /**
  * Copies the UTF-8 bytes of a JSON string literal's contents (without its quotes) from `source`
  * into `target` at `offset`, resolving escapes, and returns the new offset: far faster than
- * decoding to a JavaScript string, `JSON.parse` and encoding again. The value is copied in one
- * go and then compacted in place: backslashes are found with the native `indexOf` in `source`,
- * and the runs between them moved with `copyWithin`, so no byte passes through a JavaScript loop
- * and no views are made per run. `target` needs room for `end - start` bytes at `offset` (the
- * bytes after the returned offset are scratch). The input is trusted (written by `JSON.stringify`); a lone
- * surrogate becomes U+FFFD, as UTF-8 encoders do.
+ * decoding to a JavaScript string, `JSON.parse` and encoding again. Backslashes are found with the
+ * native `indexOf` and the runs between them copied in one go each, so no byte passes through a
+ * JavaScript loop but in short runs. `target` needs room for `end - start` bytes at `offset`. Meant
+ * for unshared memory (see `copyBytes` for copies out of a SharedArrayBuffer). The input is
+ * trusted (written by a JSON encoder); a lone surrogate becomes U+FFFD, as UTF-8 encoders do.
  */
 export function unescapeJsonString(source: Uint8Array, start: number, end: number, target: Uint8Array, offset: number): number {
-  const limit = copyBytes(source, start, end, target, offset);
-  // Bytes at and after `read` are still the escaped text; decoded bytes go to `write` (<= read).
-  let read = offset;
-  let write = offset;
+  const buffer = source.buffer;
+  let read = start;
   for (;;) {
-    const found = indexOfByte.call(source, BACKSLASH, start + read - offset);
-    const backslash = found === -1 ? limit : Math.min(limit, found - start + offset);
-    if (backslash > read && write !== read) target.copyWithin(write, read, backslash);
-    write += backslash - read;
-    if (backslash === limit) return write;
-    const letter = target[backslash + 1]!;
+    const found = indexOfByte.call(source, BACKSLASH, read);
+    const backslash = found === -1 || found > end ? end : found;
+    offset = copyRun(source, buffer, read, backslash, target, offset);
+    if (backslash === end) return offset;
+    const letter = source[backslash + 1]!;
     if (letter !== 117 /* u */) {
-      target[write++] = SIMPLE_ESCAPES[letter]!;
+      target[offset++] = SIMPLE_ESCAPES[letter]!;
       read = backslash + 2;
       continue;
     }
-    let codePoint = readHex(target, backslash + 2);
+    let codePoint = readHex(source, backslash + 2);
     read = backslash + 6;
-    if (codePoint >= 0xd800 && codePoint <= 0xdbff && target[read] === BACKSLASH && target[read + 1] === 117) {
-      const low = readHex(target, read + 2);
+    if (codePoint >= 0xd800 && codePoint <= 0xdbff && source[read] === BACKSLASH && source[read + 1] === 117) {
+      const low = readHex(source, read + 2);
       if (low >= 0xdc00 && low <= 0xdfff) {
         codePoint = 0x10000 + ((codePoint - 0xd800) << 10) + (low - 0xdc00);
         read += 6;
       }
     }
     if (codePoint >= 0xd800 && codePoint <= 0xdfff) codePoint = 0xfffd;
-    // At most 4 bytes for at least 6 read: never past `read`.
-    write = writeUtf8CodePoint(codePoint, target, write);
+    offset = writeUtf8CodePoint(codePoint, target, offset);
   }
+}
+
+/** `copyBytes` for a source whose buffer the caller already has (the `buffer` getter is a runtime call). */
+function copyRun(source: Uint8Array, buffer: ArrayBufferLike, start: number, end: number, target: Uint8Array, offset: number): number {
+  const length = end - start;
+  if (length < LOOP_COPY_LIMIT) {
+    for (let index = 0; index < length; index += 1) target[offset + index] = source[start + index]!;
+    return offset + length;
+  }
+  target.set(new Uint8Array(buffer, source.byteOffset + start, length), offset);
+  return offset + length;
 }
 
 function readHex(source: Uint8Array, at: number): number {

@@ -5,7 +5,8 @@ import { ARROW_BATCH_ROWS, canonicalArrowSchema, writeRecordBatches } from "./ar
 import { unescapeJsonString } from "./unescape-json-string";
 import { openAtomicFile } from "./atomic-write";
 import { BufferedOutput } from "./buffered-output";
-import { copyBytes } from "./copy-bytes";
+import { LOOP_COPY_LIMIT } from "./copy-bytes";
+import { JsonByte } from "./json-bytes";
 import type { WrittenFile } from "./jsonl";
 
 /**
@@ -44,9 +45,10 @@ export async function writeEncodedArrow(path: string, table: EncodedRows, option
   // writeRecordBatches copies each batch out before asking for the next: one set of buffers serves
   // all, and the next file after this one.
   const scratch = spareScratch.pop() ?? newBatchScratch();
+  const chunkBuffers = languages.map((language) => language.chunks.map((chunk) => chunk.buffer));
   function* batches(): Generator<RecordBatch> {
     for (let start = 0; start < count || start === 0; start += batchRows) {
-      yield buildEncodedRecordBatch(languages, table.rows.subarray(2 * start, 2 * Math.min(count, start + batchRows)), scratch);
+      yield buildEncodedRecordBatch(languages, chunkBuffers, table.rows.subarray(2 * start, 2 * Math.min(count, start + batchRows)), scratch);
       if (count === 0) return;
     }
   }
@@ -85,10 +87,15 @@ function newBatchScratch(): BatchScratch {
  * rows sit at random places of the corpus (compositions are shuffled), so touching each row once
  * saves most of the memory traffic.
  */
-function buildEncodedRecordBatch(languages: readonly EncodedLanguageData[], rows: Uint32Array, scratch: BatchScratch): RecordBatch {
+function buildEncodedRecordBatch(
+  languages: readonly EncodedLanguageData[],
+  chunkBuffers: readonly ArrayBufferLike[][],
+  rows: Uint32Array,
+  scratch: BatchScratch,
+): RecordBatch {
   const length = rows.length / 2;
   if (scratch.listOffsets.length < length + 1) scratch.listOffsets = new Int32Array(2 * (length + 1));
-  fillColumns(languages, rows, scratch);
+  fillColumns(languages, chunkBuffers, rows, scratch);
   const { written, counts } = scratch;
   const utf8 = (column: number) =>
     makeData({
@@ -115,22 +122,28 @@ function buildEncodedRecordBatch(languages: readonly EncodedLanguageData[], rows
  * The hot loop of `buildEncodedRecordBatch`, on its own: with the Arrow calls after it in the
  * same function, V8 optimised the loop on the fly and then threw the code away at those calls,
  * every batch (measured: building batches 4x slower).
+ *
+ * Each row's line is first copied out of shared memory whole, into `line` at the same address
+ * modulo 8, so that V8 copies it a word at a time (see `copyBytes`); its values are then copied
+ * from there with plain copies. Per value from shared memory, the copy cost a third more.
  */
-function fillColumns(languages: readonly EncodedLanguageData[], rows: Uint32Array, scratch: BatchScratch): void {
+function fillColumns(languages: readonly EncodedLanguageData[], chunkBuffers: readonly ArrayBufferLike[][], rows: Uint32Array, scratch: BatchScratch): void {
   const written = scratch.written.fill(0);
   const counts = scratch.counts.fill(0);
   const listOffsets = scratch.listOffsets;
   listOffsets[0] = 0;
   for (let row = 0; row < rows.length; row += 2) {
-    const language = languages[rows[row]!]!;
+    const slot = rows[row]!;
+    const language = languages[slot]!;
     const numbers = rows[row + 1]! * RECORD_STRIDE;
     const records = language.records;
-    const chunk = language.chunks[records[numbers + RecordSlot.chunk]!]!;
-    const lineStart = records[numbers + RecordSlot.start]!;
+    const chunkIndex = records[numbers + RecordSlot.chunk]!;
+    const lineBytes = records[numbers + RecordSlot.lineBytes]!;
     const fieldStart = records[numbers + RecordSlot.fieldStart]!;
     const fieldCount = records[numbers + RecordSlot.fieldCount]!;
     // A value never has more bytes than its line: one check per row makes room for all of them.
-    reserveRow(scratch, records[numbers + RecordSlot.lineBytes]!, fieldCount);
+    reserveRow(scratch, lineBytes, fieldCount);
+    const lineStart = stageLine(language.chunks[chunkIndex]!, chunkBuffers[slot]![chunkIndex]!, records[numbers + RecordSlot.start]!, lineBytes);
     const ranges = language.fieldEnds;
     const { data, offsets } = scratch;
     for (let field = 0; field < fieldCount; field += 1) {
@@ -141,14 +154,46 @@ function fillColumns(languages: readonly EncodedLanguageData[], rows: Uint32Arra
       const column = field < ROLE_COLUMN ? field : ROLE_COLUMN + (field & 1);
       const target = data[column]!;
       let offset: number;
-      if (field === META_FIELD) offset = copyBytes(chunk, start, end, target, written[column]!);
-      else if ((endWithFlag & ESCAPED_FLAG) === 0) offset = copyBytes(chunk, start + 1, end - 1, target, written[column]!);
-      else offset = unescapeJsonString(chunk, start + 1, end - 1, target, written[column]!);
+      if (field === META_FIELD) offset = copyFromLine(start, end, target, written[column]!);
+      else if ((endWithFlag & ESCAPED_FLAG) === 0) offset = copyFromLine(start + 1, end - 1, target, written[column]!);
+      else offset = unescapeJsonString(line, start + 1, end - 1, target, written[column]!);
       written[column] = offset;
       offsets[column]![++counts[column]!] = offset;
     }
     listOffsets[row / 2 + 1] = listOffsets[row / 2]! + (fieldCount - ROLE_COLUMN) / 2;
   }
+}
+
+/** The row being copied into columns, out of shared memory (per thread), and its buffer. */
+let line = new Uint8Array(1 << 16);
+let lineBuffer = line.buffer;
+
+/**
+ * Copies a line from its chunk into `line`, at the chunk address's alignment, followed by a
+ * backslash (so that `unescapeJsonString`'s search for the next one ends at the line's end), and
+ * returns where it starts there.
+ */
+function stageLine(chunk: Uint8Array, buffer: ArrayBufferLike, start: number, lineBytes: number): number {
+  const from = chunk.byteOffset + start;
+  const shift = from & 7;
+  if (shift + lineBytes + 1 > line.length) {
+    line = new Uint8Array(2 * (shift + lineBytes + 1));
+    lineBuffer = line.buffer;
+  }
+  line.set(new Uint8Array(buffer, from, lineBytes), shift);
+  line[shift + lineBytes] = JsonByte.backslash;
+  return shift;
+}
+
+/** Copies `line[start, end)` into `target` at `offset` and returns the offset after it. */
+function copyFromLine(start: number, end: number, target: Uint8Array, offset: number): number {
+  const length = end - start;
+  if (length < LOOP_COPY_LIMIT) {
+    for (let index = 0; index < length; index += 1) target[offset + index] = line[start + index]!;
+    return offset + length;
+  }
+  target.set(new Uint8Array(lineBuffer, start, length), offset);
+  return offset + length;
 }
 
 /** Room in every column for one more row of `lineBytes` bytes and `fieldCount` values. */

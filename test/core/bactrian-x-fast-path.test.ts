@@ -79,6 +79,27 @@ describe("Bactrian-X byte-level reader", () => {
     expect(taken).toEqual([true, true, true, true, false, true, false, false, false, true, true]);
   });
 
+  it("counts characters and finds escapes and the closing quote wherever they fall in a word of four bytes", () => {
+    const pieces = ["a", "ü", "中", "🎉", "\n", '"', "\\", "\t", "bc", "ß"];
+    let seed = 11;
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) % pieces.length;
+    for (let sample = 0; sample < 400; sample += 1) {
+      // Texts of every length up to 40 pieces, padded before the row so that each starts at every offset mod 4.
+      const text = Array.from({ length: sample % 41 }, () => pieces[next()]!).join("");
+      const row = `${" ".repeat(sample % 4)}{"instruction": ${JSON.stringify(text)}, "input": "", "id": "alpaca-${sample}", "output": ${JSON.stringify(text + "x")}}`;
+      const raw = normaliseBactrianXBytes(Buffer.from(row), 0, Buffer.byteLength(row), { lang: "de" });
+      expect(raw, row).toBeDefined();
+      expect(raw!.messages[0]!.content.characters).toBe([...text].length);
+      expect(raw!.messages[1]!.content.characters).toBe([...text].length + 1);
+      expect(raw!.messages[1]!.content.escaped).toBe(JSON.stringify(text).length !== text.length + 2);
+    }
+    for (let at = 0; at < 8; at += 1) {
+      // A raw control character is not JSON: left to JSON.parse, which reports it.
+      const row = `{"instruction": "${"abcdefgh".slice(0, at)}\u0001tail", "input": "", "id": "alpaca-1", "output": "o"}`;
+      expect(normaliseBactrianXBytes(Buffer.from(row), 0, Buffer.byteLength(row), { lang: "de" })).toBeUndefined();
+    }
+  });
+
   it("reports a bad row with its file, item and field, as the general reader does", async () => {
     const path = await writeArray([rows[0]!, '{"instruction": "x", "input": "", "id": "alpaca-1", "output": 42}']);
     const error = await encodeLanguageFile({ path, lang: "de", format: "bactrian-x" }).catch((caught: unknown) => caught);
