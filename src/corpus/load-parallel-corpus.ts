@@ -7,7 +7,7 @@ import { fileKindOf } from "../io/read-rows";
 import type { CanonicalRecord } from "../record/canonical-record";
 import { compareIds } from "../sample/seeded-random";
 import { encodeLanguageFiles } from "./encode-language-files";
-import { RecordEncoder, RecordStore } from "./record-store";
+import { RecordEncoder, RecordStore, type EncodedLanguage } from "./record-store";
 import { languageFromFileName, readSource, sourceFormatSchema } from "../sources/read-source";
 
 /** One input file as the manifest records it. */
@@ -127,13 +127,11 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
     // Each language is indexed as soon as it arrives, while the others are still being read.
     const stores = new Map<string, RecordStore>();
     const encodedFiles = await encodeLanguageFiles(tasks, (task, result) => {
-      stores.set(task.lang, new RecordStore(result.encoded));
-      countIds(presence, result.encoded.ids);
+      stores.set(task.lang, indexLanguage(result.encoded, presence, duplicates));
       onProgress?.({ file: task.path, rows: result.encoded.rows });
     });
     for (const [index, { encoded, sha256 }] of encodedFiles.entries()) {
       records.set(encoded.lang, stores.get(encoded.lang)!);
-      if (encoded.duplicates > 0) duplicates.set(encoded.lang, encoded.duplicates);
       inputs.push({ path: tasks[index]!.path, sha256, rows: encoded.rows, lang: encoded.lang });
     }
   } else {
@@ -145,28 +143,31 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
     }
     inputs.push({ path: file, sha256: await sha256File(file), rows });
     onProgress?.({ file, rows });
-    for (const [lang, encoder] of encoders) {
-      const encoded = encoder.finish();
-      records.set(lang, new RecordStore(encoded));
-      countIds(presence, encoded.ids);
-      if (encoded.duplicates > 0) duplicates.set(lang, encoded.duplicates);
-    }
+    for (const [lang, encoder] of encoders) records.set(lang, indexLanguage(encoder.finish(), presence, duplicates));
   }
 
   const languages = requested ?? Array.from(records.keys()).sort();
   const absent = languages.filter((lang) => !records.has(lang));
   if (absent.length > 0) throw new InputError(`no rows for language ${absent.join(", ")}`, { file: path });
   const { alignment, commonIds } = alignIds(records, languages, presence);
-  for (const [lang, count] of duplicates) alignment.duplicatesByLanguage[lang] = count;
+  // In language order, whichever file finished first: the manifest is the same from run to run.
+  for (const lang of languages) if (duplicates.has(lang)) alignment.duplicatesByLanguage[lang] = duplicates.get(lang)!;
   return { languages, records, commonIds, inputs, alignment };
 }
 
-/** Counts each id once per language (`ids` holds no id twice: the encoder keeps the first). */
-function countIds(presence: Map<string, number>, ids: readonly string[]): void {
-  for (const id of ids) presence.set(id, (presence.get(id) ?? 0) + 1);
+/**
+ * A language's records indexed by id, keeping the first record of an id given twice (counted in
+ * `duplicates`); each of its ids counted once in `presence`.
+ */
+function indexLanguage(encoded: EncodedLanguage, presence: Map<string, number>, duplicates: Map<string, number>): RecordStore {
+  const store = new RecordStore();
+  const skipped = store.addEncoded(encoded);
+  if (skipped > 0) duplicates.set(encoded.lang, skipped);
+  for (const id of store.keys()) presence.set(id, (presence.get(id) ?? 0) + 1);
+  return store;
 }
 
-/** The ids every language holds, sorted, and a report of the others (`presence`: see `countIds`). */
+/** The ids every language holds, sorted, and a report of the others (`presence`: see `indexLanguage`). */
 function alignIds(records: Map<string, RecordStore>, languages: string[], presence: Map<string, number>): { alignment: AlignmentReport; commonIds: string[] } {
   const commonIds: string[] = [];
   const partial: string[] = [];

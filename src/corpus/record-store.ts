@@ -37,10 +37,10 @@ export interface EncodedRecord {
  */
 export interface EncodedLanguage extends EncodedLanguageData {
   lang: string;
+  /** Each record's id, in order; an id given twice is there twice (`RecordStore` keeps the first). */
   ids: string[];
-  /** Rows read, and rows dropped because their id was already present. */
+  /** Rows read. */
   rows: number;
-  duplicates: number;
 }
 
 /** The bytes and offsets of an encoded language: what writers need (see `EncodedRows`). */
@@ -66,7 +66,6 @@ export const ESCAPED_FLAG = 0x80000000;
 
 /** Encodes records into arena buffers; `finish` returns them in shared memory (see `EncodedLanguage`). */
 export class RecordEncoder {
-  private readonly seen = new Set<string>();
   private readonly ids: string[] = [];
   private readonly chunks: Uint8Array[] = [];
   /** Records are encoded here, in unshared memory, and copied to shared memory a chunk at a time (see `seal`). */
@@ -82,13 +81,15 @@ export class RecordEncoder {
   private readonly shortStrings = new Map<string, { bytes: Uint8Array; escaped: boolean }>();
   private offset = 0;
   private rows = 0;
-  private duplicates = 0;
 
   constructor(private readonly lang: string) {}
 
-  /** Adds a record; returns false (keeping the first) when its id is already present. */
-  add(record: CanonicalRecord): boolean {
-    if (!this.admit(record.id)) return false;
+  /**
+   * Adds a record. Ids are not checked for repeats here, in the reading threads: the main thread's
+   * `RecordStore` keeps the first record of an id as it indexes them anyway (one id lookup less per row).
+   */
+  add(record: CanonicalRecord): void {
+    this.rows += 1;
     const contents = record.messages.map((message) => JSON.stringify(message.content));
     let bound = 0;
     for (const content of contents) bound += 3 * content.length;
@@ -99,12 +100,11 @@ export class RecordEncoder {
       const escaped = contents[turn]!.length !== record.messages[turn]!.content.length + 2;
       this.writeValue(FIXED_FIELDS + 2 * turn + 1, contents[turn]!, escaped);
     });
-    return true;
   }
 
   /** Adds a record whose texts are still JSON-escaped bytes of the input (copied, never decoded). */
-  addRaw(record: RawRecord): boolean {
-    if (!this.admit(record.id)) return false;
+  addRaw(record: RawRecord): void {
+    this.rows += 1;
     let bound = 0;
     let characters = 0;
     for (const { content } of record.messages) {
@@ -124,17 +124,6 @@ export class RecordEncoder {
       this.chunk[this.offset++] = QUOTE;
       this.fieldEnds[slot + 1] = (this.offset - this.lineStart) | (escaped ? ESCAPED_FLAG : 0);
     });
-    return true;
-  }
-
-  private admit(id: string): boolean {
-    this.rows += 1;
-    if (this.seen.has(id)) {
-      this.duplicates += 1;
-      return false;
-    }
-    this.seen.add(id);
-    return true;
   }
 
   /**
@@ -248,7 +237,6 @@ export class RecordEncoder {
       records: sharedCopy(this.records, count * RECORD_STRIDE),
       fieldEnds: sharedCopy(this.fieldEnds, this.fieldsUsed),
       rows: this.rows,
-      duplicates: this.duplicates,
     };
   }
 
