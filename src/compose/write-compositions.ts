@@ -9,7 +9,8 @@ import { compositionTable, locateIds } from "./composition-table";
 import { parseCompositionName, type CompositionSpec } from "./composition-name";
 import type { RecordStatistics } from "./record-statistics";
 
-const MAX_QUEUED_FILES = 4;
+// Two writing and one waiting, so that a writer that finishes finds work at once.
+const MAX_QUEUED_WRITES = 3;
 
 export const outputFormatSchema = z.enum(["jsonl", "arrow"]);
 export type OutputFormat = z.infer<typeof outputFormatSchema>;
@@ -80,24 +81,27 @@ export async function writeCompositionsWith(pool: EncodedWriterPool, options: Wr
   if (validation.length > 0) splits.push({ split: "validation", ids: validation, suffix: ".validation" });
 
   // Files are written on writer threads while this thread plans the next compositions; at most
-  // a few files wait, so memory does not grow with the number of compositions.
+  // a few compositions wait, so memory does not grow with the number of compositions. A
+  // composition's JSONL and Arrow files are written together, from one pass over its rows.
   pool.prestart();
   const located = locateIds(corpus.commonIds, corpus.records);
-  const pending: Promise<OutputFileInfo>[] = [];
+  const pending: Promise<OutputFileInfo[]>[] = [];
   const unfinished = new Set<Promise<unknown>>();
   let failed = false;
   plan: for (const spec of specs) {
     for (const { split, ids, suffix } of splits) {
-      while (unfinished.size >= MAX_QUEUED_FILES) await Promise.race(unfinished);
+      while (unfinished.size >= MAX_QUEUED_WRITES) await Promise.race(unfinished);
       // After a failed write the run fails anyway: plan nothing more.
       if (failed) break plan;
       const { table, statistics } = compositionTable(planComposition(spec, ids, seed), located);
-      for (const format of formats) {
-        const fileName = `${spec.name}${suffix}.${format}`;
-        const output = pool.write({ path: join(directory, fileName), format, table }).then((file) => {
+      const fileName = (format: OutputFormat) => `${spec.name}${suffix}.${format}`;
+      const files = Object.fromEntries(formats.map((format) => [format, join(directory, fileName(format))]));
+      const output = pool.write({ table, ...files }).then((written) =>
+        formats.map((format): OutputFileInfo => {
+          const file = written[format]!;
           options.onProgress?.({ composition: spec.name, split, format, rows: file.rows });
           return {
-            path: prefix + fileName,
+            path: prefix + fileName(format),
             ...(options.corpusName ? { corpus: options.corpusName } : {}),
             composition: spec.name,
             split,
@@ -106,22 +110,22 @@ export async function writeCompositionsWith(pool: EncodedWriterPool, options: Wr
             bytes: file.bytes,
             ...statistics,
           };
-        });
-        const settled: Promise<unknown> = output.then(
-          () => unfinished.delete(settled),
-          () => {
-            failed = true;
-            unfinished.delete(settled);
-          },
-        );
-        unfinished.add(settled);
-        pending.push(output);
-      }
+        }),
+      );
+      const settled: Promise<unknown> = output.then(
+        () => unfinished.delete(settled),
+        () => {
+          failed = true;
+          unfinished.delete(settled);
+        },
+      );
+      unfinished.add(settled);
+      pending.push(output);
     }
   }
   // Settle every write before reporting the first failure, so no thread still writes afterwards.
   const settled = await Promise.allSettled(pending);
   const failure = settled.find((result) => result.status === "rejected");
   if (failure) throw failure.reason;
-  return settled.map((result) => (result as PromiseFulfilledResult<OutputFileInfo>).value);
+  return settled.flatMap((result) => (result as PromiseFulfilledResult<OutputFileInfo[]>).value);
 }

@@ -38,6 +38,11 @@ export class BufferedOutput {
     return this.buffers[this.current]!.length - this.used;
   }
 
+  /** Whether the current buffer holds nothing yet. */
+  get empty(): boolean {
+    return this.used === 0;
+  }
+
   /** Copies `source[start, end)` into the current buffer, growing it if the bytes alone exceed it. */
   append(source: Uint8Array, start = 0, end = source.length): void {
     if (end - start > this.room) this.grow(this.used + end - start);

@@ -5,35 +5,42 @@ import { deserialiseError, type SerialisedError } from "../worker-errors";
 import { builtWorkerScript } from "../worker-script";
 import type { WrittenFile } from "./jsonl";
 
-/** One file to write from encoded rows. */
+/** Files to write from encoded rows: JSONL and/or Arrow (both from one pass over the rows). */
 export interface EncodedWriteTask {
-  path: string;
-  format: "jsonl" | "arrow";
   table: EncodedRows;
+  jsonl?: string;
+  arrow?: string;
 }
 
-/** Writes one file from encoded rows in this thread. */
-export async function writeEncodedFile(task: EncodedWriteTask): Promise<WrittenFile> {
+/** What was written, per format. */
+export interface EncodedWriteResult {
+  jsonl?: WrittenFile;
+  arrow?: WrittenFile;
+}
+
+/** Writes a task's files from encoded rows in this thread. */
+export async function writeEncodedFiles(task: EncodedWriteTask): Promise<EncodedWriteResult> {
   // Loaded on first use: the main thread, which leaves writing to writer threads, never loads Arrow.
-  const { writeEncodedArrow, writeEncodedJsonl } = await import("./write-encoded");
-  return task.format === "jsonl" ? writeEncodedJsonl(task.path, task.table) : writeEncodedArrow(task.path, task.table);
+  const { writeEncoded } = await import("./write-encoded");
+  const { table, ...files } = task;
+  return writeEncoded(table, files);
 }
 
-type Reply = { ok: true; written: WrittenFile } | { ok: false; error: SerialisedError };
+type Reply = { ok: true; written: EncodedWriteResult } | { ok: false; error: SerialisedError };
 
 // Two writers keep both cores of a small machine busy (copying, Arrow batches, sha256); the main
 // thread meanwhile only works out which rows go where.
 const MAX_WRITERS = 2;
 
 /**
- * Writes files from encoded rows on writer threads, up to two at a time, as `write` is called; the
+ * Writes files from encoded rows on writer threads, two tasks at a time, as `write` is called; the
  * rows' text sits in shared memory, so a task costs its (language, index) pairs only. Runs the
  * tasks one after another in this thread where no built worker script exists (from source).
  */
 export class EncodedWriterPool {
   private readonly script: string | undefined;
   private readonly idle: Worker[] = [];
-  private readonly queue: { task: EncodedWriteTask; resolve: (written: WrittenFile) => void; reject: (error: Error) => void }[] = [];
+  private readonly queue: { task: EncodedWriteTask; resolve: (written: EncodedWriteResult) => void; reject: (error: Error) => void }[] = [];
   private readonly workers: Worker[] = [];
   private readonly running = new Map<Worker, EncodedWriterPool["queue"][number]>();
   private closing = false;
@@ -51,10 +58,10 @@ export class EncodedWriterPool {
     while (this.workers.length < this.size) this.idle.push(this.spawn());
   }
 
-  /** Writes the file; resolves with its size and sha256 once it is renamed into place. */
-  write(task: EncodedWriteTask): Promise<WrittenFile> {
+  /** Writes the task's files; resolves with their sizes and sha256 once they are renamed into place. */
+  write(task: EncodedWriteTask): Promise<EncodedWriteResult> {
     if (!this.script) {
-      const written = this.inThread.then(() => writeEncodedFile(task));
+      const written = this.inThread.then(() => writeEncodedFiles(task));
       this.inThread = written.catch(() => undefined);
       return written;
     }

@@ -8,6 +8,7 @@ import { BufferedOutput } from "./buffered-output";
 import { LOOP_COPY_LIMIT } from "./copy-bytes";
 import { JsonByte } from "./json-bytes";
 import type { WrittenFile } from "./jsonl";
+import { isGzipPath } from "./open-text-stream";
 
 /**
  * Writes encoded rows as JSONL by copying their stored lines into large output buffers: no
@@ -16,7 +17,7 @@ import type { WrittenFile } from "./jsonl";
 export async function writeEncodedJsonl(path: string, table: EncodedRows): Promise<WrittenFile> {
   const { rows } = table;
   const { languages } = table;
-  const file = await openAtomicFile(path, { gzip: path.toLowerCase().endsWith(".gz") });
+  const file = await openAtomicFile(path, { gzip: isGzipPath(path) });
   try {
     const output = new BufferedOutput(file);
     for (let row = 0; row < rows.length; row += 2) {
@@ -37,8 +38,48 @@ export async function writeEncodedJsonl(path: string, table: EncodedRows): Promi
   }
 }
 
+/** Files to write from the same encoded rows: JSONL, Arrow, or both. */
+export interface EncodedFiles {
+  jsonl?: string;
+  arrow?: string;
+}
+
+export interface WriteEncodedOptions {
+  /** Rows per Arrow record batch (default `ARROW_BATCH_ROWS`). */
+  batchRows?: number;
+  /** Bytes of each of the JSONL output's two buffers (default 4 MB). */
+  bufferBytes?: number;
+}
+
+/**
+ * Writes encoded rows as JSONL and/or Arrow, both from one pass over the rows when both are
+ * asked for: each row is read from shared memory once, while in cache its line goes to the JSONL
+ * output and its values to the Arrow columns (rows sit at random places of the corpus, so reading
+ * them is most of the cost of copying them). Atomic, gzip when the JSONL path ends in `.gz`.
+ */
+export async function writeEncoded(table: EncodedRows, files: EncodedFiles, options: WriteEncodedOptions = {}): Promise<{ jsonl?: WrittenFile; arrow?: WrittenFile }> {
+  if (files.arrow === undefined) return files.jsonl === undefined ? {} : { jsonl: await writeEncodedJsonl(files.jsonl, table) };
+  if (files.jsonl === undefined) return { arrow: await writeArrowAndLines(files.arrow, table, undefined, options) };
+  const linesFile = await openAtomicFile(files.jsonl, { gzip: isGzipPath(files.jsonl) });
+  try {
+    const lines = new BufferedOutput(linesFile, options.bufferBytes);
+    const arrow = await writeArrowAndLines(files.arrow, table, lines, options);
+    await lines.finish();
+    const { sha256, bytes } = await linesFile.commit();
+    return { jsonl: { rows: arrow.rows, sha256, bytes }, arrow };
+  } catch (error) {
+    await linesFile.abort();
+    throw error;
+  }
+}
+
 /** Writes encoded rows as an Arrow IPC file with the canonical schema, copying stored field bytes. */
-export async function writeEncodedArrow(path: string, table: EncodedRows, options: { batchRows?: number } = {}): Promise<WrittenFile> {
+export async function writeEncodedArrow(path: string, table: EncodedRows, options: WriteEncodedOptions = {}): Promise<WrittenFile> {
+  return writeArrowAndLines(path, table, undefined, options);
+}
+
+/** The Arrow file, and each row's JSONL line appended to `lines` on the way when given. */
+async function writeArrowAndLines(path: string, table: EncodedRows, lines: BufferedOutput | undefined, options: WriteEncodedOptions): Promise<WrittenFile> {
   const batchRows = options.batchRows ?? ARROW_BATCH_ROWS;
   const { languages } = table;
   const count = table.rows.length / 2;
@@ -46,9 +87,15 @@ export async function writeEncodedArrow(path: string, table: EncodedRows, option
   // all, and the next file after this one.
   const scratch = spareScratch.pop() ?? newBatchScratch();
   const chunkBuffers = languages.map((language) => language.chunks.map((chunk) => chunk.buffer));
-  function* batches(): Generator<RecordBatch> {
+  async function* batches(): AsyncGenerator<RecordBatch> {
     for (let start = 0; start < count || start === 0; start += batchRows) {
-      yield buildEncodedRecordBatch(languages, chunkBuffers, table.rows.subarray(2 * start, 2 * Math.min(count, start + batchRows)), scratch);
+      const rows = table.rows.subarray(2 * start, 2 * Math.min(count, start + batchRows));
+      startBatch(scratch, rows.length / 2);
+      // The JSONL buffer fills up within a batch: write it out and go on where the rows stopped.
+      for (let row = fillColumns(languages, chunkBuffers, rows, 0, scratch, lines); row < rows.length; row = fillColumns(languages, chunkBuffers, rows, row, scratch, lines)) {
+        await lines!.flush();
+      }
+      yield recordBatchOf(scratch, rows.length / 2);
       if (count === 0) return;
     }
   }
@@ -80,22 +127,16 @@ function newBatchScratch(): BatchScratch {
   };
 }
 
-/**
- * One record batch from encoded rows ((language, index) pairs), built in `scratch`. Values are
- * copied from each record's stored JSON line without their quotes; those JSON escaped (a newline,
- * a quote) are unescaped on the way. All six string columns are filled in one pass over the rows:
- * rows sit at random places of the corpus (compositions are shuffled), so touching each row once
- * saves most of the memory traffic.
- */
-function buildEncodedRecordBatch(
-  languages: readonly EncodedLanguageData[],
-  chunkBuffers: readonly ArrayBufferLike[][],
-  rows: Uint32Array,
-  scratch: BatchScratch,
-): RecordBatch {
-  const length = rows.length / 2;
+/** Empties the columns for a batch of `length` rows. */
+function startBatch(scratch: BatchScratch, length: number): void {
   if (scratch.listOffsets.length < length + 1) scratch.listOffsets = new Int32Array(2 * (length + 1));
-  fillColumns(languages, chunkBuffers, rows, scratch);
+  scratch.written.fill(0);
+  scratch.counts.fill(0);
+  scratch.listOffsets[0] = 0;
+}
+
+/** The record batch of the rows `fillColumns` copied into `scratch`; the batch's buffers are views of it. */
+function recordBatchOf(scratch: BatchScratch, length: number): RecordBatch {
   const { written, counts } = scratch;
   const utf8 = (column: number) =>
     makeData({
@@ -119,20 +160,30 @@ function buildEncodedRecordBatch(
 }
 
 /**
- * The hot loop of `buildEncodedRecordBatch`, on its own: with the Arrow calls after it in the
- * same function, V8 optimised the loop on the fly and then threw the code away at those calls,
- * every batch (measured: building batches 4x slower).
+ * Copies rows ((language, index) pairs) from `from` on into the batch's columns, and appends each
+ * row's line to `lines` when given; returns where it stopped: at the end, or at the first row
+ * whose line does not fit into `lines` (write it out, then go on from there). Values are copied
+ * from each record's stored JSON line without their quotes; those JSON escaped (a newline, a
+ * quote) are unescaped on the way. All six columns are filled in one pass over the rows.
+ *
+ * The hot loop on its own: with the Arrow calls after it in the same function, V8 optimised the
+ * loop on the fly and then threw the code away at those calls, every batch (measured: building
+ * batches 4x slower).
  *
  * Each row's line is first copied out of shared memory whole, into `line` at the same address
  * modulo 8, so that V8 copies it a word at a time (see `copyBytes`); its values are then copied
  * from there with plain copies. Per value from shared memory, the copy cost a third more.
  */
-function fillColumns(languages: readonly EncodedLanguageData[], chunkBuffers: readonly ArrayBufferLike[][], rows: Uint32Array, scratch: BatchScratch): void {
-  const written = scratch.written.fill(0);
-  const counts = scratch.counts.fill(0);
-  const listOffsets = scratch.listOffsets;
-  listOffsets[0] = 0;
-  for (let row = 0; row < rows.length; row += 2) {
+function fillColumns(
+  languages: readonly EncodedLanguageData[],
+  chunkBuffers: readonly ArrayBufferLike[][],
+  rows: Uint32Array,
+  from: number,
+  scratch: BatchScratch,
+  lines: BufferedOutput | undefined,
+): number {
+  const { written, counts, listOffsets } = scratch;
+  for (let row = from; row < rows.length; row += 2) {
     const slot = rows[row]!;
     const language = languages[slot]!;
     const numbers = rows[row + 1]! * RECORD_STRIDE;
@@ -141,9 +192,11 @@ function fillColumns(languages: readonly EncodedLanguageData[], chunkBuffers: re
     const lineBytes = records[numbers + RecordSlot.lineBytes]!;
     const fieldStart = records[numbers + RecordSlot.fieldStart]!;
     const fieldCount = records[numbers + RecordSlot.fieldCount]!;
+    if (lines !== undefined && lineBytes > lines.room && !lines.empty) return row;
     // A value never has more bytes than its line: one check per row makes room for all of them.
     reserveRow(scratch, lineBytes, fieldCount);
     const lineStart = stageLine(language.chunks[chunkIndex]!, chunkBuffers[slot]![chunkIndex]!, records[numbers + RecordSlot.start]!, lineBytes);
+    lines?.append(line, lineStart, lineStart + lineBytes);
     const ranges = language.fieldEnds;
     const { data, offsets } = scratch;
     for (let field = 0; field < fieldCount; field += 1) {
@@ -162,6 +215,7 @@ function fillColumns(languages: readonly EncodedLanguageData[], chunkBuffers: re
     }
     listOffsets[row / 2 + 1] = listOffsets[row / 2]! + (fieldCount - ROLE_COLUMN) / 2;
   }
+  return rows.length;
 }
 
 /** The row being copied into columns, out of shared memory (per thread), and its buffer. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { toEncodedRows } from "../../src/corpus/encoded-rows";
 import { RecordStore } from "../../src/corpus/record-store";
-import { EncodedWriterPool, writeEncodedFile } from "../../src/io/encoded-writer-pool";
+import { EncodedWriterPool, writeEncodedFiles, type EncodedWriteResult } from "../../src/io/encoded-writer-pool";
 import type { CanonicalRecord } from "../../src/record/canonical-record";
 import { repositoryRoot } from "../support/run-cli";
 import { useTemporaryDirectories } from "../support/temporary-directory";
@@ -25,23 +25,27 @@ const records: CanonicalRecord[] = Array.from({ length: 50 }, (_, index) => ({
 }));
 
 describe("EncodedWriterPool (writer threads over shared memory)", () => {
-  it("writes the same bytes on writer threads as in this thread, several files at once", async () => {
+  it("writes the same bytes on writer threads as in this thread, several tasks at once, one or both formats", async () => {
     expect(existsSync(script), `${script} is missing: run npm run build`).toBe(true);
     const store = RecordStore.fromRecords("de", records);
     const table = toEncodedRows([...store.keys()].reverse().map((id) => store.encoded(id)!));
     const directory = await makeDirectory();
     const pool = new EncodedWriterPool({ script });
+    const tasks = (prefix: string) => [
+      { table, jsonl: join(directory, `${prefix}-both.jsonl`), arrow: join(directory, `${prefix}-both.arrow`) },
+      { table, jsonl: join(directory, `${prefix}-alone.jsonl`) },
+      { table, arrow: join(directory, `${prefix}-alone.arrow`) },
+    ];
     try {
-      const threaded = await Promise.all(
-        (["jsonl", "arrow", "jsonl", "arrow"] as const).map((format, index) => pool.write({ path: join(directory, `threaded-${index}.${format}`), format, table })),
-      );
-      for (const [index, format] of (["jsonl", "arrow"] as const).entries()) {
-        const inThread = await writeEncodedFile({ path: join(directory, `here.${format}`), format, table });
-        expect(threaded[index]).toEqual(inThread);
-        expect(threaded[index + 2]).toEqual(inThread);
-        expect(await readFile(join(directory, `threaded-${index}.${format}`))).toEqual(await readFile(join(directory, `here.${format}`)));
+      const threaded = await Promise.all(tasks("threaded").map((task) => pool.write(task)));
+      const here: EncodedWriteResult[] = [];
+      for (const task of tasks("here")) here.push(await writeEncodedFiles(task));
+      expect(threaded).toEqual(here);
+      expect(here[0]).toEqual({ jsonl: here[1]!.jsonl, arrow: here[2]!.arrow });
+      for (const name of ["both.jsonl", "both.arrow", "alone.jsonl", "alone.arrow"]) {
+        expect(await readFile(join(directory, `threaded-${name}`))).toEqual(await readFile(join(directory, `here-${name}`)));
       }
-      expect(await readFile(join(directory, "here.jsonl"), "utf8")).toBe([...records].reverse().map((record) => JSON.stringify(record) + "\n").join(""));
+      expect(await readFile(join(directory, "here-both.jsonl"), "utf8")).toBe([...records].reverse().map((record) => JSON.stringify(record) + "\n").join(""));
     } finally {
       await pool.close();
     }
@@ -54,10 +58,12 @@ describe("EncodedWriterPool (writer threads over shared memory)", () => {
     await writeFile(join(directory, "not-a-folder"), "");
     const pool = new EncodedWriterPool({ script });
     try {
-      const failed = pool.write({ path: join(directory, "not-a-folder", "EN.jsonl"), format: "jsonl", table });
+      const failed = pool.write({ table, jsonl: join(directory, "not-a-folder", "EN.jsonl"), arrow: join(directory, "EN.arrow") });
       await expect(failed).rejects.toThrow(/ENOTDIR|EEXIST/);
       // The pool goes on with the next file.
-      await expect(pool.write({ path: join(directory, "EN.jsonl"), format: "jsonl", table })).resolves.toMatchObject({ rows: 1 });
+      // A failing Arrow file takes the JSONL file written with it along.
+      await expect(pool.write({ table, jsonl: join(directory, "DE.jsonl"), arrow: join(directory, "not-a-folder", "DE.arrow") })).rejects.toThrow(/ENOTDIR|EEXIST/);
+      await expect(pool.write({ table, jsonl: join(directory, "EN.jsonl") })).resolves.toMatchObject({ jsonl: { rows: 1 } });
       expect(await readdir(directory)).toEqual(["EN.jsonl", "not-a-folder"]);
     } finally {
       await pool.close();
