@@ -49,6 +49,14 @@ export class BufferedOutput {
     this.used = copyBytes(source, start, end, this.buffers[this.current]!, this.used);
   }
 
+  /** `append` of `bytes[start, end)` of an unshared ArrayBuffer: one view, no checks. */
+  appendPlain(bytes: ArrayBufferLike, start: number, end: number): void {
+    const length = end - start;
+    if (length > this.room) this.grow(this.used + length);
+    this.buffers[this.current]!.set(new Uint8Array(bytes, start, length), this.used);
+    this.used += length;
+  }
+
   /** Starts writing the current buffer, after the previous write finished, and switches buffers. */
   async flush(): Promise<void> {
     await this.inFlight;
