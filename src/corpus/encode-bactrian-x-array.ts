@@ -1,9 +1,9 @@
 import { isUtf8 } from "node:buffer";
-import { parseJsonArrayElement, scanJsonArray } from "../io/json-array";
+import { parseJsonArrayElement, scanJsonArrayChunks } from "../io/json-array";
 import { assertReadable, firstNonSpaceCharacter } from "../io/probe-file";
 import { fileKindOf } from "../io/read-rows";
 import { isIso639_1 } from "../record/language-codes";
-import { normaliseBactrianXBytes } from "../sources/bactrian-x";
+import { bactrianXRawRecord, normaliseBactrianXBytes, readBactrianXElement } from "../sources/bactrian-x";
 import { detectSourceFormat, normaliseRow } from "../sources/read-source";
 import type { EncodeLanguageFileTask } from "./encode-language-file";
 import type { RecordEncoder } from "./record-store";
@@ -23,18 +23,21 @@ export async function encodeBactrianXArray(task: EncodeLanguageFileTask, encoder
   if ((await firstNonSpaceCharacter(path)) !== "[") return false;
   const context = { lang, ...(source !== undefined ? { source } : {}) };
   let index = 0;
-  for await (const element of scanJsonArray(path)) {
-    const { bytes, start, end, item } = element;
-    const raw = isUtf8(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start)) ? normaliseBactrianXBytes(bytes, start, end, context) : undefined;
-    if (raw) {
-      encoder.addRaw(raw);
-    } else {
-      const value = parseJsonArrayElement(path, element);
-      const location = { file: path, item };
-      if (index === 0 && task.format === undefined && detectSourceFormat(value, location) !== "bactrian-x") return false;
-      encoder.add(normaliseRow(value, "bactrian-x", { location, index, ...context }));
+  for await (const elements of scanJsonArrayChunks(path, readBactrianXElement)) {
+    for (const element of elements) {
+      const { bytes, start, end, item, read } = element;
+      const valid = isUtf8(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
+      const raw = !valid ? undefined : read !== undefined ? bactrianXRawRecord(bytes, read, context) : normaliseBactrianXBytes(bytes, start, end, context);
+      if (raw) {
+        encoder.addRaw(raw);
+      } else {
+        const value = parseJsonArrayElement(path, element);
+        const location = { file: path, item };
+        if (index === 0 && task.format === undefined && detectSourceFormat(value, location) !== "bactrian-x") return false;
+        encoder.add(normaliseRow(value, "bactrian-x", { location, index, ...context }));
+      }
+      index += 1;
     }
-    index += 1;
   }
   return true;
 }

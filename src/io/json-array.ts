@@ -48,6 +48,29 @@ export function parseJsonArrayElement(path: string, element: JsonArrayElement): 
  * bytes are only valid until the next element is requested.
  */
 export async function* scanJsonArray(path: string): AsyncGenerator<JsonArrayElement> {
+  for await (const elements of scanJsonArrayChunks(path)) yield* elements;
+}
+
+/** A JSON array element read while its boundaries were found (see `scanJsonArrayChunks`). */
+export interface ReadJsonArrayElement<T> extends JsonArrayElement {
+  /** What the element reader returned, when it took the element. */
+  read?: T;
+}
+
+/**
+ * Reads an element from its first byte, `bytes[start]`, no further than `limit`: what it read, the
+ * index after the element and the line breaks in it; or undefined to leave the element to the
+ * byte-by-byte scan (an element it does not know, or one that goes on past `limit`).
+ */
+export type JsonArrayElementReader<T> = (bytes: Buffer, start: number, limit: number) => { value: T; end: number; newlines: number } | undefined;
+
+/**
+ * `scanJsonArray`, a gunzipped chunk's elements at a time (one await per megabyte, not per
+ * element); their bytes are valid until the next chunk is requested. With `readElement`, an
+ * element the reader takes is read in the same pass that finds its end, instead of being scanned
+ * for its end and then read (see `readFlatJsonObject`).
+ */
+export async function* scanJsonArrayChunks<T = never>(path: string, readElement?: JsonArrayElementReader<T>): AsyncGenerator<ReadJsonArrayElement<T>[]> {
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
   const stream = isGzipPath(path) ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
   if (stream !== raw) raw.on("error", (error) => stream.destroy(error));
@@ -60,6 +83,8 @@ export async function* scanJsonArray(path: string): AsyncGenerator<JsonArrayElem
   let elementLine = 1;
   let item = 0;
   let elementOpen = false;
+  // An element was just read by `readElement`: a comma or the closing bracket comes next.
+  let elementRead = false;
   const fail = (message: string, cause?: unknown): never => {
     throw new InputError(message, { file: path, line, item, cause });
   };
@@ -69,59 +94,78 @@ export async function* scanJsonArray(path: string): AsyncGenerator<JsonArrayElem
     let start = pending.length > 0 ? 0 : -1;
     let position = pending.length;
     pending = Buffer.alloc(0);
-    while (position < buffer.length) {
-      if (inString) {
-        // Most bytes are inside strings: jump to the next quote natively, then check whether an
-        // odd run of backslashes escapes it. (A raw newline cannot occur inside a JSON string.)
-        const quote = buffer.indexOf(QUOTE, position);
-        if (quote === -1) {
-          position = buffer.length;
-          break;
+    const elements: ReadJsonArrayElement<T>[] = [];
+    try {
+      while (position < buffer.length) {
+        if (inString) {
+          // Most bytes are inside strings: jump to the next quote natively, then check whether an
+          // odd run of backslashes escapes it. (A raw newline cannot occur inside a JSON string.)
+          const quote = buffer.indexOf(QUOTE, position);
+          if (quote === -1) {
+            position = buffer.length;
+            break;
+          }
+          let backslashes = 0;
+          while (quote - 1 - backslashes >= start && buffer[quote - 1 - backslashes] === BACKSLASH) backslashes += 1;
+          position = quote + 1;
+          if (backslashes % 2 === 0) inString = false;
+          continue;
         }
-        let backslashes = 0;
-        while (quote - 1 - backslashes >= start && buffer[quote - 1 - backslashes] === BACKSLASH) backslashes += 1;
-        position = quote + 1;
-        if (backslashes % 2 === 0) inString = false;
-        continue;
-      }
-      const byte = buffer[position]!;
-      position += 1;
-      if (byte === NEWLINE) line += 1;
-      if (finished) {
-        if (!isJsonWhitespace(byte)) fail("unexpected content after the end of the JSON array");
-        continue;
-      }
-      if (depth === 0) {
-        if (byte === OPEN_BRACKET) depth = 1;
-        else if (!isJsonWhitespace(byte)) fail("expected a JSON array of records (the file does not start with \"[\")");
-        continue;
-      }
-      if (depth === 1 && (byte === COMMA || byte === CLOSE_BRACKET)) {
-        if (elementOpen) {
-          yield { bytes: buffer, start, end: position - 1, item, line: elementLine };
-          item += 1;
-          elementOpen = false;
-          start = -1;
-        } else if (byte === COMMA || item > 0) {
-          fail(byte === COMMA ? "empty element (two commas in a row?)" : "trailing comma before \"]\"");
+        const byte = buffer[position]!;
+        position += 1;
+        if (byte === NEWLINE) line += 1;
+        if (finished) {
+          if (!isJsonWhitespace(byte)) fail("unexpected content after the end of the JSON array");
+          continue;
         }
-        if (byte === CLOSE_BRACKET) {
-          depth = 0;
-          finished = true;
+        if (depth === 0) {
+          if (byte === OPEN_BRACKET) depth = 1;
+          else if (!isJsonWhitespace(byte)) fail("expected a JSON array of records (the file does not start with \"[\")");
+          continue;
         }
-        continue;
+        if (depth === 1 && (byte === COMMA || byte === CLOSE_BRACKET)) {
+          if (elementOpen) {
+            elements.push({ bytes: buffer, start, end: position - 1, item, line: elementLine });
+            item += 1;
+            elementOpen = false;
+            start = -1;
+          } else if (!elementRead && (byte === COMMA || item > 0)) {
+            fail(byte === COMMA ? "empty element (two commas in a row?)" : "trailing comma before \"]\"");
+          }
+          elementRead = false;
+          if (byte === CLOSE_BRACKET) {
+            depth = 0;
+            finished = true;
+          }
+          continue;
+        }
+        if (!elementOpen) {
+          if (isJsonWhitespace(byte)) continue;
+          if (elementRead) fail("expected a comma between two elements");
+          const read = readElement?.(buffer, position - 1, buffer.length);
+          if (read !== undefined) {
+            elements.push({ bytes: buffer, start: position - 1, end: read.end, item, line, read: read.value });
+            item += 1;
+            line += read.newlines;
+            position = read.end;
+            elementRead = true;
+            continue;
+          }
+          elementOpen = true;
+          elementLine = line;
+          start = position - 1;
+        }
+        if (byte === QUOTE) inString = true;
+        else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth += 1;
+        else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) depth -= 1;
       }
-      if (!elementOpen) {
-        if (isJsonWhitespace(byte)) continue;
-        elementOpen = true;
-        elementLine = line;
-        start = position - 1;
-      }
-      if (byte === QUOTE) inString = true;
-      else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth += 1;
-      else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) depth -= 1;
+    } catch (error) {
+      // The elements before the problem first, as when they were yielded one by one.
+      if (elements.length > 0) yield elements;
+      throw error;
     }
     if (elementOpen) pending = Buffer.from(buffer.subarray(start));
+    if (elements.length > 0) yield elements;
   }
   if (!finished) fail(depth === 0 ? "empty file: expected a JSON array" : "unexpected end of file inside the JSON array (truncated download?)");
 }

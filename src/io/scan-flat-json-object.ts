@@ -1,6 +1,6 @@
 import { isJsonWhitespace, JsonByte } from "./json-bytes";
 
-const { quote: QUOTE, backslash: BACKSLASH, colon: COLON, comma: COMMA, openBrace: OPEN_BRACE, closeBrace: CLOSE_BRACE } = JsonByte;
+const { quote: QUOTE, backslash: BACKSLASH, colon: COLON, comma: COMMA, openBrace: OPEN_BRACE, closeBrace: CLOSE_BRACE, newline: NEWLINE } = JsonByte;
 
 /** Where a string value sits in the scanned bytes, as `scanFlatJsonObject` reports it. */
 export interface JsonStringSpan {
@@ -25,11 +25,32 @@ export type FlatJsonValue = JsonStringSpan | null | undefined;
  * `JSON.stringify` writes for it), or any syntax error. The bytes must be valid UTF-8.
  */
 export function scanFlatJsonObject(bytes: Uint8Array, start: number, end: number, keys: readonly string[]): FlatJsonValue[] | undefined {
+  const read = readFlatJsonObject(bytes, skipSpace(bytes, start, end), end, keys);
+  return read !== undefined && skipSpace(bytes, read.end, end) === end ? read.values : undefined;
+}
+
+/** What `readFlatJsonObject` read. */
+export interface FlatJsonObject {
+  values: FlatJsonValue[];
+  /** The index after the object's closing brace. */
+  end: number;
+  /** Line breaks inside the object (between its tokens). */
+  newlines: number;
+}
+
+/**
+ * `scanFlatJsonObject` for an object that starts at `start` (its `{`) and ends wherever its
+ * closing brace is, at `limit` at the latest: how a JSON array's elements are read in one pass
+ * (see `scanJsonArray`). Undefined for what `scanFlatJsonObject` rejects, and for an object that
+ * does not end before `limit`.
+ */
+export function readFlatJsonObject(bytes: Uint8Array, start: number, limit: number, keys: readonly string[]): FlatJsonObject | undefined {
+  const end = limit;
+  newlines = 0;
   const values: FlatJsonValue[] = new Array(keys.length).fill(undefined);
-  let position = skipSpace(bytes, start, end);
-  if (bytes[position] !== OPEN_BRACE) return undefined;
-  position = skipSpace(bytes, position + 1, end);
-  if (bytes[position] === CLOSE_BRACE) return skipSpace(bytes, position + 1, end) === end ? values : undefined;
+  if (bytes[start] !== OPEN_BRACE) return undefined;
+  let position = skipSpace(bytes, start + 1, end);
+  if (bytes[position] === CLOSE_BRACE) return { values, end: position + 1, newlines };
   for (;;) {
     if (bytes[position] !== QUOTE) return undefined;
     const keyEnd = bytes.indexOf(QUOTE, position + 1);
@@ -44,7 +65,7 @@ export function scanFlatJsonObject(bytes: Uint8Array, start: number, end: number
       if (span === undefined) return undefined;
       value = span;
       position = span.end + 1;
-    } else if (bytes[position] === 110 && bytes[position + 1] === 117 && bytes[position + 2] === 108 && bytes[position + 3] === 108) {
+    } else if (position + 4 <= end && bytes[position] === 110 && bytes[position + 1] === 117 && bytes[position + 2] === 108 && bytes[position + 3] === 108) {
       value = null;
       position += 4;
     } else {
@@ -60,13 +81,19 @@ export function scanFlatJsonObject(bytes: Uint8Array, start: number, end: number
       position = skipSpace(bytes, position + 1, end);
       continue;
     }
-    if (bytes[position] !== CLOSE_BRACE) return undefined;
-    return skipSpace(bytes, position + 1, end) === end ? values : undefined;
+    if (position >= end || bytes[position] !== CLOSE_BRACE) return undefined;
+    return { values, end: position + 1, newlines };
   }
 }
 
+/** Line breaks `skipSpace` passed since `readFlatJsonObject` started (kept here: one counter, no object per call). */
+let newlines = 0;
+
 function skipSpace(bytes: Uint8Array, position: number, end: number): number {
-  while (position < end && isJsonWhitespace(bytes[position]!)) position += 1;
+  while (position < end && isJsonWhitespace(bytes[position]!)) {
+    if (bytes[position] === NEWLINE) newlines += 1;
+    position += 1;
+  }
   return position;
 }
 

@@ -1,4 +1,5 @@
-import { scanFlatJsonObject, type JsonStringSpan } from "../io/scan-flat-json-object";
+import type { JsonArrayElementReader } from "../io/json-array";
+import { readFlatJsonObject, scanFlatJsonObject, type FlatJsonValue, type JsonStringSpan } from "../io/scan-flat-json-object";
 import type { CanonicalRecord } from "../record/canonical-record";
 import type { RawRecord, RawText } from "../record/raw-record";
 import { asObject, optionalString, requireLanguage, requireString, type RowContext } from "./field-checks";
@@ -43,7 +44,20 @@ const ROW_KEYS = ["id", "instruction", "input", "output"];
  */
 export function normaliseBactrianXBytes(bytes: Buffer, start: number, end: number, context: { lang: string; source?: string }): RawRecord | undefined {
   const values = scanFlatJsonObject(bytes, start, end, ROW_KEYS);
-  if (values === undefined) return undefined;
+  return values === undefined ? undefined : bactrianXRawRecord(bytes, values, context);
+}
+
+/**
+ * Reads a Bactrian-X row from its first byte as a JSON array element (see `scanJsonArrayChunks`):
+ * the row's values, for `bactrianXRawRecord`. Bytes must be checked for valid UTF-8 afterwards.
+ */
+export const readBactrianXElement: JsonArrayElementReader<FlatJsonValue[]> = (bytes, start, limit) => {
+  const read = readFlatJsonObject(bytes, start, limit, ROW_KEYS);
+  return read === undefined ? undefined : { value: read.values, end: read.end, newlines: read.newlines };
+};
+
+/** `normaliseBactrianXBytes` of a row's values as `scanFlatJsonObject` found them in `bytes`. */
+export function bactrianXRawRecord(bytes: Buffer, values: readonly FlatJsonValue[], context: { lang: string; source?: string }): RawRecord | undefined {
   const [id, instruction, input, output] = values;
   if (!id || id.escaped || !instruction || !output) return undefined;
   const idText = bytes.toString("utf8", id.start, id.end);

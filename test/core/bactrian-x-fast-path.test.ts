@@ -1,4 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError, readArrow, type CanonicalRecord } from "../../src/index";
@@ -98,6 +99,40 @@ describe("Bactrian-X byte-level reader", () => {
       const row = `{"instruction": "${"abcdefgh".slice(0, at)}\u0001tail", "input": "", "id": "alpaca-1", "output": "o"}`;
       expect(normaliseBactrianXBytes(Buffer.from(row), 0, Buffer.byteLength(row), { lang: "de" })).toBeUndefined();
     }
+  });
+
+  it("reads rows as it finds them across gunzipped chunks, and reports a broken one with its line", async () => {
+    // Laid out as Bactrian-X ships its files: one key per line; about 3 MB, so rows straddle the
+    // 1 MB chunks the reader gets.
+    const elements = Array.from({ length: 3000 }, (_, index) =>
+      JSON.stringify({ instruction: `Frage ${index}`, input: index % 3 === 0 ? "" : "Eingabe\n", id: `alpaca-${index}`, output: `Antwort "${index}" ` + "ä€𝄞".repeat(index % 200) }, null, 2)
+        .split("\n")
+        .join("\n "),
+    );
+    const text = (items: string[]) => `[\n ${items.join(",\n ")}\n]\n`;
+    const directory = await makeDirectory();
+    const path = join(directory, "de.json.gz");
+    await writeFile(path, gzipSync(text(elements)));
+    const fast = new RecordStore((await encodeLanguageFile({ path, lang: "de", format: "bactrian-x" })).encoded);
+    const general = await generalPath(path);
+    expect(fast.size).toBe(3000);
+    for (const id of general.keys()) expect(fast.get(id)).toEqual(general.get(id));
+
+    // Row 2500 loses a colon: the byte-level reader leaves it to JSON.parse, which fails on it.
+    const broken = [...elements];
+    broken[2500] = broken[2500]!.replace('"output":', '"output"');
+    await writeFile(path, gzipSync(text(broken)));
+    const line = text(broken).slice(0, text(broken).indexOf('"id": "alpaca-2500"')).split("\n").length - 3;
+    const error = await encodeLanguageFile({ path, lang: "de", format: "bactrian-x" }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).line).toBe(line);
+    expect((error as Error).message).toContain(`${path}:${line}: not valid JSON`);
+
+    // Two rows without a comma between them.
+    const missingComma = text(elements.slice(0, 5)).replace(`,\n ${elements[3]}`, `\n ${elements[3]}`);
+    expect(missingComma).not.toBe(text(elements.slice(0, 5)));
+    await writeFile(path, gzipSync(missingComma));
+    await expect(encodeLanguageFile({ path, lang: "de", format: "bactrian-x" })).rejects.toThrow(/expected a comma between two elements/);
   });
 
   it("reports a bad row with its file, item and field, as the general reader does", async () => {
