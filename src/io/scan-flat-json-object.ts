@@ -45,11 +45,15 @@ export interface FlatJsonObject {
  * does not end before `limit`.
  */
 export function readFlatJsonObject(bytes: Uint8Array, start: number, limit: number, keys: readonly string[]): FlatJsonObject | undefined {
+  // Every read below is checked against `end` first: a read past a typed array's end makes V8
+  // throw this function's optimised code away (and an object cut off by the end of a chunk
+  // comes once per megabyte).
   const end = limit;
   newlines = 0;
+  if (start >= end || bytes[start] !== OPEN_BRACE) return undefined;
   const values: FlatJsonValue[] = new Array(keys.length).fill(undefined);
-  if (bytes[start] !== OPEN_BRACE) return undefined;
   let position = skipSpace(bytes, start + 1, end);
+  if (position >= end) return undefined;
   if (bytes[position] === CLOSE_BRACE) return { values, end: position + 1, newlines };
   for (;;) {
     if (bytes[position] !== QUOTE) return undefined;
@@ -57,8 +61,9 @@ export function readFlatJsonObject(bytes: Uint8Array, start: number, limit: numb
     if (keyEnd === -1 || keyEnd >= end) return undefined;
     const keyIndex = indexOfKey(keys, bytes, position + 1, keyEnd);
     position = skipSpace(bytes, keyEnd + 1, end);
-    if (bytes[position] !== COLON) return undefined;
+    if (position >= end || bytes[position] !== COLON) return undefined;
     position = skipSpace(bytes, position + 1, end);
+    if (position >= end) return undefined;
     let value: FlatJsonValue;
     if (bytes[position] === QUOTE) {
       const span = scanString(bytes, position + 1, end);
@@ -77,11 +82,13 @@ export function readFlatJsonObject(bytes: Uint8Array, start: number, limit: numb
       values[keyIndex] = value;
     }
     position = skipSpace(bytes, position, end);
+    if (position >= end) return undefined;
     if (bytes[position] === COMMA) {
       position = skipSpace(bytes, position + 1, end);
+      if (position >= end) return undefined;
       continue;
     }
-    if (position >= end || bytes[position] !== CLOSE_BRACE) return undefined;
+    if (bytes[position] !== CLOSE_BRACE) return undefined;
     return { values, end: position + 1, newlines };
   }
 }
@@ -136,6 +143,7 @@ function scanString(bytes: Uint8Array, start: number, end: number): JsonStringSp
       return { start, end: position, escaped: escapes > 0, characters: position - start - continuationBytes - escapes };
     }
     if (byte === BACKSLASH) {
+      if (position + 1 >= end) return undefined;
       const letter = bytes[position + 1];
       // JSON.stringify writes exactly these escapes; \u (other than for control characters, which
       // are rare) and \/ would change when re-encoded.
