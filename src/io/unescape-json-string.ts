@@ -1,4 +1,4 @@
-import { LOOP_COPY_LIMIT } from "./copy-bytes";
+import { copyUnshared } from "./copy-bytes";
 import { JsonByte } from "./json-bytes";
 
 const BACKSLASH = JsonByte.backslash;
@@ -20,11 +20,12 @@ const indexOfByte = Buffer.prototype.indexOf as (this: Uint8Array, value: number
  */
 export function unescapeJsonString(source: Uint8Array, start: number, end: number, target: Uint8Array, offset: number): number {
   const buffer = source.buffer;
+  const byteOffset = source.byteOffset;
   let read = start;
   for (;;) {
     const found = indexOfByte.call(source, BACKSLASH, read);
     const backslash = found === -1 || found > end ? end : found;
-    offset = copyRun(source, buffer, read, backslash, target, offset);
+    offset = copyUnshared(source, buffer, byteOffset, read, backslash, target, offset);
     if (backslash === end) return offset;
     const letter = source[backslash + 1]!;
     if (letter !== 117 /* u */) {
@@ -44,17 +45,6 @@ export function unescapeJsonString(source: Uint8Array, start: number, end: numbe
     if (codePoint >= 0xd800 && codePoint <= 0xdfff) codePoint = 0xfffd;
     offset = writeUtf8CodePoint(codePoint, target, offset);
   }
-}
-
-/** `copyBytes` for a source whose buffer the caller already has (the `buffer` getter is a runtime call). */
-function copyRun(source: Uint8Array, buffer: ArrayBufferLike, start: number, end: number, target: Uint8Array, offset: number): number {
-  const length = end - start;
-  if (length < LOOP_COPY_LIMIT) {
-    for (let index = 0; index < length; index += 1) target[offset + index] = source[start + index]!;
-    return offset + length;
-  }
-  target.set(new Uint8Array(buffer, source.byteOffset + start, length), offset);
-  return offset + length;
 }
 
 function readHex(source: Uint8Array, at: number): number {

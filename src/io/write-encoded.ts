@@ -5,7 +5,7 @@ import { ARROW_BATCH_ROWS, canonicalArrowSchema, writeRecordBatches } from "./ar
 import { unescapeJsonString } from "./unescape-json-string";
 import { openAtomicFile } from "./atomic-write";
 import { BufferedOutput } from "./buffered-output";
-import { LOOP_COPY_LIMIT } from "./copy-bytes";
+import { copyUnshared } from "./copy-bytes";
 import { JsonByte } from "./json-bytes";
 import type { WrittenFile } from "./jsonl";
 import { isGzipPath } from "./open-text-stream";
@@ -207,8 +207,8 @@ function fillColumns(
       const column = field < ROLE_COLUMN ? field : ROLE_COLUMN + (field & 1);
       const target = data[column]!;
       let offset: number;
-      if (field === META_FIELD) offset = copyFromLine(start, end, target, written[column]!);
-      else if ((endWithFlag & ESCAPED_FLAG) === 0) offset = copyFromLine(start + 1, end - 1, target, written[column]!);
+      if (field === META_FIELD) offset = copyUnshared(line, lineBuffer, 0, start, end, target, written[column]!);
+      else if ((endWithFlag & ESCAPED_FLAG) === 0) offset = copyUnshared(line, lineBuffer, 0, start + 1, end - 1, target, written[column]!);
       else offset = unescapeJsonString(line, start + 1, end - 1, target, written[column]!);
       written[column] = offset;
       offsets[column]![++counts[column]!] = offset;
@@ -237,17 +237,6 @@ function stageLine(chunk: Uint8Array, buffer: ArrayBufferLike, start: number, li
   line.set(new Uint8Array(buffer, from, lineBytes), shift);
   line[shift + lineBytes] = JsonByte.backslash;
   return shift;
-}
-
-/** Copies `line[start, end)` into `target` at `offset` and returns the offset after it. */
-function copyFromLine(start: number, end: number, target: Uint8Array, offset: number): number {
-  const length = end - start;
-  if (length < LOOP_COPY_LIMIT) {
-    for (let index = 0; index < length; index += 1) target[offset + index] = line[start + index]!;
-    return offset + length;
-  }
-  target.set(new Uint8Array(lineBuffer, start, length), offset);
-  return offset + length;
 }
 
 /** Room in every column for one more row of `lineBytes` bytes and `fieldCount` values. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { copyBytes } from "../../src/io/copy-bytes";
+import { copyBytes, copyUnshared } from "../../src/io/copy-bytes";
 
 /** Bytes that differ at every position, so a shifted or short copy shows. */
 function pattern(buffer: ArrayBufferLike, length: number): Uint8Array {
@@ -41,5 +41,19 @@ describe("copyBytes", () => {
     const to = new Uint8Array(new ArrayBuffer(4096)).subarray(6);
     copyBytes(from, 100, 1100, to, 1);
     expect(Buffer.from(to.subarray(1, 1001)).equals(Buffer.from(from.subarray(100, 1100)))).toBe(true);
+  });
+});
+
+describe("copyUnshared", () => {
+  it("copies exactly the range of a view into its buffer, short and long", () => {
+    const buffer = new ArrayBuffer(4096);
+    const from = pattern(buffer, 4096).subarray(13);
+    for (const length of [0, 5, 23, 24, 1000]) {
+      const to = new Uint8Array(2048).fill(0xee);
+      const end = copyUnshared(from, buffer, from.byteOffset, 100, 100 + length, to, 7);
+      expect(end).toBe(7 + length);
+      expect(Buffer.from(to.subarray(7, end)).equals(Buffer.from(from.subarray(100, 100 + length)))).toBe(true);
+      expect([to[6], to[end]]).toEqual([0xee, 0xee]);
+    }
   });
 });
