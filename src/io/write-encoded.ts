@@ -14,12 +14,12 @@ import { isGzipPath } from "./open-text-stream";
  * Writes encoded rows as JSONL by copying their stored lines into large output buffers: no
  * serialisation, no string encoding. Gzip when the path ends in `.gz`; atomic.
  */
-export async function writeEncodedJsonl(path: string, table: EncodedRows): Promise<WrittenFile> {
+export async function writeEncodedJsonl(path: string, table: EncodedRows, options: Pick<WriteEncodedOptions, "bufferBytes"> = {}): Promise<WrittenFile> {
   const { rows } = table;
   const { languages } = table;
   const file = await openAtomicFile(path, { gzip: isGzipPath(path) });
   try {
-    const output = new BufferedOutput(file);
+    const output = new BufferedOutput(file, options.bufferBytes);
     for (let row = 0; row < rows.length; row += 2) {
       const language = languages[rows[row]!]!;
       const index = rows[row + 1]!;
@@ -58,7 +58,7 @@ export interface WriteEncodedOptions {
  * them is most of the cost of copying them). Atomic, gzip when the JSONL path ends in `.gz`.
  */
 export async function writeEncoded(table: EncodedRows, files: EncodedFiles, options: WriteEncodedOptions = {}): Promise<{ jsonl?: WrittenFile; arrow?: WrittenFile }> {
-  if (files.arrow === undefined) return files.jsonl === undefined ? {} : { jsonl: await writeEncodedJsonl(files.jsonl, table) };
+  if (files.arrow === undefined) return files.jsonl === undefined ? {} : { jsonl: await writeEncodedJsonl(files.jsonl, table, options) };
   if (files.jsonl === undefined) return { arrow: await writeArrowAndLines(files.arrow, table, undefined, options) };
   const linesFile = await openAtomicFile(files.jsonl, { gzip: isGzipPath(files.jsonl) });
   try {

@@ -34,7 +34,7 @@ describe("writeEncoded", () => {
     const file = (name: string) => join(directory, name);
     // A 512-byte buffer fills up many times within each batch of 7 rows.
     const together = await writeEncoded(table, { jsonl: file("both.jsonl"), arrow: file("both.arrow") }, { batchRows: 7, bufferBytes: 512 });
-    const jsonl = await writeEncodedJsonl(file("alone.jsonl"), table);
+    const jsonl = await writeEncodedJsonl(file("alone.jsonl"), table, { bufferBytes: 512 });
     const arrow = await writeEncodedArrow(file("alone.arrow"), table, { batchRows: 7 });
     expect(together).toEqual({ jsonl, arrow });
     expect(jsonl.rows).toBe(80);
