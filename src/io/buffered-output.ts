@@ -1,5 +1,5 @@
 import type { AtomicFile } from "./atomic-write";
-import { copyBytes } from "./copy-bytes";
+import { copyBytes, copyUnshared } from "./copy-bytes";
 
 const DEFAULT_BUFFER_BYTES = 4 << 20;
 
@@ -49,12 +49,10 @@ export class BufferedOutput {
     this.used = copyBytes(source, start, end, this.buffers[this.current]!, this.used);
   }
 
-  /** `append` of `bytes[start, end)` of an unshared ArrayBuffer: one view, no checks. */
-  appendPlain(bytes: ArrayBufferLike, start: number, end: number): void {
-    const length = end - start;
-    if (length > this.room) this.grow(this.used + length);
-    this.buffers[this.current]!.set(new Uint8Array(bytes, start, length), this.used);
-    this.used += length;
+  /** `append` from unshared memory whose buffer and byte offset the caller has at hand (see `copyUnshared`). */
+  appendUnshared(source: Uint8Array, buffer: ArrayBufferLike, byteOffset: number, start: number, end: number): void {
+    if (end - start > this.room) this.grow(this.used + end - start);
+    this.used = copyUnshared(source, buffer, byteOffset, start, end, this.buffers[this.current]!, this.used);
   }
 
   /** Starts writing the current buffer, after the previous write finished, and switches buffers. */

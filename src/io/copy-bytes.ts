@@ -29,9 +29,10 @@ export function copyBytes(source: Uint8Array, start: number, end: number, target
   }
   const from = source.byteOffset + start;
   const to = target.byteOffset + offset;
-  const view = new Uint8Array(source.buffer, from, length);
+  const sourceBuffer = source.buffer;
+  const view = new Uint8Array(sourceBuffer, from, length);
   if (length >= STAGED_COPY_MIN && ((from ^ to) & 7) !== 0) {
-    const sharedSource = source.buffer instanceof SharedArrayBuffer;
+    const sharedSource = sourceBuffer instanceof SharedArrayBuffer;
     if (sharedSource !== target.buffer instanceof SharedArrayBuffer) {
       const shift = (sharedSource ? from : to) & 7;
       if (shift + length > staging.length) staging = new Uint8Array(2 * (shift + length));

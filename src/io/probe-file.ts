@@ -2,6 +2,7 @@ import { open } from "node:fs/promises";
 import { createReadStream } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { InputError } from "../errors";
+import { isGzipPath } from "./open-text-stream";
 
 // Checks on an input file before it is read (internal: used by the readers, not exported by the package).
 
@@ -20,7 +21,7 @@ export async function assertReadable(path: string): Promise<void> {
 /** The first non-space character of the file (gunzipped when it ends in `.gz`), from its first 64 KiB. */
 export async function firstNonSpaceCharacter(path: string): Promise<string | undefined> {
   const raw = createReadStream(path, { start: 0, end: 65535 });
-  const stream = path.toLowerCase().endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
+  const stream = isGzipPath(path) ? raw.pipe(createGunzip()) : raw;
   try {
     for await (const chunk of stream) {
       const match = /\S/.exec((chunk as Buffer).toString("utf8"));

@@ -41,7 +41,7 @@ export interface FlatJsonObject {
 /**
  * `scanFlatJsonObject` for an object that starts at `start` (its `{`) and ends wherever its
  * closing brace is, at `limit` at the latest: how a JSON array's elements are read in one pass
- * (see `scanJsonArray`). Undefined for what `scanFlatJsonObject` rejects, and for an object that
+ * (see `scanJsonArrayChunks`). Undefined for what `scanFlatJsonObject` rejects, and for an object that
  * does not end before `limit`.
  */
 export function readFlatJsonObject(bytes: Uint8Array, start: number, limit: number, keys: readonly string[]): FlatJsonObject | undefined {

@@ -196,7 +196,7 @@ function fillColumns(
     // A value never has more bytes than its line: one check per row makes room for all of them.
     reserveRow(scratch, lineBytes, fieldCount);
     const lineStart = stageLine(language.chunks[chunkIndex]!, chunkBuffers[slot]![chunkIndex]!, records[numbers + RecordSlot.start]!, lineBytes);
-    lines?.appendPlain(lineBuffer, lineStart, lineStart + lineBytes);
+    lines?.appendUnshared(line, lineBuffer, 0, lineStart, lineStart + lineBytes);
     const ranges = language.fieldEnds;
     const { data, offsets } = scratch;
     for (let field = 0; field < fieldCount; field += 1) {
