@@ -37,6 +37,7 @@ export * from "./study/compose-dataset";
 export * from "./study/manifest";
 export * from "./study/dataset-card";
 export { TOOL, findPackageRoot, bundledPath } from "./package-info";
+export * from "./remote/index";
 export * from "./translate/index";
 export * from "./hub/index";
 export * from "./eval/index";

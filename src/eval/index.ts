@@ -19,6 +19,5 @@ export * from "./judge/build-judge-prompt";
 export * from "./judge/judge-cache";
 export * from "./judge/language-check";
 export * from "./judge/load-judge-inputs";
-export * from "./judge/retry-judge-request";
 export * from "./judge/judge-mt-bench";
 export * from "./build-mt-bench-x";

@@ -4,7 +4,6 @@ export * from "./translation-provider";
 export * from "./translation-errors";
 export * from "./translation-cache";
 export * from "./batch-segments";
-export * from "./retry-request";
 export * from "./estimate-cost";
 export * from "./quality-check";
 export * from "./review-csv";

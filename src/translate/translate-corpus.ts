@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
 import { z } from "zod";
@@ -7,7 +8,9 @@ import type { CanonicalRecord } from "../record/canonical-record";
 import { isIso639_1 } from "../record/language-codes";
 import { readSource, sourceFormatSchema } from "../sources/read-source";
 import { UsageError } from "../errors";
-import { retryOptionsSchema } from "./retry-request";
+import { acquireExclusiveLock } from "../io/exclusive-lock";
+import { remoteCallPolicySchema } from "../remote/call-with-retry";
+import { RemoteQuotaError } from "../remote/remote-call-error";
 import { writeReviewCsv, type ReviewRow } from "./review-csv";
 import {
   prepareDocuments,
@@ -16,7 +19,6 @@ import {
   type TranslationReport,
 } from "./translate-documents";
 import type { TranslationCache } from "./translation-cache";
-import { TranslationQuotaError } from "./translation-errors";
 import type { TranslationProvider } from "./translation-provider";
 
 export const translateCorpusOptionsSchema = z.strictObject({
@@ -46,7 +48,14 @@ export const translateCorpusOptionsSchema = z.strictObject({
   onProgress: z.custom<(progress: TranslateCorpusProgress) => void>((value) => typeof value === "function").optional(),
   signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal).optional(),
   price: z.strictObject({ perMillionCharacters: z.number().nonnegative(), currency: z.string() }).optional(),
-  retry: retryOptionsSchema.optional(),
+  /** Retry and timeout policy of the requests (see `translateDocuments`). */
+  retry: remoteCallPolicySchema.optional(),
+  /** Waits between retries (injected by tests). */
+  sleep: z.custom<(ms: number, signal?: AbortSignal) => Promise<void>>((value) => typeof value === "function").optional(),
+  /** When another process writes to `outDir`: wait for it (default) or fail at once (`false`). */
+  wait: z.boolean().optional(),
+  /** Told once when this run starts waiting for another process. */
+  onWait: z.custom<(message: string) => void>((value) => typeof value === "function").optional(),
 });
 export type TranslateCorpusOptions = z.input<typeof translateCorpusOptionsSchema>;
 
@@ -147,12 +156,17 @@ export async function translateCorpus(options: TranslateCorpusOptions): Promise<
         ...(parsed.signal ? { signal: parsed.signal } : {}),
         ...(parsed.price ? { price: parsed.price } : {}),
         ...(parsed.retry ? { retry: parsed.retry } : {}),
+        ...(parsed.sleep ? { sleep: parsed.sleep } : {}),
+        describeDocument: (index: number) => {
+          const owner = owners[index]!;
+          return `record ${records[owner.record]!.id} (${parsed.inputName ?? parsed.input}) message ${owner.turn + 1}`;
+        },
       }),
     ),
   );
   // Every language has stopped before an error is reported, so nothing writes to the cache afterwards.
   const failures = settled.filter((result): result is PromiseRejectedResult => result.status === "rejected").map((result) => result.reason);
-  if (failures.length > 0) throw failures.find((error) => error instanceof TranslationQuotaError) ?? failures[0];
+  if (failures.length > 0) throw failures.find((error) => error instanceof RemoteQuotaError) ?? failures[0];
   settled.forEach((result, languageIndex) => {
     if (result.status !== "fulfilled") return;
     const to = parsed.to[languageIndex]!;
@@ -181,6 +195,21 @@ export async function translateCorpus(options: TranslateCorpusOptions): Promise<
   }
   if (parsed.dryRun) return { outDir: parsed.outDir, records: records.length, dryRun: true, files: [], languages };
 
+  const release = await acquireExclusiveLock({
+    path: parsed.outDir,
+    what: `the output folder ${parsed.outDir}`,
+    ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
+    ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
+  });
+  try {
+    return await writeOutputs();
+  } finally {
+    await release();
+  }
+
+  async function writeOutputs(): Promise<TranslateCorpusSummary> {
+  // The report is the commit point of the folder: it goes first, and comes back last.
+  await rm(join(parsed.outDir, "translation-report.json"), { force: true });
   const files: (WrittenFile & { path: string })[] = [];
   const write = async (name: string, rows: CanonicalRecord[]): Promise<void> => {
     const path = join(parsed.outDir, name);
@@ -275,4 +304,5 @@ export async function translateCorpus(options: TranslateCorpusOptions): Promise<
     ) + "\n",
   );
   return { outDir: parsed.outDir, records: records.length, dryRun: false, files, languages };
+  }
 }

@@ -4,7 +4,8 @@ import { UsageError } from "../errors";
 import { batchSegments } from "./batch-segments";
 import { estimateCost, type CostEstimate } from "./estimate-cost";
 import { checkTranslationQuality, loadLanguageDetector, type DetectLanguage, type QualityIssue, type QualityThresholds } from "./quality-check";
-import { requestWithRetry, retryOptionsSchema } from "./retry-request";
+import { callWithRetry, nextTimeout, remoteCallPolicySchema, resolveMaxTimeout } from "../remote/call-with-retry";
+import { RemoteCallError, RemoteQuotaError } from "../remote/remote-call-error";
 import {
   countCodePoints,
   countPlaceholders,
@@ -86,8 +87,15 @@ export const translateDocumentsOptionsSchema = z.strictObject({
   price: z.strictObject({ perMillionCharacters: z.number().nonnegative(), currency: z.string() }).optional(),
   /** A segmentation from {@link prepareDocuments} of these same documents, to reuse across languages. */
   prepared: z.custom<PreparedDocuments>((value) => typeof value === "object" && value !== null && "get" in value).optional(),
-  /** Retry and timeout policy. */
-  retry: retryOptionsSchema.optional(),
+  /**
+   * Retry and timeout policy (first attempt 120 s by default). A batch that times out is split in
+   * two, each half sent with twice the time; a single segment is retried with twice the time.
+   */
+  retry: remoteCallPolicySchema.optional(),
+  /** Waits between retries (injected by tests so they never wait on wall time). */
+  sleep: z.custom<(ms: number, signal?: AbortSignal) => Promise<void>>((value) => typeof value === "function").optional(),
+  /** Names a document in errors (e.g. `record lima-12 turn 1`); default `document <index>`. */
+  describeDocument: z.custom<(index: number) => string>((value) => typeof value === "function").optional(),
   /** Quality check thresholds. */
   quality: z.custom<QualityThresholds>((value) => typeof value === "object" && value !== null).optional(),
 });
@@ -154,6 +162,12 @@ export interface TranslationReport {
   readonly missingSegments: number;
   readonly requests: number;
   readonly retries: number;
+  /**
+   * Attempts that timed out: the service may have done and billed them although no answer came.
+   * Their characters are counted in `possiblyBilledCharacters`, not in `billedCharacters`.
+   */
+  readonly possiblyBilledRequests: number;
+  readonly possiblyBilledCharacters: number;
   /** Segments translated again prose run by prose run because placeholders did not survive. */
   readonly strictSegments: number;
   /** Segment occurrences replaced by human corrections. */
@@ -224,6 +238,8 @@ export async function translateDocuments(options: TranslateDocumentsOptions): Pr
   const stats = {
     requests: 0,
     retries: 0,
+    possiblyBilledRequests: 0,
+    possiblyBilledCharacters: 0,
     sentCharacters: 0,
     serviceBilled: null as number | null,
     done: 0,
@@ -251,18 +267,37 @@ export async function translateDocuments(options: TranslateDocumentsOptions): Pr
   // Sending: one request per batch, at most `concurrency` in flight; each answer is cached at once.
   const limit = parsed.requestLimit ?? pLimit(parsed.concurrency ?? 4);
   let fatal: unknown;
-  const sendBatch = (batch: readonly string[], onAnswer: (source: string, translation: string) => TranslationCacheEntry | undefined): Promise<void> =>
-    limit(async () => {
-      if (fatal !== undefined || parsed.signal?.aborted) return;
+  const policy = { timeoutMs: 120_000, ...(parsed.retry ?? {}) };
+  const maxTimeoutMs = resolveMaxTimeout(policy)!;
+  const describeDocument = parsed.describeDocument ?? ((index: number) => `document ${index}`);
+  const sendBatch = async (
+    batch: readonly string[],
+    onAnswer: (source: string, translation: string) => TranslationCacheEntry | undefined,
+    countsAsDone = true,
+    timeoutMs: number = policy.timeoutMs,
+  ): Promise<void> => {
+    const outcome = await limit(async (): Promise<"split" | undefined> => {
+      if (fatal !== undefined || parsed.signal?.aborted) return undefined;
       try {
-        const response = await requestWithRetry((signal) => provider.doTranslate({ texts: batch, from, to, signal }), {
-          ...(parsed.retry ?? {}),
-          provider: provider.name,
-          ...(parsed.signal ? { signal: parsed.signal } : {}),
-          onRetry: () => {
-            stats.retries++;
+        const response = await callWithRetry(
+          (attempt) => provider.doTranslate({ texts: batch, from, to, signal: attempt.signal, ...(attempt.timeoutMs ? { timeoutMs: attempt.timeoutMs } : {}) }),
+          {
+            ...policy,
+            timeoutMs,
+            service: provider.name,
+            // A batch that timed out is split instead (below): smaller requests answer sooner.
+            retryTimeouts: batch.length === 1,
+            ...(parsed.signal ? { signal: parsed.signal } : {}),
+            ...(parsed.sleep ? { sleep: parsed.sleep } : {}),
+            onRetry: () => {
+              stats.retries++;
+            },
+            onPossiblyBilled: () => {
+              stats.possiblyBilledRequests++;
+              stats.possiblyBilledCharacters += sumProse(batch);
+            },
           },
-        });
+        );
         stats.requests++;
         stats.sentCharacters += sumProse(batch);
         if (response.billedCharacters !== undefined) stats.serviceBilled = (stats.serviceBilled ?? 0) + response.billedCharacters;
@@ -272,14 +307,35 @@ export async function translateDocuments(options: TranslateDocumentsOptions): Pr
           if (entry) entries.push(entry);
         });
         await cache.put(entries);
-        stats.done += entries.length;
+        if (countsAsDone) stats.done += entries.length;
         emit();
       } catch (error) {
-        fatal ??= error;
+        if (error instanceof RemoteCallError && error.timedOut && batch.length > 1) return "split";
+        fatal ??= error instanceof RemoteCallError && error.statusCode === 413 ? nameOversizedRecord(error, batch) : error;
       }
+      return undefined;
     });
+    if (outcome !== "split") return;
+    const half = Math.ceil(batch.length / 2);
+    const longer = nextTimeout(timeoutMs, maxTimeoutMs);
+    await Promise.all([
+      sendBatch(batch.slice(0, half), onAnswer, countsAsDone, longer),
+      sendBatch(batch.slice(half), onAnswer, countsAsDone, longer),
+    ]);
+  };
+  const nameOversizedRecord = (error: RemoteCallError, batch: readonly string[]): RemoteCallError => {
+    const largest = [...batch].sort((a, b) => provider.measureText(b) - provider.measureText(a))[0]!;
+    const where = firstOccurrence.get(largest);
+    const place = where ? `${describeDocument(where.document)}, segment ${where.segment}` : "an unknown document";
+    return new RemoteCallError(
+      `${error.message}. The largest segment of that request (${countCodePoints(proseOfNeutral(largest))} characters) is in ${place}: ` +
+        "shorten it, or lower maxSegmentCharacters so that long paragraphs are split",
+      { service: error.service, statusCode: 413, isRetryable: false, cause: error },
+    );
+  };
+  // Prose runs of placeholder repairs are not segments of the run: they never count as done.
   const sendAll = async (texts: readonly string[], onAnswer: (source: string, translation: string) => TranslationCacheEntry | undefined): Promise<void> => {
-    await Promise.all(batchSegments(texts, provider.limits, (text) => provider.measureText(text)).map((batch) => sendBatch(batch, onAnswer)));
+    await Promise.all(batchSegments(texts, provider.limits, (text) => provider.measureText(text)).map((batch) => sendBatch(batch, onAnswer, false)));
   };
   const onFirstAnswer = (source: string, translation: string): TranslationCacheEntry | undefined => {
     if (!placeholdersIntact(translation, countPlaceholdersOf(source))) {
@@ -367,6 +423,8 @@ export async function translateDocuments(options: TranslateDocumentsOptions): Pr
         missingSegments: missing.length,
         requests: 0,
         retries: 0,
+        possiblyBilledRequests: 0,
+        possiblyBilledCharacters: 0,
         strictSegments: 0,
         estimatedCost: estimateCost(toSend, price),
         issues: [],
@@ -421,13 +479,13 @@ export async function translateDocuments(options: TranslateDocumentsOptions): Pr
   // An abort stops scheduling without an error of its own: never reassemble a half-translated run.
   if (fatal === undefined && parsed.signal?.aborted) fatal = parsed.signal.reason ?? new Error("translation aborted");
   if (fatal !== undefined) {
-    if (fatal instanceof TranslationQuotaError) {
+    if (fatal instanceof RemoteQuotaError) {
       const remaining = unique.length - translated.size;
       const error = new TranslationQuotaError(
         `${fatal.message}. Stopped cleanly: ${translated.size - cachedSegments} new segment(s) were translated and saved in the ` +
           `cache ${cache.path}; ${remaining} of ${unique.length} ${from}->${to} segment(s) remain. Run the same command again ` +
           `(with the same --cache) once the quota allows: nothing already translated is sent again.`,
-        { provider: fatal.provider, statusCode: fatal.statusCode ?? 456, isRetryable: false, cause: fatal },
+        { service: fatal.service, statusCode: fatal.statusCode ?? 456, isRetryable: false, cause: fatal },
       );
       error.translatedSegments = translated.size;
       error.remainingSegments = remaining;
@@ -491,6 +549,8 @@ export async function translateDocuments(options: TranslateDocumentsOptions): Pr
       missingSegments: 0,
       requests: stats.requests,
       retries: stats.retries,
+      possiblyBilledRequests: stats.possiblyBilledRequests,
+      possiblyBilledCharacters: stats.possiblyBilledCharacters,
       strictSegments: needStrict.length,
       estimatedCost: estimateCost(stats.sentCharacters, price),
       issues,

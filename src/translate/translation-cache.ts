@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, stat, truncate, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
+import { acquireExclusiveLock, type ReleaseLock } from "../io/exclusive-lock";
 import { TranslationCacheError } from "./translation-errors";
 
 /** File name used when the cache path is a directory (e.g. `fixtures/translation-cache/`). */
@@ -11,6 +12,13 @@ export const openTranslationCacheOptionsSchema = z.strictObject({
   path: z.string().min(1),
   /** Never write to (or repair) the file: for caches shipped read-only, such as the bundled fixture cache. */
   readOnly: z.boolean().optional(),
+  /**
+   * When another process writes to this cache: wait for it (default), then read what it cached,
+   * so nothing is translated and billed twice; `false` fails at once. Read-only opens never lock.
+   */
+  wait: z.boolean().optional(),
+  /** Told once when this run starts waiting for another process. */
+  onWait: z.custom<(message: string) => void>((value) => typeof value === "function").optional(),
 });
 export type OpenTranslationCacheOptions = z.input<typeof openTranslationCacheOptionsSchema>;
 
@@ -75,6 +83,17 @@ export async function openTranslationCache(options: OpenTranslationCacheOptions)
   const path = await resolveCacheFile(parsed.path);
   const readOnly = parsed.readOnly ?? false;
   const entries = new Map<string, TranslationCacheEntry>();
+  // One writer at a time; the file is read only once the lock is held, so a second run sees
+  // everything the first one paid for.
+  const release: ReleaseLock | undefined = readOnly
+    ? undefined
+    : await acquireExclusiveLock({
+        path,
+        what: `the translation cache ${path}`,
+        ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
+        ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
+      });
+  try {
 
   let content: Buffer | undefined;
   try {
@@ -107,6 +126,10 @@ export async function openTranslationCache(options: OpenTranslationCacheOptions)
     });
     // A kill during an append leaves a partial last line: drop it so the next append starts clean.
     if (completeLength < content.length && !readOnly) await truncate(path, completeLength);
+  }
+  } catch (error) {
+    await release?.();
+    throw error;
   }
 
   let handle: FileHandle | undefined;
@@ -157,9 +180,13 @@ export async function openTranslationCache(options: OpenTranslationCacheOptions)
       return [...ids].sort();
     },
     async close() {
-      await queue;
-      await handle?.close();
-      handle = undefined;
+      try {
+        await queue;
+        await handle?.close();
+        handle = undefined;
+      } finally {
+        await release?.();
+      }
     },
   };
 }

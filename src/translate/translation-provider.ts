@@ -28,8 +28,10 @@ export interface TranslationRequest {
   readonly from: string;
   /** ISO 639-1 target language, e.g. `de`. */
   readonly to: string;
-  /** Aborts the request in flight. */
+  /** Aborts the request in flight (the remote layer aborts it at its time limit). */
   readonly signal?: AbortSignal;
+  /** This attempt's time limit in milliseconds, for clients that take one per request. */
+  readonly timeoutMs?: number;
 }
 
 /** The answer to one request. */
@@ -54,7 +56,7 @@ export interface TranslationProvider {
   readonly price?: ProviderPrice;
   /** Bytes one neutral text adds to a request, for packing requests up to `limits.maxRequestBytes`. */
   measureText(text: string): number;
-  /** Translates one request. Throws `TranslationServiceError` (or a subclass) on failure. */
+  /** Translates one request. Throws `RemoteCallError` (or a subclass) on failure. */
   doTranslate(request: TranslationRequest): Promise<TranslationResponse>;
   /**
    * True for services that answer in the requested language or fail (DeepL, Google): the quality

@@ -102,7 +102,7 @@ describe("kill and resume (child process)", () => {
       cache: freshCache,
       outDir: join(directory, "fresh"),
       concurrency: 1,
-      retry: { minTimeoutMs: 1, maxTimeoutMs: 5 },
+      retry: { minBackoffMs: 1, maxBackoffMs: 5 },
     });
     await freshCache.close();
     const corpusBilled = server.billedCharacters - billedBefore;

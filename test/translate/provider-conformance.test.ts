@@ -4,10 +4,11 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { translateDocuments } from "../../src/translate/translate-documents";
 import { openTranslationCache, type TranslationCache } from "../../src/translate/translation-cache";
-import { MissingApiKeyError, TranslationAuthError } from "../../src/translate/translation-errors";
+import { RemoteAuthError } from "../../src/remote/index";
+import { MissingApiKeyError } from "../../src/translate/translation-errors";
 import { harnesses, TEST_KEY, type ProviderHarness } from "./provider-harness";
 
-const FAST_RETRY = { minTimeoutMs: 1, maxTimeoutMs: 5, timeoutMs: 5000 };
+const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 5, timeoutMs: 5000 };
 
 const DOCUMENT = [
   "To count words, use the `split` function of the string:",
@@ -72,7 +73,7 @@ describe.each(harnesses)("provider conformance: $name", (factory) => {
       cache,
       retry: FAST_RETRY,
     }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(TranslationAuthError);
+    expect(error).toBeInstanceOf(RemoteAuthError);
     expect((error as Error).message).toContain(harness.keyVariable);
     expect((error as Error).message).not.toContain("wrong-key");
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain("wrong-key");

@@ -67,7 +67,7 @@ describe("provider options", () => {
     const cache = await openTranslationCache({ path: join(directory, "cache.jsonl") });
     const provider = createOpenAITranslator({ apiKey: "k", baseURL: server.baseURL, model: "translator-1", env: {} });
     try {
-      const { translations } = await translateDocuments({ documents: ["Hello `x` there"], from: "en", to: "fr", provider, cache, retry: { minTimeoutMs: 1, maxTimeoutMs: 2 } });
+      const { translations } = await translateDocuments({ documents: ["Hello `x` there"], from: "en", to: "fr", provider, cache, retry: { minBackoffMs: 1, maxBackoffMs: 2 } });
       expect(translations[0]).toBe("Hallo `x` there");
       const request = server.requests[0]!.body;
       expect(request.model).toBe("translator-1");
@@ -77,7 +77,7 @@ describe("provider options", () => {
       expect(request.messages[1]!.content).toBe("Hello ⟦0⟧ there");
 
       quota = true;
-      const error = await translateDocuments({ documents: ["Another sentence here."], from: "en", to: "fr", provider, cache, retry: { minTimeoutMs: 1, maxTimeoutMs: 2 } }).catch(
+      const error = await translateDocuments({ documents: ["Another sentence here."], from: "en", to: "fr", provider, cache, retry: { minBackoffMs: 1, maxBackoffMs: 2 } }).catch(
         (caught: unknown) => caught,
       );
       expect(error).toBeInstanceOf(TranslationQuotaError);

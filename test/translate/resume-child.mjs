@@ -12,7 +12,7 @@ try {
     cache,
     outDir,
     concurrency: 1,
-    retry: { minTimeoutMs: 1, maxTimeoutMs: 5 },
+    retry: { minBackoffMs: 1, maxBackoffMs: 5 },
   });
   process.stdout.write(JSON.stringify({ billed: Object.values(summary.languages).map((language) => language.billedCharacters) }) + "\n");
 } finally {

@@ -15,7 +15,7 @@ import { codeSpans } from "./code-spans";
 import { TEST_KEY } from "./provider-harness";
 
 const LIMA = join(import.meta.dirname, "../../fixtures/lima/train.jsonl");
-const FAST_RETRY = { minTimeoutMs: 1, maxTimeoutMs: 5, timeoutMs: 5000 };
+const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 5, timeoutMs: 5000 };
 
 async function readRecords(path: string): Promise<{ id: string; lang: string; source: string; messages: { role: string; content: string }[]; meta: Record<string, unknown> }[]> {
   return (await readFile(path, "utf8")).trimEnd().split("\n").map((line) => JSON.parse(line));

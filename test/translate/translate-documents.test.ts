@@ -10,7 +10,7 @@ import { TranslationCacheMissError, TranslationQuotaError } from "../../src/tran
 import { startDeepLServer, type DeepLServer } from "../servers/deepl-server";
 import { TEST_KEY } from "./provider-harness";
 
-const FAST_RETRY = { minTimeoutMs: 1, maxTimeoutMs: 5, timeoutMs: 5000 };
+const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 5, timeoutMs: 5000 };
 
 /** LIMA-like answers: prose, code, lists; some paragraphs repeat across documents. */
 function corpus(count: number): string[] {

@@ -1,7 +1,12 @@
 import { join } from "node:path";
 import pLimit from "p-limit";
 import { z } from "zod";
+import { rm } from "node:fs/promises";
+import { resolve } from "node:path";
 import { writeFileAtomic } from "../../io/atomic-write";
+import { acquireExclusiveLock, type ReleaseLock } from "../../io/exclusive-lock";
+import { callWithRetry, remoteCallPolicySchema } from "../../remote/call-with-retry";
+import { RemoteAuthError, RemoteCallError } from "../../remote/remote-call-error";
 import {
   benchLanguageDirectory,
   FASTCHAT_API_ERROR_OUTPUT,
@@ -13,7 +18,7 @@ import {
 } from "../mt-bench-files";
 import { buildJudgePrompt } from "./build-judge-prompt";
 import { judgeCacheKey, openJudgeCache, type JudgeCacheEntry } from "./judge-cache";
-import { JudgeServiceError, MissingJudgeApiKeyError } from "./judge-errors";
+import { MissingJudgeApiKeyError } from "./judge-errors";
 import type { JudgeProvider } from "./judge-provider";
 import {
   allowedAnswerLanguages,
@@ -24,7 +29,6 @@ import {
 } from "./language-check";
 import { loadAnswerFiles, loadBenchLanguage, type BenchLanguage } from "./load-judge-inputs";
 import { parseJudgmentScore } from "./parse-score";
-import { judgeRetryOptionsSchema, retryJudgeRequest } from "./retry-judge-request";
 
 /** Options of `judgeMtBench`. */
 export const judgeMtBenchOptionsSchema = z.strictObject({
@@ -67,7 +71,14 @@ export const judgeMtBenchOptionsSchema = z.strictObject({
       currency: z.string().default("USD"),
     })
     .optional(),
-  retry: judgeRetryOptionsSchema.prefault({}),
+  /** Retry and timeout policy (default: 8 retries, first attempt 300 s, doubled after a timeout). */
+  retry: remoteCallPolicySchema.optional(),
+  /** Waits between retries (injected by tests so they never wait on wall time). */
+  sleep: z.custom<(ms: number, signal?: AbortSignal) => Promise<void>>((value) => typeof value === "function").optional(),
+  /** When another process judges into the same output folder or cache: wait (default) or fail at once. */
+  wait: z.boolean().default(true),
+  /** Told once when this run starts waiting for another process. */
+  onWait: z.custom<(message: string) => void>((value) => typeof value === "function").optional(),
   /** Count what would be judged and what is cached, call nothing, write nothing. */
   dryRun: z.boolean().default(false),
   /** Progress callback: judgments done out of total, judge calls made, cache hits, errors. */
@@ -106,6 +117,13 @@ export interface JudgeSummary {
   judgments: number;
   /** Judge calls made by this run (successful or not after retries). */
   calls: number;
+  /**
+   * Attempts that timed out: the endpoint may have answered (and billed) them after this run
+   * stopped waiting. Each was retried with twice the time.
+   */
+  possiblyBilledCalls: number;
+  /** Judge calls that failed for good (after retries); their judgments have score -1 and `error: "api: ..."`. */
+  failedCalls: number;
   cacheHits: number;
   /** Judgments still to be called (dry run), or 0. */
   toCall: number;
@@ -210,6 +228,32 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
   }
 
   const cachePath = parsed.cache ?? join(parsed.out, "judge-cache.jsonl");
+  // One judge run per output folder and per cache at a time (folder first, then cache, in every
+  // run, so two runs never wait for each other). The cache is read once the locks are held, so a
+  // run that waited finds every judgment the other one paid for.
+  const releases: ReleaseLock[] = [];
+  if (!parsed.dryRun) {
+    const lockOptions = { wait: parsed.wait, ...(parsed.onWait ? { onWait: parsed.onWait } : {}) };
+    releases.push(await acquireExclusiveLock({ path: parsed.out, what: `the judge output folder ${parsed.out}`, ...lockOptions }));
+    if (parsed.cache && !resolve(parsed.cache).startsWith(resolve(parsed.out) + "/")) {
+      try {
+        releases.push(await acquireExclusiveLock({ path: cachePath, what: `the judge cache ${cachePath}`, ...lockOptions }));
+      } catch (error) {
+        await releases[0]!();
+        throw error;
+      }
+    }
+  }
+  const releaseAll = async (): Promise<void> => {
+    for (const release of releases.reverse()) await release();
+  };
+  try {
+    return await judgeWithLocks();
+  } finally {
+    await releaseAll();
+  }
+
+  async function judgeWithLocks(): Promise<JudgeSummary> {
   const cache = await openJudgeCache({ path: cachePath, readOnly: parsed.dryRun });
   const needsCall = (entry: JudgeCacheEntry | undefined) =>
     entry === undefined || (parsed.retryErrors && parseJudgmentScore(entry.judgment) === null);
@@ -222,6 +266,8 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
     models: [...new Set(answerFiles.map((file) => file.model))].sort(),
     judgments: tasks.length,
     calls: 0,
+    possiblyBilledCalls: 0,
+    failedCalls: 0,
     cacheHits: 0,
     toCall: 0,
     usage: { inputTokens: 0, outputTokens: 0, cost: null },
@@ -267,15 +313,27 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
       cached = false;
       summary.calls += 1;
       try {
-        const response = await retryJudgeRequest(
-          () =>
+        const response = await callWithRetry(
+          (attempt) =>
             provider.doJudge({
               systemPrompt: task.systemPrompt,
               userPrompt: task.userPrompt,
               temperature: parsed.temperature,
               maxTokens: parsed.maxTokens,
+              signal: attempt.signal,
+              ...(attempt.timeoutMs ? { timeoutMs: attempt.timeoutMs } : {}),
             }),
-          { ...parsed.retry, onRetry: (error) => report(`retrying ${task.model} ${task.question.question_id} turn ${task.turn}: ${error.message}`) },
+          {
+            retries: 8,
+            timeoutMs: 300_000,
+            ...parsed.retry,
+            service: "judge",
+            ...(parsed.sleep ? { sleep: parsed.sleep } : {}),
+            onRetry: (error) => report(`retrying ${task.model} ${task.question.question_id} turn ${task.turn}: ${error.message}`),
+            onPossiblyBilled: () => {
+              summary.possiblyBilledCalls += 1;
+            },
+          },
         );
         entry = {
           key: task.key,
@@ -292,12 +350,15 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
         // Bad credentials, model or endpoint fail every call alike: stop instead of writing errors.
         const stopsRun =
           error instanceof MissingJudgeApiKeyError ||
-          (error instanceof JudgeServiceError && [401, 403, 404].includes(error.statusCode ?? 0));
+          error instanceof RemoteAuthError ||
+          (error instanceof RemoteCallError && [401, 403, 404].includes(error.statusCode ?? 0)) ||
+          !(error instanceof RemoteCallError);
         if (stopsRun) {
           fatal ??= error;
           return;
         }
-        apiError = error instanceof Error ? error.message : String(error);
+        summary.failedCalls += 1;
+        apiError = error.message;
       }
     } else {
       summary.cacheHits += 1;
@@ -354,6 +415,8 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
     await cache.close();
   }
   if (fatal) throw fatal;
+  // The summary is the commit point of the folder: removed before the judgment files change.
+  await rm(join(parsed.out, "judge-summary.json"), { force: true });
 
   summary.usage.cost = costOf(summary.usage, parsed.prices);
   summary.cachedUsage.cost = costOf(summary.cachedUsage, parsed.prices);
@@ -372,4 +435,5 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
   summary.languageMismatches.sort((a, b) => (byTask(a) < byTask(b) ? -1 : 1));
   await writeFileAtomic(join(parsed.out, "judge-summary.json"), JSON.stringify(summary, null, 2) + "\n");
   return summary;
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * The judge spec: what every judge provider implements. A provider sends one system prompt and one
  * user prompt to a chat model and returns its text and token usage; it does not retry (the engine
- * retries in one place) and it throws `JudgeServiceError` with `isRetryable` on failure.
+ * retries in one place, through the remote layer) and it throws `RemoteCallError` on failure.
  */
 
 /** One judge call. */
@@ -13,6 +13,8 @@ export interface JudgeRequest {
   /** FastChat allows the judge 2048 tokens. */
   maxTokens: number;
   signal?: AbortSignal;
+  /** This attempt's time limit in milliseconds (the remote layer doubles it after a timeout). */
+  timeoutMs?: number;
 }
 
 /** The judge's answer and what it cost in tokens. */

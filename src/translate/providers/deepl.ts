@@ -1,12 +1,9 @@
 import type * as deepl from "deepl-node";
 import { z } from "zod";
 import type { TranslationProvider, TranslationRequest, TranslationResponse } from "../translation-provider";
-import {
-  MissingApiKeyError,
-  TranslationAuthError,
-  TranslationQuotaError,
-  TranslationServiceError,
-} from "../translation-errors";
+import { RemoteAuthError, RemoteCallError } from "../../remote/remote-call-error";
+import { registerSecret } from "../../remote/redact-secrets";
+import { MissingApiKeyError, TranslationQuotaError } from "../translation-errors";
 import { decodeMarkup, encodeMarkup } from "./markup-codec";
 
 /** Placeholder element sent to DeepL; `ignore_tags=x` keeps it out of translation. */
@@ -28,8 +25,6 @@ export const deepLOptionsSchema = z.strictObject({
   context: z.string().optional(),
   /** Extra words for the cache identity, e.g. `fixture` for a fake server's output. */
   label: z.string().min(1).optional(),
-  /** Per-request timeout in milliseconds (default 60 000). */
-  timeoutMs: z.number().int().positive().optional(),
   /** Most texts per request (DeepL allows 50). */
   maxSegmentsPerRequest: z.number().int().min(1).max(50).optional(),
   /** Most request bytes (DeepL allows 128 KiB; default leaves room for the other parameters). */
@@ -58,11 +53,14 @@ export function createDeepL(options: DeepLOptions = {}): TranslationProvider {
     parsed.context && `context=${hashText(parsed.context)}`,
     parsed.label && `label=${parsed.label}`,
   ].filter(Boolean);
-  let translator: deepl.Translator | undefined;
+  // deepl-node takes its time limit per client, and the remote layer doubles it after a timeout:
+  // one client per limit in use.
+  const translators = new Map<number, deepl.Translator>();
   let library: DeepLModule | undefined;
 
-  const getTranslator = async (): Promise<deepl.Translator> => {
-    if (translator) return translator;
+  const getTranslator = async (timeoutMs: number): Promise<deepl.Translator> => {
+    const existing = translators.get(timeoutMs);
+    if (existing) return existing;
     library ??= await loadDeepL();
     const env = parsed.env ?? process.env;
     const apiKey = parsed.apiKey ?? env.DEEPL_AUTH_KEY;
@@ -71,13 +69,15 @@ export function createDeepL(options: DeepLOptions = {}): TranslationProvider {
         "DeepL needs an authentication key: pass the apiKey option or set the DEEPL_AUTH_KEY environment variable",
       );
     }
+    registerSecret(apiKey);
     const serverUrl = parsed.serverUrl ?? (env.DEEPL_SERVER_URL || undefined);
-    translator = new library.Translator(apiKey, {
+    const translator = new library.Translator(apiKey, {
       ...(serverUrl ? { serverUrl } : {}),
       maxRetries: 0,
-      minTimeout: parsed.timeoutMs ?? 60_000,
+      minTimeout: timeoutMs,
       sendPlatformInfo: false,
     });
+    translators.set(timeoutMs, translator);
     return translator;
   };
 
@@ -95,7 +95,7 @@ export function createDeepL(options: DeepLOptions = {}): TranslationProvider {
       return new URLSearchParams({ text: encodeMarkup(text, PLACEHOLDER_ELEMENT) }).toString().length + 1;
     },
     async doTranslate(request: TranslationRequest): Promise<TranslationResponse> {
-      const client = await getTranslator();
+      const client = await getTranslator(request.timeoutMs ?? 24 * 3600_000);
       const texts = request.texts.map((text) => encodeMarkup(text, PLACEHOLDER_ELEMENT));
       let results: deepl.TextResult[];
       try {
@@ -113,7 +113,7 @@ export function createDeepL(options: DeepLOptions = {}): TranslationProvider {
           },
         );
       } catch (error) {
-        throw toServiceError(error, library!);
+        throw toServiceError(error, library!, request.texts.length);
       }
       let billed: number | undefined;
       for (const result of results) {
@@ -146,40 +146,40 @@ function hashText(text: string): string {
 
 /**
  * deepl-node reports status codes through error classes and messages only, and hides response
- * headers, so `Retry-After` cannot be read here: the engine's backoff applies instead.
- * The original error is not kept as `cause`: its axios config holds the Authorization header.
+ * headers, so `Retry-After` cannot be read here: the remote layer's backoff applies instead.
+ * The original error's axios config holds the Authorization header: RemoteCallError keeps only
+ * its redacted message.
  */
-function toServiceError(error: unknown, deepl: DeepLModule): Error {
+function toServiceError(error: unknown, deepl: DeepLModule, texts: number): Error {
   if (!(error instanceof deepl.DeepLError)) return error instanceof Error ? error : new Error(String(error));
-  const detail = error.message;
-  const cause = new Error(detail);
+  // deepl-node ends its messages with ", message: <server message>"; the server's often ends with a dot.
+  const detail = error.message.replace(/\.+$/, "");
   if (error instanceof deepl.AuthorizationError) {
-    return new TranslationAuthError(
-      `DeepL rejected the authentication key (HTTP 403): check the DEEPL_AUTH_KEY environment variable or the apiKey option (${detail})`,
-      { provider: "deepl", statusCode: 403, isRetryable: false, cause },
-    );
-  }
-  if (error instanceof deepl.QuotaExceededError) {
-    return new TranslationQuotaError(`DeepL character quota exceeded (HTTP 456): ${detail}`, {
-      provider: "deepl",
-      statusCode: 456,
+    return new RemoteAuthError(`DeepL rejected the authentication key (HTTP 403): check the DEEPL_AUTH_KEY environment variable`, {
+      service: "deepl",
+      statusCode: 403,
       isRetryable: false,
-      cause,
+      cause: error,
     });
   }
+  if (error instanceof deepl.QuotaExceededError) {
+    return new TranslationQuotaError(`DeepL character quota exceeded (HTTP 456)`, { service: "deepl", statusCode: 456, isRetryable: false, cause: error });
+  }
   if (error instanceof deepl.TooManyRequestsError) {
-    return new TranslationServiceError(`DeepL: too many requests (HTTP 429)`, { provider: "deepl", statusCode: 429, isRetryable: true, cause });
+    return new RemoteCallError(`DeepL: too many requests (HTTP 429)`, { service: "deepl", statusCode: 429, isRetryable: true, cause: error });
   }
   if (error instanceof deepl.ConnectionError) {
-    return new TranslationServiceError(`DeepL: ${detail}`, { provider: "deepl", isRetryable: true, cause });
+    const timedOut = /timeout/i.test(detail);
+    return new RemoteCallError(`DeepL: ${detail}`, { service: "deepl", isRetryable: true, timedOut, cause: error });
   }
   const statusMatch = /status code: (\d{3})/.exec(detail);
   const statusCode = statusMatch ? Number(statusMatch[1]) : detail.startsWith("Service unavailable") ? 503 : undefined;
   const retryable = statusCode !== undefined && statusCode >= 500;
-  return new TranslationServiceError(`DeepL request failed${statusCode ? ` (HTTP ${statusCode})` : ""}: ${detail}`, {
-    provider: "deepl",
+  const tooLarge = statusCode === 413 ? ` (a request of ${texts} segment(s) was too large)` : "";
+  return new RemoteCallError(`DeepL request failed${statusCode ? ` (HTTP ${statusCode})` : ""}: ${detail}${tooLarge}`, {
+    service: "deepl",
     ...(statusCode === undefined ? {} : { statusCode }),
     isRetryable: retryable,
-    cause,
+    cause: error,
   });
 }

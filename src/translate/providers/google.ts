@@ -1,6 +1,9 @@
 import { z } from "zod";
 import type { TranslationProvider, TranslationRequest, TranslationResponse } from "../translation-provider";
-import { MissingApiKeyError, TranslationAuthError, TranslationQuotaError, TranslationServiceError, parseRetryAfter } from "../translation-errors";
+import { parseRetryAfter, type HeadersLike } from "../../remote/parse-retry-after";
+import { registerSecret } from "../../remote/redact-secrets";
+import { isRetryableStatus, RemoteAuthError, RemoteCallError } from "../../remote/remote-call-error";
+import { MissingApiKeyError, TranslationQuotaError } from "../translation-errors";
 import { decodeMarkup, encodeMarkup } from "./markup-codec";
 
 /** Placeholder sent to Google (`format: html`): an empty span that `translate="no"` keeps as is. */
@@ -36,7 +39,7 @@ export const googleTranslateOptionsSchema = z.strictObject({
 });
 export type GoogleTranslateOptions = z.input<typeof googleTranslateOptionsSchema>;
 
-type Translate = (texts: string[], from: string, to: string) => Promise<string[]>;
+type Translate = (texts: string[], from: string, to: string, timeoutMs: number | undefined) => Promise<string[]>;
 
 /**
  * Creates the Google Cloud Translation provider: v2 with an API key (REST, `format: html` with
@@ -61,7 +64,7 @@ export function createGoogleTranslate(options: GoogleTranslateOptions = {}): Tra
       }
       const client = new v3.TranslationServiceClient(endpoint ? { apiEndpoint: endpoint.replace(/^https?:\/\//, "") } : {});
       const parent = `projects/${projectId}/locations/${parsed.location ?? "global"}`;
-      translate = async (texts, from, to) => {
+      translate = async (texts, from, to, timeoutMs) => {
         const [response] = await client.translateText(
           {
             parent,
@@ -71,7 +74,7 @@ export function createGoogleTranslate(options: GoogleTranslateOptions = {}): Tra
             targetLanguageCode: to,
             ...(parsed.model ? { model: parsed.model } : {}),
           },
-          { retry: null, maxRetries: 0 },
+          { retry: null, maxRetries: 0, ...(timeoutMs ? { timeout: timeoutMs } : {}) },
         );
         return (response.translations ?? []).map((translation) => translation.translatedText ?? "");
       };
@@ -83,6 +86,7 @@ export function createGoogleTranslate(options: GoogleTranslateOptions = {}): Tra
         "Google Translate v2 needs an API key: pass the apiKey option or set the GOOGLE_TRANSLATE_API_KEY environment variable",
       );
     }
+    registerSecret(key);
     const isUrl = endpoint !== undefined && /^https?:\/\//.test(endpoint);
     const client = new v2.Translate({
       key,
@@ -92,6 +96,7 @@ export function createGoogleTranslate(options: GoogleTranslateOptions = {}): Tra
     });
     // The v2 client builds `https://<apiEndpoint>`; a full URL (a local or proxy server) replaces the base.
     if (isUrl) client.baseUrl = `${endpoint.replace(/\/+$/, "")}/language/translate/v2`;
+    // The v2 client takes no time limit per call: the remote layer abandons a late attempt.
     translate = async (texts, from, to) => {
       const [translations] = await client.translate(texts, {
         from,
@@ -124,9 +129,10 @@ export function createGoogleTranslate(options: GoogleTranslateOptions = {}): Tra
           request.texts.map((text) => encodeMarkup(text, PLACEHOLDER_ELEMENT)),
           request.from,
           request.to,
+          request.timeoutMs,
         );
       } catch (error) {
-        throw toServiceError(error);
+        throw toServiceError(error, version);
       }
       return { translations: translated.map((text) => decodeMarkup(text, PLACEHOLDER_PATTERN)) };
     },
@@ -136,53 +142,75 @@ export function createGoogleTranslate(options: GoogleTranslateOptions = {}): Tra
 interface GoogleApiError {
   code?: number | string;
   message?: string;
-  response?: { headers?: Record<string, string | string[] | undefined> | { get?: (name: string) => string | null } };
-}
-
-function headerOf(error: GoogleApiError, name: string): string | undefined {
-  const headers = error.response?.headers;
-  if (!headers) return undefined;
-  if (typeof (headers as { get?: unknown }).get === "function") {
-    return (headers as { get: (name: string) => string | null }).get(name) ?? undefined;
-  }
-  const value = (headers as Record<string, string | string[] | undefined>)[name];
-  return Array.isArray(value) ? value[0] : value;
+  details?: string;
+  response?: { headers?: HeadersLike };
 }
 
 /**
- * Maps a Google client error to a typed error. The request URL carries the key as `?key=`, so the
- * original error (whose config holds the URL) is not kept; only the status and service message are.
+ * gRPC status codes of the v3 client (`@grpc/grpc-js`): they are not HTTP statuses, so 14 must
+ * not read as "HTTP 14" and 8 must be retried like a 429.
  */
-function toServiceError(error: unknown): Error {
-  const apiError = (error ?? {}) as GoogleApiError;
-  const status = typeof apiError.code === "number" ? apiError.code : undefined;
-  const message = redactKey(String(apiError.message ?? error));
-  const cause = new Error(message);
-  if (status === 401 || status === 403) {
-    return new TranslationAuthError(
-      `Google Translate rejected the credentials (HTTP ${status}): check the GOOGLE_TRANSLATE_API_KEY environment variable or the apiKey option (${message})`,
-      { provider: "google", statusCode: status, isRetryable: false, cause },
-    );
+const GRPC_STATUS: Record<number, { name: string; http: number }> = {
+  1: { name: "CANCELLED", http: 499 },
+  3: { name: "INVALID_ARGUMENT", http: 400 },
+  4: { name: "DEADLINE_EXCEEDED", http: 504 },
+  5: { name: "NOT_FOUND", http: 404 },
+  7: { name: "PERMISSION_DENIED", http: 403 },
+  8: { name: "RESOURCE_EXHAUSTED", http: 429 },
+  9: { name: "FAILED_PRECONDITION", http: 400 },
+  10: { name: "ABORTED", http: 409 },
+  11: { name: "OUT_OF_RANGE", http: 400 },
+  12: { name: "UNIMPLEMENTED", http: 501 },
+  13: { name: "INTERNAL", http: 500 },
+  14: { name: "UNAVAILABLE", http: 503 },
+  16: { name: "UNAUTHENTICATED", http: 401 },
+};
+
+/** The HTTP-equivalent status and how to name it: v2 errors carry HTTP codes, v3 errors gRPC codes. */
+function statusOf(apiError: GoogleApiError, version: "v2" | "v3"): { status: number | undefined; label: string } {
+  if (typeof apiError.code !== "number") return { status: undefined, label: "" };
+  if (version === "v3" || apiError.code < 100) {
+    const grpc = GRPC_STATUS[apiError.code];
+    if (!grpc) return { status: 500, label: ` (gRPC ${apiError.code})` };
+    return { status: grpc.http, label: ` (gRPC ${apiError.code} ${grpc.name})` };
   }
-  if (status === 429 && /quota/i.test(message) && /day|daily/i.test(message)) {
-    return new TranslationQuotaError(`Google Translate daily quota exceeded (HTTP 429): ${message}`, {
-      provider: "google",
-      statusCode: 429,
-      isRetryable: false,
-      cause,
-    });
-  }
-  const retryAfterMs = parseRetryAfter(headerOf(apiError, "retry-after"));
-  const retryable = status === undefined ? true : status === 408 || status === 429 || status >= 500;
-  return new TranslationServiceError(`Google Translate request failed${status ? ` (HTTP ${status})` : ""}: ${message}`, {
-    provider: "google",
-    ...(status === undefined ? {} : { statusCode: status }),
-    isRetryable: retryable,
-    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    cause,
-  });
+  return { status: apiError.code, label: ` (HTTP ${apiError.code})` };
 }
 
-function redactKey(text: string): string {
-  return text.replace(/([?&]key=)[^&\s"']+/g, "$1<redacted>");
+/**
+ * Maps a Google client error to a typed error. The v2 request URL carries the key as `?key=`:
+ * RemoteCallError keeps only redacted messages of the cause chain.
+ */
+function toServiceError(error: unknown, version: "v2" | "v3"): Error {
+  const apiError = (error ?? {}) as GoogleApiError;
+  if (typeof apiError.code !== "number" && !(error instanceof Error)) return new Error(String(error));
+  const { status, label } = statusOf(apiError, version);
+  const message = String(apiError.details || apiError.message || error);
+  if (status === 401 || status === 403) {
+    const variable = version === "v3" ? "GOOGLE_APPLICATION_CREDENTIALS (Application Default Credentials)" : "GOOGLE_TRANSLATE_API_KEY";
+    return new RemoteAuthError(`Google Translate rejected the credentials${label}: check the ${variable} environment variable (${message})`, {
+      service: "google",
+      statusCode: status,
+      isRetryable: false,
+      cause: error,
+    });
+  }
+  if (status === 429 && /quota/i.test(message) && /day|daily/i.test(message)) {
+    return new TranslationQuotaError(`Google Translate daily quota exceeded${label}: ${message}`, {
+      service: "google",
+      statusCode: 429,
+      isRetryable: false,
+      cause: error,
+    });
+  }
+  const retryAfterMs = parseRetryAfter(apiError.response?.headers);
+  const timedOut = apiError.code === 4 && version === "v3";
+  return new RemoteCallError(`Google Translate request failed${label}: ${message}`, {
+    service: "google",
+    ...(status === undefined ? {} : { statusCode: status }),
+    isRetryable: isRetryableStatus(status),
+    timedOut,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    cause: error,
+  });
 }

@@ -2,7 +2,8 @@ import type OpenAI from "openai";
 import { z } from "zod";
 import { parseNeutralText, placeholderToken } from "../segment";
 import type { TranslationProvider, TranslationRequest, TranslationResponse } from "../translation-provider";
-import { MissingApiKeyError, TranslationAuthError, TranslationQuotaError, TranslationServiceError, parseRetryAfter } from "../translation-errors";
+import { createOpenAIClient, toOpenAICallError } from "../../remote/openai-client";
+import { MissingApiKeyError } from "../translation-errors";
 
 /** Version of the prompt below; part of the cache identity so a new prompt never reuses old output. */
 export const TRANSLATION_PROMPT_VERSION = "1";
@@ -18,8 +19,6 @@ export const openAITranslatorOptionsSchema = z.strictObject({
   temperature: z.number().min(0).max(2).optional(),
   /** Extra words for the cache identity. */
   label: z.string().min(1).optional(),
-  /** Per-request timeout in milliseconds (default 120 000). */
-  timeoutMs: z.number().int().positive().optional(),
   /** Price per million source characters for estimates; LLMs bill tokens, so none by default. */
   price: z.strictObject({ perMillionCharacters: z.number().nonnegative(), currency: z.string() }).optional(),
   /** Environment to read variables from (default `process.env`). */
@@ -57,22 +56,17 @@ export function createOpenAITranslator(options: OpenAITranslatorOptions = {}): T
   const model = parsed.model ?? env.OPENAI_MODEL ?? "gpt-4o-mini";
   const temperature = parsed.temperature ?? 0;
   let client: OpenAI | undefined;
-  let apiKey: string | undefined;
-
-  let library: typeof OpenAI | undefined;
 
   const getClient = async (): Promise<OpenAI> => {
     if (client) return client;
-    // Loaded on first use, like every provider's client.
-    library ??= (await import("openai")).default;
-    apiKey = parsed.apiKey ?? env.OPENAI_API_KEY;
+    const apiKey = parsed.apiKey ?? env.OPENAI_API_KEY;
     if (!apiKey) {
       throw new MissingApiKeyError(
         "The OpenAI-compatible translator needs an API key: pass the apiKey option or set the OPENAI_API_KEY environment variable",
       );
     }
     const baseURL = parsed.baseURL ?? (env.OPENAI_BASE_URL || undefined);
-    client = new library({ apiKey, ...(baseURL ? { baseURL } : {}), maxRetries: 0, timeout: parsed.timeoutMs ?? 120_000 });
+    client = await createOpenAIClient({ apiKey, ...(baseURL ? { baseURL } : {}) });
     return client;
   };
 
@@ -104,50 +98,15 @@ export function createOpenAITranslator(options: OpenAITranslatorOptions = {}): T
                 { role: "user", content },
               ],
             },
-            request.signal ? { signal: request.signal } : {},
+            { ...(request.signal ? { signal: request.signal } : {}), ...(request.timeoutMs ? { timeout: request.timeoutMs } : {}) },
           );
           reply = completion.choices[0]?.message?.content ?? "";
         } catch (error) {
-          throw toServiceError(error, apiKey, library!);
+          throw toOpenAICallError(error, { service: "openai", label: "The OpenAI-compatible translator", keyEnv: "OPENAI_API_KEY" });
         }
         translations.push(reply.replace(PLACEHOLDER_PATTERN, (_token, digits: string) => placeholderToken(Number(digits))));
       }
       return { translations };
     },
   };
-}
-
-function toServiceError(error: unknown, apiKey: string | undefined, OpenAI: typeof import("openai").default): Error {
-  const redact = (text: string): string => (apiKey ? text.split(apiKey).join("<redacted>") : text);
-  if (!(error instanceof OpenAI.APIError)) return error instanceof Error ? error : new Error(String(error));
-  const message = redact(error.message);
-  const cause = new Error(message);
-  if (error instanceof OpenAI.APIConnectionError) {
-    return new TranslationServiceError(`OpenAI-compatible endpoint: ${message}`, { provider: "openai", isRetryable: true, cause });
-  }
-  const status = error.status;
-  if (status === 401 || status === 403) {
-    return new TranslationAuthError(
-      `The OpenAI-compatible endpoint rejected the key (HTTP ${status}): check the OPENAI_API_KEY environment variable or the apiKey option`,
-      { provider: "openai", statusCode: status, isRetryable: false, cause },
-    );
-  }
-  if (status === 429 && (error.code === "insufficient_quota" || /insufficient_quota/.test(message))) {
-    return new TranslationQuotaError(`The OpenAI-compatible endpoint reports the quota is used up (HTTP 429): ${message}`, {
-      provider: "openai",
-      statusCode: 429,
-      isRetryable: false,
-      cause,
-    });
-  }
-  const headers = error.headers as Headers | undefined;
-  const retryAfterMs = parseRetryAfter(headers?.get?.("retry-after"));
-  const retryable = status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
-  return new TranslationServiceError(`OpenAI-compatible endpoint failed${status ? ` (HTTP ${status})` : ""}: ${message}`, {
-    provider: "openai",
-    ...(status === undefined ? {} : { statusCode: status }),
-    isRetryable: retryable,
-    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    cause,
-  });
 }

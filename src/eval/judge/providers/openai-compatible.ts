@@ -1,6 +1,7 @@
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { z } from "zod";
-import { JudgeServiceError, MissingJudgeApiKeyError, parseRetryAfterHeader } from "../judge-errors";
+import { createOpenAIClient, toOpenAICallError } from "../../../remote/openai-client";
+import { MissingJudgeApiKeyError } from "../judge-errors";
 import type { JudgeProvider, JudgeRequest, JudgeResponse } from "../judge-provider";
 
 /** Options of `createOpenAICompatibleJudge`. */
@@ -13,37 +14,29 @@ export const openAICompatibleJudgeOptionsSchema = z.strictObject({
   apiKeyEnv: z.string().min(1).default("OPENAI_API_KEY"),
   /** Base URL of any OpenAI-compatible endpoint (`http://127.0.0.1:8000/v1`); default OpenAI's. */
   baseURL: z.url().optional(),
-  /** Time one request may take, in milliseconds (default 300 000). */
-  timeoutMs: z.number().int().positive().default(300_000),
   /** Environment to read the key from (default `process.env`). */
   env: z.record(z.string(), z.string().optional()).optional(),
 });
 export type OpenAICompatibleJudgeOptions = z.input<typeof openAICompatibleJudgeOptionsSchema>;
 
-const RETRYABLE_STATUS = new Set([408, 409, 425, 429]);
-
 /**
- * A judge on any OpenAI-compatible chat completions endpoint, called with the `openai` client
- * (its own retries off: the judge engine retries). Messages are FastChat's for OpenAI judges: the
+ * A judge on any OpenAI-compatible chat completions endpoint, called with the `openai` client set
+ * up by the remote layer (its own retries off: the judge engine retries through the remote layer,
+ * which also sets each attempt's time limit). Messages are FastChat's for OpenAI judges: the
  * prompt's system message, then the filled template as the user message.
  */
 export function createOpenAICompatibleJudge(options: OpenAICompatibleJudgeOptions): JudgeProvider {
   const parsed = openAICompatibleJudgeOptionsSchema.parse(options);
   let client: OpenAI | undefined;
-  const getClient = (): OpenAI => {
+  const getClient = async (): Promise<OpenAI> => {
     if (client) return client;
     const apiKey = parsed.apiKey ?? (parsed.env ?? process.env)[parsed.apiKeyEnv];
     if (!apiKey) {
       throw new MissingJudgeApiKeyError(
-        `the judge needs an API key: pass the apiKey option or set the ${parsed.apiKeyEnv} environment variable (any non-empty value for a local server without keys)`,
+        `the judge needs an API key: set the ${parsed.apiKeyEnv} environment variable (any non-empty value for a local server without keys)`,
       );
     }
-    client = new OpenAI({
-      apiKey,
-      ...(parsed.baseURL ? { baseURL: parsed.baseURL } : {}),
-      maxRetries: 0,
-      timeout: parsed.timeoutMs,
-    });
+    client = await createOpenAIClient({ apiKey, ...(parsed.baseURL ? { baseURL: parsed.baseURL } : {}) });
     return client;
   };
 
@@ -51,7 +44,7 @@ export function createOpenAICompatibleJudge(options: OpenAICompatibleJudgeOption
     name: "openai-compatible",
     model: parsed.model,
     async doJudge(request: JudgeRequest): Promise<JudgeResponse> {
-      const openai = getClient();
+      const openai = await getClient();
       try {
         const completion = await openai.chat.completions.create(
           {
@@ -64,7 +57,7 @@ export function createOpenAICompatibleJudge(options: OpenAICompatibleJudgeOption
             temperature: request.temperature,
             max_tokens: request.maxTokens,
           },
-          request.signal ? { signal: request.signal } : undefined,
+          { ...(request.signal ? { signal: request.signal } : {}), ...(request.timeoutMs ? { timeout: request.timeoutMs } : {}) },
         );
         return {
           text: completion.choices[0]?.message?.content ?? "",
@@ -72,27 +65,8 @@ export function createOpenAICompatibleJudge(options: OpenAICompatibleJudgeOption
           outputTokens: completion.usage?.completion_tokens ?? 0,
         };
       } catch (error) {
-        throw toJudgeServiceError(error, parsed.model);
+        throw toOpenAICallError(error, { service: "judge", label: `judge ${parsed.model}`, keyEnv: parsed.apiKeyEnv });
       }
     },
   };
-}
-
-function toJudgeServiceError(error: unknown, model: string): Error {
-  if (error instanceof OpenAI.APIUserAbortError) return error;
-  if (error instanceof OpenAI.APIConnectionError) {
-    return new JudgeServiceError(`judge ${model}: ${error.message}`, { isRetryable: true, cause: error });
-  }
-  if (error instanceof OpenAI.APIError) {
-    const status = error.status;
-    const isRetryable = status === undefined || RETRYABLE_STATUS.has(status) || status >= 500;
-    const hint = status === 401 || status === 403 ? " (check the API key)" : status === 404 ? " (check the model name and base URL)" : "";
-    return new JudgeServiceError(`judge ${model}: HTTP ${status ?? "?"} ${error.message}${hint}`, {
-      statusCode: status,
-      isRetryable,
-      retryAfterMs: parseRetryAfterHeader(error.headers),
-      cause: error,
-    });
-  }
-  return error instanceof Error ? error : new Error(String(error));
 }
