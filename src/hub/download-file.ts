@@ -4,6 +4,7 @@ import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { downloadFile, fileDownloadInfo, type FileDownloadInfoOutput } from "@huggingface/hub";
 import { z } from "zod";
+import { acquireExclusiveLock } from "../io/exclusive-lock";
 import { classifyHubFailure, type FailureContext } from "./classify-hub-failure";
 import { HubIntegrityError, HubNotFoundError, describeRepo, formatRepoDesignation } from "./errors";
 import type { CacheVerification, HubCache, HubCacheEntry } from "./hub-cache";
@@ -41,6 +42,10 @@ export const downloadHubFileOptionsSchema = z.strictObject({
   /** `fetch` to use (tests, proxies); defaults to the global one. */
   fetch: z.custom<typeof fetch>((value) => typeof value === "function").optional(),
   onProgress: z.custom<HubProgressCallback>((value) => typeof value === "function").optional(),
+  /** When another process downloads the same file into the same cache: wait for it (default) and reuse its copy, or fail at once. */
+  wait: z.boolean().optional(),
+  /** Told once when this call starts waiting for another process. */
+  onWait: z.custom<(message: string) => void>((value) => typeof value === "function").optional(),
 });
 
 export type DownloadHubFileOptions = z.input<typeof downloadHubFileOptionsSchema>;
@@ -70,8 +75,23 @@ export interface DownloadedHubFile {
  *   commit, hubUrl: "https://huggingface.co", cache: createHubCache(resolveHubCacheDir()), token });
  */
 export async function downloadHubFile(options: DownloadHubFileOptions): Promise<DownloadedHubFile> {
-  const { repo, path, commit, requestedRevision, expected, token, hubUrl, cache, verify, fetch: baseFetch, onProgress } =
-    parseOptions(downloadHubFileOptionsSchema, options, "downloadHubFile");
+  const parsed = parseOptions(downloadHubFileOptionsSchema, options, "downloadHubFile");
+  // One downloader per cache entry: a second process waits, then finds the verified copy.
+  const release = await acquireExclusiveLock({
+    path: parsed.cache.filePath(parsed.repo, parsed.commit, parsed.path),
+    what: `the hub cache entry for ${parsed.path} of ${describeRepo(parsed.repo)}`,
+    ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
+    ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
+  });
+  try {
+    return await downloadLocked(parsed);
+  } finally {
+    await release();
+  }
+}
+
+async function downloadLocked(parsed: z.output<typeof downloadHubFileOptionsSchema>): Promise<DownloadedHubFile> {
+  const { repo, path, commit, requestedRevision, expected, token, hubUrl, cache, verify, fetch: baseFetch, onProgress } = parsed;
   const designation = formatRepoDesignation(repo);
 
   const cached = await cache.lookup(repo, commit, path, verify as CacheVerification);

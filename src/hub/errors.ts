@@ -1,4 +1,5 @@
 import { PolyglotError, UsageError } from "../errors";
+import { RemoteCallError } from "../remote/remote-call-error";
 
 /** Kinds of repository on the Hugging Face Hub. */
 export type HubRepoType = "dataset" | "model" | "space";
@@ -37,22 +38,24 @@ export interface HubErrorContext {
 }
 
 /**
- * Base class of hub failures. Like vercel/ai's `APICallError` it carries the HTTP status (when
- * there was a response) and whether retrying the same call may help.
+ * Base class of hub failures: a {@link RemoteCallError} of the `hub` service (status, whether
+ * retrying may help, message and cause chain redacted of tokens), plus the repository and path.
  */
-export class HubError extends PolyglotError {
-  readonly statusCode?: number;
-  readonly isRetryable: boolean;
+export class HubError extends RemoteCallError {
   readonly repo?: HubRepo;
   readonly path?: string;
 
   constructor(
     message: string,
-    options: { statusCode?: number; isRetryable?: boolean; repo?: HubRepo; path?: string; cause?: unknown } = {},
+    options: { statusCode?: number; isRetryable?: boolean; retryAfterMs?: number; repo?: HubRepo; path?: string; cause?: unknown } = {},
   ) {
-    super(message, { cause: options.cause });
-    this.statusCode = options.statusCode;
-    this.isRetryable = options.isRetryable ?? false;
+    super(message, {
+      service: "hub",
+      ...(options.statusCode === undefined ? {} : { statusCode: options.statusCode }),
+      isRetryable: options.isRetryable ?? false,
+      ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }),
+      cause: options.cause,
+    });
     this.repo = options.repo;
     this.path = options.path;
   }

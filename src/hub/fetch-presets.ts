@@ -2,7 +2,9 @@ import { copyFile, mkdir, rename, rm } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors";
-import { INCOMPLETE_SUFFIX, writeFileAtomic } from "../io/atomic-write";
+import { HubIntegrityError } from "./errors";
+import { temporaryPathFor, writeFileAtomic } from "../io/atomic-write";
+import { acquireExclusiveLock } from "../io/exclusive-lock";
 import { sha256File } from "../io/hash-file";
 import { isIso639_1 } from "../record/language-codes";
 import { parseOptions } from "./parse-options";
@@ -147,16 +149,28 @@ export async function fetchPreset(options: FetchPresetOptions): Promise<FetchPre
     fetch: parsed.fetch,
     env: parsed.env,
     homeDir: parsed.homeDir,
+    ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
+    ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
   });
   const directory = join(parsed.outDir, preset);
-  const localNames = new Map(definition.files(langs).map((file) => [file.pathInRepo, file.localName]));
+  // One writer per preset folder; its `.source.json` is the commit point: removed before any file
+  // changes, written after every copy has been checked.
+  const sourceFile = join(parsed.outDir, `${preset}.source.json`);
+  const release = await acquireExclusiveLock({
+    path: directory,
+    what: `the output folder ${directory}`,
+    ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
+    ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
+  });
+  try {
+  await rm(sourceFile, { force: true });
   const files: FetchPresetResult["files"] = [];
+  const localNames = new Map(definition.files(langs).map((file) => [file.pathInRepo, file.localName]));
   for (const file of resolved.files ?? []) {
     const target = join(directory, localNames.get(file.pathInRepo) ?? file.pathInRepo);
     await copyIfChanged(file.path, target, file.sha256);
     files.push({ path: target, pathInRepo: file.pathInRepo, sha256: file.sha256, size: file.size, downloaded: file.downloaded });
   }
-  const sourceFile = join(parsed.outDir, `${preset}.source.json`);
   const record = {
     preset,
     uri,
@@ -172,9 +186,15 @@ export async function fetchPreset(options: FetchPresetOptions): Promise<FetchPre
   };
   await writeFileAtomic(sourceFile, `${JSON.stringify(record, null, 2)}\n`);
   return { preset, uri, repo: resolved.repo as string, revision: resolved.revision as string, directory, sourceFile, files };
+  } finally {
+    await release();
+  }
 }
 
-/** Copies atomically, skipping the copy when the target already holds the same bytes. */
+/**
+ * Copies atomically, skipping the copy when the target already holds the same bytes. The copy's
+ * sha256 is checked on disk before it is renamed into place.
+ */
 async function copyIfChanged(source: string, target: string, sha256: string): Promise<void> {
   try {
     if ((await sha256File(target)) === sha256) return;
@@ -182,9 +202,17 @@ async function copyIfChanged(source: string, target: string, sha256: string): Pr
     // absent: copy below
   }
   await mkdir(dirname(target), { recursive: true });
-  const temporary = target + INCOMPLETE_SUFFIX;
+  const temporary = temporaryPathFor(target);
   try {
     await copyFile(source, temporary);
+    const copied = await sha256File(temporary);
+    if (copied !== sha256) {
+      throw new HubIntegrityError({
+        repo: { type: "dataset", name: "?" },
+        path: target,
+        problem: `the copy from the cache (${source}) has sha256 ${copied}, expected ${sha256}; the cache copy may be damaged: delete it and rerun`,
+      });
+    }
     await rename(temporary, target);
   } catch (error) {
     await rm(temporary, { force: true });

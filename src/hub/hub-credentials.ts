@@ -27,6 +27,10 @@ export const hubConnectionOptionsShape = {
   env: environmentSchema.optional(),
   /** Home directory for the default token file and cache; defaults to `os.homedir()`. */
   homeDir: z.string().optional(),
+  /** When another process writes the same cache entry or output folder: wait (default) or fail at once. */
+  wait: z.boolean().optional(),
+  /** Told once when this run starts waiting for another process. */
+  onWait: z.custom<(message: string) => void>((value) => typeof value === "function").optional(),
 };
 
 export const hubEnvironmentOptionsSchema = z.strictObject({

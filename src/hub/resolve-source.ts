@@ -1,6 +1,7 @@
 import { datasetInfo, modelInfo, pathsInfo, spaceInfo } from "@huggingface/hub";
 import { z } from "zod";
 import { UsageError } from "../errors";
+import { callWithRetry } from "../remote/call-with-retry";
 import { classifyHubFailure, isNetworkFailure } from "./classify-hub-failure";
 import { downloadHubFile, type ExpectedFile } from "./download-file";
 import { HubApiCallError, HubError, HubNotFoundError, describeRepo, formatRepoDesignation, type HubRepo } from "./errors";
@@ -137,8 +138,17 @@ export async function resolveSource(options: ResolveSourceOptions): Promise<Reso
           verify,
           fetch: baseFetch,
           onProgress,
+          ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
+          ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
         });
-      const result = await withRetries(download, parsed.retries, parsed.retryDelayMs);
+      // A dropped download resumes from its `.incomplete` file on the next attempt.
+      const result = await callWithRetry(download, {
+        service: "hub",
+        retries: parsed.retries,
+        minBackoffMs: parsed.retryDelayMs,
+        maxBackoffMs: Math.max(parsed.retryDelayMs, 60_000),
+        random: () => 0,
+      });
       files[index] = toResolvedFile(reference.uri, result.file, result.entry, result.downloaded);
     }
   }
@@ -274,16 +284,4 @@ async function readExpectedFiles(input: {
     if (!expected.has(path)) throw new HubNotFoundError({ ...context, path, missing: "file" });
   }
   return expected;
-}
-
-/** Runs `attempt` again after retryable hub failures, waiting `delayMs`, then twice as long, ... */
-async function withRetries<T>(attempt: () => Promise<T>, retries: number, delayMs: number): Promise<T> {
-  for (let failures = 0; ; failures += 1) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!(error instanceof HubError) || !error.isRetryable || failures >= retries) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delayMs * 2 ** failures));
-    }
-  }
 }

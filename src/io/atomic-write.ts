@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createGzip, type Gzip } from "node:zlib";
 
-/** A file being written: bytes go to `<path>.incomplete` until `commit` renames it into place. */
+/** A file being written: bytes go to `<path>.<unique>.incomplete` until `commit` renames it into place. */
 export interface AtomicFile {
   readonly path: string;
   readonly temporaryPath: string;
@@ -19,12 +19,20 @@ export interface AtomicFile {
 /** Suffix of files that are still being written; a killed run leaves only these behind. */
 export const INCOMPLETE_SUFFIX = ".incomplete";
 
+/**
+ * A temporary name beside `path` that no other writer (another process, another call) uses:
+ * two runs writing the same file never write into each other's bytes.
+ */
+export function temporaryPathFor(path: string): string {
+  return `${path}.${process.pid}-${randomBytes(4).toString("hex")}${INCOMPLETE_SUFFIX}`;
+}
+
 /** Writes `data` to `path` atomically (temporary file, then rename). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const temporaryPath = path + INCOMPLETE_SUFFIX;
+  const temporaryPath = temporaryPathFor(path);
   try {
-    await writeFile(temporaryPath, data);
+    await writeFile(temporaryPath, data, { flush: true });
     await rename(temporaryPath, path);
   } catch (error) {
     await rm(temporaryPath, { force: true });
@@ -38,7 +46,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  */
 export async function openAtomicFile(path: string, options: { gzip?: boolean } = {}): Promise<AtomicFile> {
   await mkdir(dirname(path), { recursive: true });
-  const temporaryPath = path + INCOMPLETE_SUFFIX;
+  const temporaryPath = temporaryPathFor(path);
   const file: WriteStream = createWriteStream(temporaryPath);
   const hash = createHash("sha256");
   let bytes = 0;
