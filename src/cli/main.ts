@@ -2,6 +2,8 @@ import { Command, CommanderError } from "commander";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ConfigError, InputError, PolyglotError, UsageError } from "../errors";
+import { debugLoggingWarning } from "../remote/redact-secrets";
+import { describeSystemError } from "./describe-system-error";
 import { TOOL } from "../package-info";
 import { registerBuildCommand } from "./commands/build";
 import { registerComposeCommand } from "./commands/compose";
@@ -21,6 +23,7 @@ export function createProgram(): Command {
     .description("Build multilingual instruction-tuning datasets (Lima-X, Bactrian-X-small, MT-Bench-X) reproducibly.")
     .version(TOOL.version)
     .showHelpAfterError("(run with --help for usage)")
+    .option("--debug", "show stack traces of unexpected errors")
     .exitOverride();
   registerBuildCommand(program);
   registerSampleCommand(program);
@@ -40,6 +43,9 @@ export function createProgram(): Command {
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = createProgram();
+  const debug = argv.includes("--debug");
+  const warning = debugLoggingWarning();
+  if (warning) process.stderr.write(`build-datasets: ${warning}\n`);
   try {
     await program.parseAsync(argv as string[], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
@@ -48,19 +54,36 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return EXIT.ok;
       return EXIT.usage; // commander already printed the message
     }
+    const trace = (): void => {
+      if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    };
     if (error instanceof UsageError || error instanceof ConfigError) {
       process.stderr.write(`build-datasets: ${error.message}\n`);
+      trace();
       return error instanceof UsageError ? EXIT.usage : EXIT.failure;
     }
     if (error instanceof InputError || error instanceof PolyglotError) {
       process.stderr.write(`build-datasets: ${error.message}\n`);
+      trace();
       return EXIT.failure;
     }
     if (error instanceof Error && error.name === "ZodError") {
-      process.stderr.write(`build-datasets: invalid options: ${error.message}\n`);
+      const issues = (error as Error & { issues?: { path: PropertyKey[]; message: string }[] }).issues ?? [];
+      const lines = issues.map((issue) => `  - ${issue.path.map(String).join(".") || "(options)"}: ${issue.message}`);
+      process.stderr.write(`build-datasets: invalid options:\n${lines.join("\n")}\n(run with --help for usage)\n`);
+      trace();
       return EXIT.usage;
     }
-    process.stderr.write(`build-datasets: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    const known = describeSystemError(error);
+    if (known) {
+      process.stderr.write(`build-datasets: ${known}\n`);
+      trace();
+      return EXIT.failure;
+    }
+    const detail = error instanceof Error ? (debug ? (error.stack ?? error.message) : `${error.name}: ${error.message}`) : String(error);
+    process.stderr.write(
+      `build-datasets: unexpected error: ${detail}\n` + (debug ? "" : "(rerun with --debug to see where it happened, and report it with that output)\n"),
+    );
     return EXIT.failure;
   }
 }
@@ -75,6 +98,10 @@ function isMainModule(): boolean {
 }
 
 if (isMainModule()) {
+  // `... | head -1`: the reader went away. End quietly; the exit handlers of the run clean up.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(EXIT.ok);
+  });
   runCli(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -21,7 +21,9 @@ export function parseList(value: string): string[] {
 
 export function parseInteger(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return Number(value);
+  const number = Number(value);
+  if (!Number.isSafeInteger(number)) throw new InvalidArgumentError(`expected an integer between -9007199254740991 and 9007199254740991, got "${value}"`);
+  return number;
 }
 
 export function parsePositiveInteger(value: string): number {

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { InputError } from "../errors";
 import { writeFileAtomic } from "../io/atomic-write";
 import { sha256File } from "../io/hash-file";
+import { remoteCallPolicySchema } from "../remote/call-with-retry";
 import { translateDocuments, type TranslationReport } from "../translate/translate-documents";
 import type { TranslationCache } from "../translate/translation-cache";
 import type { TranslationProvider } from "../translate/translation-provider";
@@ -80,6 +81,8 @@ export const buildMtBenchXOptionsSchema = z.strictObject({
   dryRun: z.boolean().default(false),
   /** Per-language translation progress. */
   onProgress: z.custom<(event: BuildProgressEvent) => void>((value) => typeof value === "function").optional(),
+  /** Retry and timeout policy of the translation requests. */
+  retry: remoteCallPolicySchema.optional(),
 });
 export type BuildMtBenchXOptions = z.input<typeof buildMtBenchXOptionsSchema>;
 
@@ -225,6 +228,7 @@ export async function buildMtBenchX(options: BuildMtBenchXOptions): Promise<Buil
         concurrency: parsed.concurrency,
         dryRun: parsed.dryRun,
         protectPatterns: PROTECT_PATTERNS,
+        ...(parsed.retry ? { retry: parsed.retry } : {}),
         onProgress: (progress) => parsed.onProgress?.({ lang: upper, doneSegments: progress.doneSegments, totalSegments: progress.totalSegments }),
       });
       result.translation[upper] = report;

@@ -1,4 +1,4 @@
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { defaultTranslationCachePath } from "../cache-directory";
 import { ConfigError, UsageError } from "../errors";
@@ -7,6 +7,7 @@ import { writeCompositionsWith, type OutputFileInfo } from "../compose/write-com
 import { loadParallelCorpus, restrictCorpus, type InputFileInfo, type ParallelCorpus } from "../corpus/load-parallel-corpus";
 import { isHubUri } from "../hub/parse-hub-uri";
 import { writeFileAtomic } from "../io/atomic-write";
+import { acquireExclusiveLock } from "../io/exclusive-lock";
 import { EncodedWriterPool } from "../io/encoded-writer-pool";
 import { sha256File } from "../io/hash-file";
 import { TOOL } from "../package-info";
@@ -44,6 +45,12 @@ export interface RunStudyOptions {
   layout?: "by-corpus" | "flat";
   /** Title of the dataset card. */
   title?: string;
+  /** When another process writes to `outDir` or the translation cache: wait (default) or fail at once. */
+  wait?: boolean;
+  /** Told once when this run starts waiting for another process. */
+  onWait?: (message: string) => void;
+  /** Time the first attempt of a translation request may take, in milliseconds (doubled after a timeout). */
+  timeoutMs?: number;
 }
 
 /**
@@ -53,6 +60,21 @@ export interface RunStudyOptions {
  * place only when the whole study succeeded.
  */
 export async function runStudy(options: RunStudyOptions): Promise<StudyManifest> {
+  // One build per output folder at a time: a second one waits, then rebuilds from the caches.
+  const release = await acquireExclusiveLock({
+    path: options.outDir,
+    what: `the output folder ${options.outDir}`,
+    ...(options.wait === undefined ? {} : { wait: options.wait }),
+    ...(options.onWait ? { onWait: options.onWait } : {}),
+  });
+  try {
+    return await runStudyLocked(options);
+  } finally {
+    await release();
+  }
+}
+
+async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> {
   const seed = options.seed ?? options.config.seed;
   const config: StudyConfig = { ...options.config, seed };
   const { baseDirectory, outDir } = options;
@@ -105,6 +127,8 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
         const cache = await openTranslationCache({
           path: translate.cache ? resolveConfigPath(baseDirectory, translate.cache) : defaultTranslationCachePath(),
           readOnly: translate.provider === "cache",
+          ...(options.wait === undefined ? {} : { wait: options.wait }),
+          ...(options.onWait ? { onWait: options.onWait } : {}),
         });
         try {
           await translateCorpus({
@@ -116,6 +140,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
             cache,
             outDir: staging.pathOf(translatedDirectory),
             ...(translate.concurrency ? { concurrency: translate.concurrency } : {}),
+            ...(options.timeoutMs ? { retry: { timeoutMs: options.timeoutMs } } : {}),
             onProgress: (progress) =>
               emit({
                 type: "translation-progress",
@@ -198,6 +223,9 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyManifest>
       outputs,
       intermediateFiles: extraFiles,
     };
+    // The commit: the old manifest goes first, so at every instant the folder either has no
+    // manifest or one that matches every file it lists (a kill or a full disk in between leaves none).
+    await rm(join(outDir, "manifest.json"), { force: true });
     await staging.commit([...extraFiles, ...outputs.map((output) => output.path)]);
     await writeFileAtomic(
       join(outDir, "README.md"),

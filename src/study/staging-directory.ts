@@ -1,5 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, rename, rm, rmdir } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 /** Name of the folder inside the output directory where a run writes before anything is moved into place. */
@@ -20,9 +21,15 @@ export interface StagingDirectory {
 }
 
 export async function createStagingDirectory(outDir: string): Promise<StagingDirectory> {
-  const path = join(outDir, STAGING_FOLDER);
   const createdOutDir = !existsSync(outDir);
-  await rm(path, { recursive: true, force: true });
+  // The caller holds the folder's lock: staging folders left by killed runs are garbage.
+  if (!createdOutDir) {
+    for (const name of await readdir(outDir)) {
+      if (name.startsWith(STAGING_FOLDER)) await rm(join(outDir, name), { recursive: true, force: true });
+    }
+  }
+  // A name of its own, so that even a run that ignored the lock never writes into another's files.
+  const path = join(outDir, `${STAGING_FOLDER}-${process.pid}-${randomBytes(4).toString("hex")}`);
   await mkdir(path, { recursive: true });
   return {
     path,

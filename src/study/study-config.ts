@@ -94,10 +94,106 @@ export type CorpusConfig = z.output<typeof corpusConfigSchema>;
 /** Validates a study config object; every problem is reported at once with its path. */
 export function parseStudyConfig(value: unknown, options: { file?: string } = {}): StudyConfig {
   const parsed = studyConfigSchema.safeParse(value);
-  const issues = [...(parsed.success ? [] : toConfigIssues(parsed.error)), ...crossReferenceIssues(value)];
+  const issues = [...keyIssues(value), ...(parsed.success ? [] : toConfigIssues(parsed.error)), ...crossReferenceIssues(value), ...providerOptionIssues(value)];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues, options);
+  // The manifest copies this object: rebuild each provider's options from its schema, so nothing
+  // the schema does not know reaches it.
+  for (const corpus of Object.values(parsed.data.corpora)) {
+    if (corpus.translate?.providerOptions) {
+      corpus.translate.providerOptions = PROVIDER_CONFIG_SCHEMAS[corpus.translate.provider]!.parse(corpus.translate.providerOptions) as Record<string, unknown>;
+    }
+  }
   return parsed.data;
 }
+
+/** Names of fields that hold credentials: never accepted in a config file. */
+const KEY_FIELD = /^(api[_-]?key|auth[_-]?key|access[_-]?token|token|key|secret|password|credentials?|authorization|hf[_-]?token)$/i;
+
+/** The environment variable each provider reads its key from. */
+const KEY_VARIABLE: Record<string, string> = {
+  deepl: "DEEPL_AUTH_KEY",
+  google: "GOOGLE_TRANSLATE_API_KEY",
+  openai: "OPENAI_API_KEY",
+};
+
+/**
+ * A key in a config file is published with it (in `manifest.json`, on the hub): every key-like
+ * field anywhere is an error that names the environment variable to use instead.
+ */
+function keyIssues(value: unknown, path: string[] = [], provider?: string): ConfigIssue[] {
+  if (!value || typeof value !== "object") return [];
+  const issues: ConfigIssue[] = [];
+  const here = (value as { provider?: unknown }).provider;
+  const currentProvider = typeof here === "string" ? here : provider;
+  for (const [name, child] of Object.entries(value as Record<string, unknown>)) {
+    if (KEY_FIELD.test(name)) {
+      const variable = (currentProvider && KEY_VARIABLE[currentProvider]) ?? "the provider's key variable (DEEPL_AUTH_KEY, GOOGLE_TRANSLATE_API_KEY, OPENAI_API_KEY or HF_TOKEN)";
+      issues.push({
+        path: [...path, name].join("."),
+        message: `keys are never read from a config file (it is copied into manifest.json and published): remove "${name}" and set ${variable} in the environment`,
+      });
+      continue;
+    }
+    issues.push(...keyIssues(child, [...path, name], currentProvider));
+  }
+  return issues;
+}
+
+/** Provider options are checked against the provider's own schema, so a typo is an error too. */
+function providerOptionIssues(value: unknown): ConfigIssue[] {
+  const corpora = (value as { corpora?: unknown } | null)?.corpora;
+  if (!corpora || typeof corpora !== "object") return [];
+  const issues: ConfigIssue[] = [];
+  for (const [name, corpus] of Object.entries(corpora as Record<string, unknown>)) {
+    const translate = (corpus as { translate?: { provider?: unknown; providerOptions?: unknown } } | null)?.translate;
+    if (!translate || typeof translate.provider !== "string" || !translate.providerOptions || typeof translate.providerOptions !== "object") continue;
+    const schema = PROVIDER_CONFIG_SCHEMAS[translate.provider];
+    if (!schema) continue;
+    const options = Object.fromEntries(Object.entries(translate.providerOptions as Record<string, unknown>).filter(([key]) => !KEY_FIELD.test(key)));
+    const result = schema.safeParse(options);
+    if (!result.success) {
+      for (const issue of toConfigIssues(result.error)) {
+        issues.push({ path: [`corpora.${name}.translate.providerOptions`, issue.path].filter(Boolean).join("."), message: issue.message });
+      }
+    }
+  }
+  return issues;
+}
+
+// The options a config may give each provider: never a key, never an environment object.
+const priceSchema = z.strictObject({ perMillionCharacters: z.number().nonnegative(), currency: z.string() });
+const PROVIDER_CONFIG_SCHEMAS: Record<string, z.ZodType> = {
+  deepl: z.strictObject({
+    serverUrl: z.string().url().optional(),
+    formality: z.enum(["less", "more", "default", "prefer_less", "prefer_more"]).optional(),
+    glossaryId: z.string().min(1).optional(),
+    modelType: z.enum(["quality_optimized", "latency_optimized", "prefer_quality_optimized"]).optional(),
+    context: z.string().optional(),
+    label: z.string().min(1).optional(),
+    maxSegmentsPerRequest: z.number().int().min(1).max(50).optional(),
+    maxRequestBytes: z.number().int().positive().max(128 * 1024).optional(),
+    price: priceSchema.optional(),
+  }),
+  google: z.strictObject({
+    endpoint: z.string().min(1).optional(),
+    version: z.enum(["v2", "v3"]).optional(),
+    projectId: z.string().min(1).optional(),
+    location: z.string().min(1).optional(),
+    model: z.string().min(1).optional(),
+    label: z.string().min(1).optional(),
+    maxSegmentsPerRequest: z.number().int().min(1).max(128).optional(),
+    maxRequestBytes: z.number().int().positive().optional(),
+    price: priceSchema.optional(),
+  }),
+  openai: z.strictObject({
+    baseURL: z.string().url().optional(),
+    model: z.string().min(1).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    label: z.string().min(1).optional(),
+    price: priceSchema.optional(),
+  }),
+  cache: z.strictObject({ providerId: z.string().min(1).optional() }),
+};
 
 // Checked on the raw value, beside the schema, so that a dangling reference is reported together
 // with every other problem (zod skips object-level refinements once a field has failed).

@@ -5,8 +5,9 @@ import { compositionsOf, readStudyConfig } from "../../study/study-config";
 import { runStudy } from "../../study/run-study";
 import { parseInteger } from "../option-parsers";
 import { createStudyEventRenderer } from "../render-study-events";
+import { addRemoteOptions, printWait, remotePolicyOf, type RemoteCommandOptions } from "../remote-options";
 
-interface BuildOptions {
+interface BuildOptions extends RemoteCommandOptions {
   config?: string;
   out: string;
   seed?: number;
@@ -15,14 +16,14 @@ interface BuildOptions {
 
 /** Adds `build-datasets build`: run a study config (default: the bundled fixture study, offline). */
 export function registerBuildCommand(program: Command): void {
-  program
+  const command = program
     .command("build")
     .description("build every corpus and composition of a study config (default: the bundled fixture study, offline)")
     .option("--config <file>", "study config JSON (default: the bundled fixtures/study.json)")
     .option("--out <dir>", "output directory", "out")
     .option("--seed <n>", "override the config's seed", parseInteger)
-    .option("--quiet", "no progress output")
-    .action(async (options: BuildOptions) => {
+    .option("--quiet", "no progress output");
+  addRemoteOptions(command, 120).action(async (options: BuildOptions) => {
       const configPath = options.config ? resolve(options.config) : bundledPath("fixtures", "study.json");
       const { config, baseDirectory } = await readStudyConfig(configPath);
       const seed = options.seed ?? config.seed;
@@ -34,7 +35,16 @@ export function registerBuildCommand(program: Command): void {
       if (!quiet) process.stderr.write(`build-datasets build: config ${configPath}, seed ${seed}, out ${resolve(options.out)}\n`);
       const renderer = createStudyEventRenderer({ quiet, totalOutputs });
       try {
-        const manifest = await runStudy({ config, baseDirectory, outDir: options.out, seed, onEvent: renderer.onEvent });
+        const manifest = await runStudy({
+          config,
+          baseDirectory,
+          outDir: options.out,
+          seed,
+          onEvent: renderer.onEvent,
+          wait: options.wait,
+          onWait: printWait,
+          ...remotePolicyOf(options),
+        });
         const datasets = new Set(manifest.outputs.map((output) => `${output.corpus}/${output.composition}`));
         if (!quiet) {
           process.stdout.write(

@@ -7,6 +7,8 @@ import { createTranslationProvider, PROVIDER_NAMES, type ProviderName } from "..
 import type { TranslationProvider } from "../../translate/translation-provider";
 import { parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger } from "../option-parsers";
 import { createProgressReporter } from "../progress-reporter";
+import { addRemoteOptions, printWait, remotePolicyOf, type RemoteCommandOptions } from "../remote-options";
+import { JudgeCallsFailedError } from "../../eval/judge/judge-errors";
 import { defaultTranslationCachePath } from "../../cache-directory";
 
 function parseFraction(value: string): number {
@@ -25,7 +27,7 @@ function parseLanguagePolicy(value: string): "fastchat" | "penalize" {
   return value;
 }
 
-interface BuildCommandOptions {
+interface BuildCommandOptions extends RemoteCommandOptions {
   questions: string;
   references: string;
   judgePrompts: string;
@@ -56,7 +58,7 @@ function createBuildProvider(options: BuildCommandOptions): TranslationProvider 
   }
 }
 
-interface JudgeCommandOptions {
+interface JudgeCommandOptions extends RemoteCommandOptions {
   bench: string;
   answers: string;
   judgeModel: string;
@@ -109,6 +111,9 @@ function summariseJudgeRun(summary: JudgeSummary, dryRun: boolean): string[] {
   }
   return [
     `${summary.judgments} judgments (${summary.calls} judge calls, ${summary.cacheHits} from the cache)`,
+    ...(summary.possiblyBilledCalls > 0
+      ? [`${summary.possiblyBilledCalls} attempt(s) timed out and may have been billed although no answer arrived`]
+      : []),
     `tokens: ${summary.usage.inputTokens} in / ${summary.usage.outputTokens} out, cost ${formatCost(summary.usage.cost, summary.currency)}`,
     `errors: ${summary.errors.length} without a score${summary.errors.some((error) => error.error === "unparseable") ? " (rerun with --retry-errors to ask the judge again)" : ""}`,
     `answers in the wrong language: ${summary.languageMismatches.length}`,
@@ -124,7 +129,7 @@ function summariseJudgeRun(summary: JudgeSummary, dryRun: boolean): string[] {
 export function registerMtBenchXCommands(program: Command): void {
   const group = program.command("mt-bench-x").description("Build, judge and report MT-Bench-X (MT-Bench in several languages)");
 
-  group
+  const buildCommand = group
     .command("build")
     .description("Translate FastChat's MT-Bench (questions, references, judge prompts) into the MT-Bench-X layout")
     .requiredOption("--questions <file>", "FastChat question.jsonl (English)")
@@ -139,17 +144,18 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--overrides <file>", "JSONL {question_id, turns?, reference?} for localised questions and human corrections")
     .option("--concurrency <n>", "translation requests in flight", parsePositiveInteger, 4)
     .option("--dry-run", "translate nothing, write nothing; show what would be sent")
-    .option("--quiet", "no progress output")
-    .action(async (options: BuildCommandOptions) => {
+    .option("--quiet", "no progress output");
+  addRemoteOptions(buildCommand, 120).action(async (options: BuildCommandOptions) => {
       const reporter = createProgressReporter({ label: "mt-bench-x build", unit: "segments", quiet: options.quiet });
       // Each subcommand loads its pipeline when it runs, so the CLI starts fast.
       const [{ openTranslationCache }, { buildMtBenchX, readMtBenchOverrides }] = await Promise.all([
         import("../../translate/translation-cache"),
         import("../../eval/build-mt-bench-x"),
       ]);
-      const cache = await openTranslationCache({ path: options.cache ?? defaultTranslationCachePath() });
+      const cache = await openTranslationCache({ path: options.cache ?? defaultTranslationCachePath(), wait: options.wait, onWait: printWait });
       try {
         const result = await buildMtBenchX({
+          retry: remotePolicyOf(options),
           questions: options.questions,
           references: options.references,
           judgePrompts: options.judgePrompts,
@@ -174,7 +180,7 @@ export function registerMtBenchXCommands(program: Command): void {
       }
     });
 
-  group
+  const judgeCommand = group
     .command("judge")
     .description("Judge FastChat answer files with an OpenAI-compatible judge (FastChat single-answer grading)")
     .requiredOption("--bench <dir>", "the MT-Bench-X tree (mt_bench_<LANG>/) or FastChat's mt_bench/")
@@ -198,8 +204,8 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--price-output <amount>", "price per 1M output tokens, for the cost", parseNonNegativeNumber)
     .option("--currency <code>", "currency of the prices", "USD")
     .option("--dry-run", "count judgments and cache hits; call nothing, write nothing")
-    .option("--quiet", "no progress output")
-    .action(async (options: JudgeCommandOptions) => {
+    .option("--quiet", "no progress output");
+  addRemoteOptions(judgeCommand, 300).action(async (options: JudgeCommandOptions) => {
       // The judge's client (openai) and language identifier (tinyld) load only for this command.
       const [{ judgeMtBench }, { readLanguageExceptions }, { createOpenAICompatibleJudge }] = await Promise.all([
         import("../../eval/judge/judge-mt-bench"),
@@ -233,7 +239,9 @@ export function registerMtBenchXCommands(program: Command): void {
           ...(options.priceInput !== undefined && options.priceOutput !== undefined
             ? { prices: { inputPerMillion: options.priceInput, outputPerMillion: options.priceOutput, currency: options.currency } }
             : {}),
-          retry: { retries: options.retries },
+          retry: { retries: options.retries, ...remotePolicyOf(options) },
+          wait: options.wait,
+          onWait: printWait,
           dryRun: options.dryRun ?? false,
           onProgress: (event) => {
             if (event.message) reporter.log(event.message);
@@ -241,7 +249,17 @@ export function registerMtBenchXCommands(program: Command): void {
           },
         });
         reporter.stop();
-        if (!options.quiet) process.stdout.write(summariseJudgeRun(summary, options.dryRun ?? false).join("\n") + "\n");
+        // The summary is printed even with --quiet when calls failed: the exit code alone says too little.
+        if (!options.quiet || summary.failedCalls > 0) process.stdout.write(summariseJudgeRun(summary, options.dryRun ?? false).join("\n") + "\n");
+        if (summary.failedCalls > 0) {
+          const first = summary.errors.find((error) => error.error.startsWith("api: "))!;
+          throw new JudgeCallsFailedError({
+            failed: summary.failedCalls,
+            total: summary.calls,
+            summaryPath: `${options.out}/judge-summary.json`,
+            example: `${first.lang} ${first.model} ${first.questionId} turn ${first.turn}: ${first.error.slice(5)}`,
+          });
+        }
       } finally {
         reporter.stop();
       }

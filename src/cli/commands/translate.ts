@@ -4,11 +4,12 @@ import { parseLanguageList, parseNonNegativeNumber, parsePositiveInteger } from 
 import { UsageError } from "../../errors";
 import { isIso639_1 } from "../../record/language-codes";
 import { createProgressReporter, type ProgressReporter } from "../progress-reporter";
+import { addRemoteOptions, printWait, remotePolicyOf, type RemoteCommandOptions } from "../remote-options";
 import { createTranslationProvider, PROVIDER_NAMES, type ProviderName } from "../../translate/create-translation-provider";
 import type { TranslateCorpusProgress, TranslateCorpusSummary } from "../../translate/translate-corpus";
 import type { TranslationProvider } from "../../translate/translation-provider";
 
-interface TranslateCommandOptions {
+interface TranslateCommandOptions extends RemoteCommandOptions {
   input: string;
   from: string;
   to: string[];
@@ -69,6 +70,9 @@ function formatSummary(summary: TranslateCorpusSummary): string[] {
             `${report.billedCharacters} characters would be billed${cost} (${report.cachedSegments} cached)`
         : `${report.from}->${lang}: ${report.uniqueSegments} segments (${report.cachedSegments} cached, ${report.sentSegments} sent in ` +
             `${report.requests} requests, ${report.retries} retries), ${report.billedCharacters} characters billed${counted}${cost}` +
+            (report.possiblyBilledRequests > 0
+              ? `; ${report.possiblyBilledRequests} timed-out request(s) may also have been billed (${report.possiblyBilledCharacters} characters)`
+              : "") +
             (issues ? `; issues: ${issues}` : ""),
     );
   }
@@ -81,7 +85,7 @@ function formatSummary(summary: TranslateCorpusSummary): string[] {
  * DeepL, Google, an OpenAI-compatible endpoint or the cache, writing the parallel corpus.
  */
 export function registerTranslateCommands(program: Command): void {
-  program
+  const command = program
     .command("translate")
     .description("translate a corpus (e.g. LIMA) into several languages: <from>.jsonl, <lang>.jsonl, translation-report.json, review.csv")
     .requiredOption("--input <path>", "corpus to translate (LIMA train.jsonl or any supported format)")
@@ -100,8 +104,8 @@ export function registerTranslateCommands(program: Command): void {
     .option("--replay-provider <id>", "with --provider cache: the recorded provider identity to replay")
     .option("--price-per-million <amount>", "price per million characters for the estimate", parseNonNegativeNumber)
     .option("--currency <code>", "currency of --price-per-million", "EUR")
-    .option("--quiet", "no progress output")
-    .action(async (options: TranslateCommandOptions) => {
+    .option("--quiet", "no progress output");
+  addRemoteOptions(command, 120).action(async (options: TranslateCommandOptions) => {
       if (!isIso639_1(options.from)) throw new UsageError(`--from: "${options.from}" is not an ISO 639-1 code such as en`);
       const provider = buildProvider(options);
       // The translation pipeline (markdown parser, cache database) loads only for this command.
@@ -110,7 +114,7 @@ export function registerTranslateCommands(program: Command): void {
         import("../../translate/review-csv"),
         import("../../translate/translate-corpus"),
       ]);
-      const cache = await openTranslationCache({ path: options.cache ?? defaultTranslationCachePath() });
+      const cache = await openTranslationCache({ path: options.cache ?? defaultTranslationCachePath(), wait: options.wait, onWait: printWait });
       const corrections = options.applyCorrections ? await readCorrections(options.applyCorrections) : undefined;
       let reporter: ProgressReporter | undefined;
       const onProgress = (progress: TranslateCorpusProgress): void => {
@@ -146,6 +150,9 @@ export function registerTranslateCommands(program: Command): void {
             : {}),
           onProgress,
           signal: controller.signal,
+          retry: remotePolicyOf(options),
+          wait: options.wait,
+          onWait: printWait,
         });
         reporter?.stop();
         reporter = undefined;
