@@ -1,10 +1,9 @@
 import { createReadStream } from "node:fs";
-import { createGunzip } from "node:zlib";
 import { InputError } from "../errors";
 import { openAtomicFile } from "./atomic-write";
 import type { WrittenFile } from "./jsonl";
 import { isJsonWhitespace, JsonByte } from "./json-bytes";
-import { isGzipPath } from "./open-text-stream";
+import { gunzipNamed, isGzipPath } from "./open-text-stream";
 
 /** One element of a JSON array file and its 0-based index. */
 export interface JsonArrayItem {
@@ -72,8 +71,7 @@ export type JsonArrayElementReader<T> = (bytes: Buffer, start: number, limit: nu
  */
 export async function* scanJsonArrayChunks<T = never>(path: string, readElement?: JsonArrayElementReader<T>): AsyncGenerator<ReadJsonArrayElement<T>[]> {
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  const stream = isGzipPath(path) ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
-  if (stream !== raw) raw.on("error", (error) => stream.destroy(error));
+  const stream = isGzipPath(path) ? gunzipNamed(raw, path) : raw;
 
   let pending: Buffer = Buffer.alloc(0); // bytes of the element being read, carried across chunks
   let depth = 0; // 0 before the array, 1 inside it, more inside an element
