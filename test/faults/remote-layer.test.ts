@@ -172,3 +172,25 @@ describe("a slow service is not billed forever (repro: DeepL 1,500 ms latency, 1
   });
 });
 
+
+describe("Google v3 errors carry gRPC codes, not HTTP statuses", () => {
+  it("maps UNAVAILABLE 14 and RESOURCE_EXHAUSTED 8 to retryable errors and UNAUTHENTICATED 16 to an auth error", async () => {
+    const { toGoogleCallError } = await import("../../src/translate/providers/google");
+    const { RemoteAuthError } = await import("../../src/remote/index");
+    const grpc = (code: number, details: string) => Object.assign(new Error(`${code} ${details}`), { code, details });
+    const unavailable = toGoogleCallError(grpc(14, "Connection dropped"), "v3") as RemoteCallError;
+    expect(unavailable).toBeInstanceOf(RemoteCallError);
+    expect(unavailable.isRetryable).toBe(true);
+    expect(unavailable.message).toMatch(/gRPC 14 UNAVAILABLE/);
+    expect(unavailable.message).not.toMatch(/HTTP 14/);
+    const exhausted = toGoogleCallError(grpc(8, "Quota exceeded for requests per minute"), "v3") as RemoteCallError;
+    expect(exhausted.isRetryable).toBe(true);
+    expect(exhausted.statusCode).toBe(429);
+    const unauthenticated = toGoogleCallError(grpc(16, "Request had invalid authentication credentials"), "v3");
+    expect(unauthenticated).toBeInstanceOf(RemoteAuthError);
+    expect((unauthenticated as RemoteCallError).isRetryable).toBe(false);
+    const badRequest = toGoogleCallError(Object.assign(new Error("Bad Request"), { code: 400 }), "v2") as RemoteCallError;
+    expect(badRequest.isRetryable).toBe(false);
+    expect(badRequest.message).toMatch(/HTTP 400/);
+  });
+});

@@ -132,7 +132,7 @@ export function createGoogleTranslate(options: GoogleTranslateOptions = {}): Tra
           request.timeoutMs,
         );
       } catch (error) {
-        throw toServiceError(error, version);
+        throw toGoogleCallError(error, version);
       }
       return { translations: translated.map((text) => decodeMarkup(text, PLACEHOLDER_PATTERN)) };
     },
@@ -181,7 +181,7 @@ function statusOf(apiError: GoogleApiError, version: "v2" | "v3"): { status: num
  * Maps a Google client error to a typed error. The v2 request URL carries the key as `?key=`:
  * RemoteCallError keeps only redacted messages of the cause chain.
  */
-function toServiceError(error: unknown, version: "v2" | "v3"): Error {
+export function toGoogleCallError(error: unknown, version: "v2" | "v3"): Error {
   const apiError = (error ?? {}) as GoogleApiError;
   if (typeof apiError.code !== "number" && !(error instanceof Error)) return new Error(String(error));
   const { status, label } = statusOf(apiError, version);
