@@ -37,7 +37,7 @@ from .data import describe_dataset_file, read_records, tokenize_records
 from .errors import TrainerError
 from .model import (TokenLoss, apply_lora, load_model, load_tokenizer, resolve_device, resolve_dtype)
 from .packing import Batch, build_rows, collate_rows, epoch_order
-from .templates import make_renderer, resolve_template_name, template_prefix
+from .conversation import load_chat_format
 
 CONFIG_FILE = "training_config.json"
 RUN_INFO_FILE = "run_info.json"
@@ -102,12 +102,11 @@ class DataSetup:
 
 
 def setup_data(config: TrainConfig, tokenizer, distributed: Distributed) -> DataSetup:
-    template = resolve_template_name(config.chat_template, tokenizer)
-    render, prefix = make_renderer(template, tokenizer), template_prefix(template, tokenizer)
+    chat_format = load_chat_format(tokenizer, config.chat_template, config.system_message, config.system_messages)
+    template = chat_format.template
 
     def load(path: str):
-        tokenized = tokenize_records(read_records(path), tokenizer, render, prefix, config.max_length,
-                                     config.system_message, config.system_messages)
+        tokenized = tokenize_records(read_records(path), tokenizer, chat_format, config.max_length)
         if not tokenized.examples:
             raise TrainerError(f"{path}: no example keeps an assistant token within max_length={config.max_length}; "
                                "raise --max-length")
