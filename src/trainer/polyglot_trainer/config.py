@@ -70,6 +70,8 @@ class TrainConfig:
     save_total_limit: int = 3  # keep the newest N checkpoints (0 keeps all)
     eval_steps: int = 0  # score validation_data every N steps (0: only at the end)
     resume_from: str | None = None  # checkpoint directory, or "latest" for the newest one under out/checkpoints
+    overwrite: bool = False  # a new run into an --out holding another run's files deletes them (else refused)
+    allow_changes: list[str] = field(default_factory=list)  # settings a resume may change, e.g. learning_rate,data_sha256
     merge_weights: bool = False  # also write out/merged: base weights with the adapter merged in
     progress_bar: bool = True  # show a tqdm progress bar on rank 0
 
@@ -182,6 +184,12 @@ def _validate_values(config: TrainConfig) -> list[str]:
     for name in ("warmup_ratio", "min_lr_ratio", "lora_dropout"):
         if not 0.0 <= getattr(config, name) < 1.0 + (name == "min_lr_ratio"):
             problems.append(f"{name}: must be in [0, 1), got {getattr(config, name)}")
+    from .run_folder import FACTS
+
+    unknown = [name for name in config.allow_changes
+               if name not in FACTS and name not in {f.name for f in dataclasses.fields(TrainConfig)}]
+    if unknown:
+        problems.append(f"allow_changes: {', '.join(unknown)} not a setting name (or one of {', '.join(FACTS)})")
     if not config.data:
         problems.append("data: required; pass --data path/to/COMPOSITION.arrow (or .jsonl)")
     if not config.model:
