@@ -197,6 +197,21 @@ def _validate_values(config: TrainConfig) -> list[str]:
     return problems
 
 
+def _yaml_load(text: str):
+    """yaml.safe_load, but `2e-4` is a number: PyYAML follows YAML 1.1, which needs a dot (`2.0e-4`) and reads
+    `2e-4` as a string; YAML 1.2 and every other tool read it as the float users mean."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"))
+    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Read a JSON or YAML config file into a dict (keys are checked by `resolve_config`)."""
     path = Path(path)
@@ -207,9 +222,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         if path.suffix.lower() == ".json":
             values = json.loads(text)
         else:
-            import yaml
-
-            values = yaml.safe_load(text) or {}
+            values = _yaml_load(text) or {}
     except Exception as error:  # noqa: BLE001 - both parsers' errors are reported the same way
         raise ConfigError([f"config: cannot parse {path}: {error}"]) from error
     if not isinstance(values, dict):
@@ -227,6 +240,7 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
     names = [config_field.name for config_field in dataclasses.fields(TrainConfig)]
     problems: list[str] = []
     values: dict[str, Any] = {}
+    mistyped: set[str] = set()
     for source, mapping, from_text in (("config file", file_values or {}, False),
                                        ("command line", overrides or {}, overrides_are_text)):
         for raw_key, value in mapping.items():
@@ -239,16 +253,18 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
             coerced, problem = _check_value(key, value, hints[key], from_text)
             if problem:
                 problems.append(f"{problem} ({source})")
+                mistyped.add(key)
             else:
                 values[key] = coerced
-    if problems:
-        raise ConfigError(problems)
+                mistyped.discard(key)
+    # ranges are checked on the well-typed values too, so one run reports every problem
     config = TrainConfig(**values)
-    value_problems = _validate_values(config)
+    value_problems = [problem for problem in _validate_values(config) if problem.split(":", 1)[0] not in mistyped]
     if not require_paths:
         value_problems = [problem for problem in value_problems if not problem.startswith(("data:", "model:"))]
-    if value_problems:
-        raise ConfigError(value_problems)
+    problems += value_problems
+    if problems:
+        raise ConfigError(problems)
     return config
 
 

@@ -3,7 +3,7 @@
 - Build: every rank builds the model with its parameters on the meta device (buffers such as RoPE frequencies
   stay real), wraps it with LoRA, then shards every decoder layer (`fully_shard`) and the rest (embeddings, final
   norm, LM head: one group, so tied embeddings are one parameter sharded once) under the loss module.
-- Load: each rank reads only its own rows of every weight from the safetensors files (memory-mapped slices), so
+- Load: each rank reads only its own rows of every weight from the safetensors files (plain reads), so
   no rank ever holds the full model, in host memory or on its GPU. Mixtral-style checkpoints (one tensor per
   expert) are stacked into transformers 5's fused expert tensors, again only the experts of the rank's rows.
 - Checkpoints: `torch.distributed.checkpoint` (DCP) writes each rank's shards of the LoRA weights and of the
@@ -56,6 +56,8 @@ def build_meta_model(path: str, dtype: torch.dtype, attention_name: str):
         raise TrainerError(f"cannot read the model config of {path!r}: {error}") from error
     with parameters_on_meta():
         model = AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation=attention_name)
+    # re-registering made the LM head its own meta parameter: tie it back to the embedding (one parameter)
+    model.tie_weights()
     model.config.use_cache = False
     return model
 
@@ -63,40 +65,53 @@ def build_meta_model(path: str, dtype: torch.dtype, attention_name: str):
 # ---------------------------------------------------------------- reading weights shard by shard
 
 
+SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+                      "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+                      "BOOL": torch.bool}
+
+
 class CheckpointReader:
-    """Safetensors tensors of a model folder by name, read as row slices (memory-mapped, nothing else loaded)."""
+    """Safetensors tensors of a model folder by name, read as row slices with plain file reads: no memory map,
+    so a rank's memory holds the rows it asked for and nothing else (mapped pages would stay resident)."""
 
     def __init__(self, path: str):
-        from safetensors import safe_open
-
         folder = Path(path)
         index = folder / "model.safetensors.index.json"
         if index.is_file():
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-            files = sorted(set(weight_map.values()))
+            files = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
         elif (folder / "model.safetensors").is_file():
             files = ["model.safetensors"]
-            weight_map = None
         else:
             raise TrainerError(f"--fsdp loads safetensors weights shard by shard, and {folder} holds neither "
                                "model.safetensors nor model.safetensors.index.json; convert the model with "
                                "`save_pretrained(..., safe_serialization=True)`")
-        self.handles = {name: safe_open(str(folder / name), framework="pt") for name in files}
-        self.location = {}
-        for name, handle in self.handles.items():
-            for key in handle.keys():
-                self.location[key] = name
-        if weight_map is not None:
-            self.location = {key: weight_map[key] for key in self.location if key in weight_map} or self.location
+        self.entries: dict[str, tuple[Path, int, dict]] = {}
+        for name in files:
+            file = folder / name
+            with file.open("rb") as handle:
+                length = int.from_bytes(handle.read(8), "little")
+                header = json.loads(handle.read(length))
+            for key, entry in header.items():
+                if key != "__metadata__":
+                    self.entries[key] = (file, 8 + length, entry)
 
     def has(self, key: str) -> bool:
-        return key in self.location
+        return key in self.entries
 
     def rows(self, key: str, start: int, end: int) -> torch.Tensor:
-        return self.handles[self.location[key]].get_slice(key)[start:end]
+        file, base, entry = self.entries[key]
+        dtype, shape = SAFETENSORS_DTYPES[entry["dtype"]], entry["shape"]
+        row_bytes = math.prod(shape[1:]) * torch.empty((), dtype=dtype).element_size()
+        buffer = bytearray((end - start) * row_bytes)
+        with file.open("rb") as handle:
+            handle.seek(base + entry["data_offsets"][0] + start * row_bytes)
+            handle.readinto(buffer)
+        if not buffer:
+            return torch.empty((0, *shape[1:]), dtype=dtype)
+        return torch.frombuffer(buffer, dtype=dtype).reshape(end - start, *shape[1:])
 
     def full(self, key: str) -> torch.Tensor:
-        return self.handles[self.location[key]].get_tensor(key)
+        return self.rows(key, 0, self.entries[key][2]["shape"][0])
 
 
 def checkpoint_key(name: str) -> str:
