@@ -44,7 +44,7 @@ def check_model_path(path: str) -> None:
     from pathlib import Path
 
     local = Path(path)
-    looks_local = path.startswith((".", "/", "~")) or path.count("/") != 1 or local.exists()
+    looks_local = path.startswith((".", "/", "~")) or path.count("/") > 1 or local.exists()
     if looks_local and not local.is_dir():
         raise TrainerError(f"model folder not found: {path}; pass --model with a local model directory (config.json, "
                            "*.safetensors, tokenizer files) or a Hugging Face hub id such as mistralai/Mixtral-8x7B-v0.1 "
