@@ -1,18 +1,29 @@
-"""Throughput of the polyglot trainer against a naive Hugging Face + peft loop, on one GPU (not a test).
+"""Throughput of the polyglot trainer against TRL's SFTTrainer and a naive Hugging Face + peft loop, in one run,
+on one GPU (not a test).
 
-    PYTHONPATH=src/trainer python bench/trainer_gpu.py                 # ~4 minutes on one H100/H200
+    pip install trl                                                    # the peer (pure Python)
+    PYTHONPATH=src/trainer python bench/trainer_gpu.py                 # ~6 minutes on one H100/H200
     PYTHONPATH=src/trainer python bench/trainer_gpu.py --smoke         # tiny shapes on the CPU: proves it runs
-    PYTHONPATH=src/trainer python bench/trainer_gpu.py --out results.jsonl --budget 200
+    PYTHONPATH=src/trainer python bench/trainer_gpu.py --out results.jsonl --checkpointing on
+
+Equal terms: every loop of a run uses the same gradient checkpointing (--checkpointing: off, on, or auto = on
+for the 7B shape only), the same LoRA (r=16, alpha 32, all linear layers), the same examples, and about the
+same tokens per optimizer step (the naive loop's padded batches are filled up to ROW_TOKENS, as the trainer's
+and TRL's packed rows are).
 
 Models: Llama-architecture, random bf16 weights (nothing downloaded): "1b" is TinyLlama-1.1B's shape, "7b" is
 Llama-2-7B's. LoRA r=16, alpha 32, on all linear layers, for both loops. Sequence lengths are drawn from
 log-normal fits of the two corpora (token counts, prompt and answer separately; see LENGTHS).
 
-naive:   peft model, batches of 8 examples padded to their longest, labels -100 on prompt and padding, SDPA,
-         transformers' own loss over full logits; gradient checkpointing for the 7B shape (as the issue measured).
+naive:   peft model, batches of examples padded to their longest, as many as fit ROW_TOKENS padded tokens, labels
+         -100 on prompt and padding, SDPA, transformers' own loss over full logits.
+trl:     TRL's SFTTrainer on the same pre-tokenised examples with `assistant_masks` (the masks assistant_only_loss
+         uses; TRL applies them to pre-tokenised data): packing=True (strategy bfd), padding_free=True,
+         max_length=ROW_TOKENS, batch size 1, fused AdamW, bf16;
+         attention flex (transformers infers the documents from the position ids), else SDPA.
 trainer: this package's path: best-fit-decreasing packing into 8,192-token rows, document-masked flex attention
          (or torch's flash varlen kernel), loss only on answer tokens before the LM head, fused AdamW,
-         no gradient checkpointing when memory allows.
+         the trainer at its default config (flex) and at its fastest measured path.
 
 Reported per run: real (non-padding) tokens per second, MFU and peak memory.
 FLOP accounting (per real token, model FLOPs, not hardware FLOPs): a LoRA step needs the forward (2N) and the
@@ -137,12 +148,24 @@ def measure(step, batches, warmup: int, device, budget_seconds: float):
     return done, elapsed, memory
 
 
-def naive_loop(model, examples, device, budget, warmup, batch_size=8):
+def token_budget_batches(examples, budget_tokens: int) -> list[list[Example]]:
+    """Consecutive examples while the padded batch (count x longest) stays within `budget_tokens`."""
+    batches, current, longest = [], [], 0
+    for example in examples:
+        if current and max(longest, len(example)) * (len(current) + 1) > budget_tokens:
+            batches.append(current)
+            current, longest = [], 0
+        current.append(example)
+        longest = max(longest, len(example))
+    return batches + ([current] if current else [])
+
+
+def naive_loop(model, examples, device, budget, warmup):
     from torch.nn.utils.rnn import pad_sequence
 
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=1e-5, fused=device.type == "cuda")
-    batches = [examples[i:i + batch_size] for i in range(0, len(examples), batch_size)]
+    batches = token_budget_batches(examples, ROW_TOKENS if device.type == "cuda" else MAX_LENGTH)
 
     def step(group):
         ids = pad_sequence([torch.tensor(e.input_ids) for e in group], batch_first=True, padding_value=0).to(device)
@@ -180,6 +203,65 @@ def trainer_loop(model, examples, device, dtype, attention, budget, warmup):
     return [e for row in done for e in row], elapsed, memory
 
 
+def trl_loop(model, examples, device, dtype, budget, warmup, checkpointing: bool):
+    """TRL's SFTTrainer, packing (bfd) + padding-free + assistant-only loss, timed after `warmup` steps."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    row_tokens = ROW_TOKENS if device.type == "cuda" else MAX_LENGTH
+    rows = [{"input_ids": e.input_ids,
+             "assistant_masks": [0] + [int(t != IGNORE_INDEX) for t in e.target_ids[:-1]]} for e in examples]
+    # TRL's assistant_only_loss=True checks for a conversational dataset; on a pre-tokenised one the
+    # `assistant_masks` column is what it applies (always), which is the same loss on assistant tokens only
+    dataset = Dataset.from_list(rows)
+    steps = 10_000
+    config = SFTConfig(output_dir="/tmp/polyglot-bench-trl", per_device_train_batch_size=1, max_steps=steps,
+                       packing=True, packing_strategy="bfd", padding_free=True,
+                       max_length=row_tokens, learning_rate=1e-5, lr_scheduler_type="constant", warmup_steps=0,
+                       bf16=dtype == torch.bfloat16, gradient_checkpointing=checkpointing,
+                       gradient_checkpointing_kwargs={"use_reentrant": False}, optim="adamw_torch_fused"
+                       if device.type == "cuda" else "adamw_torch", logging_steps=10_000, save_strategy="no",
+                       report_to="none", dataloader_num_workers=0, use_cpu=device.type == "cpu",
+                       disable_tqdm=True)
+    from polyglot_trainer.tiny_model import train_tokenizer
+
+    # the examples are token ids already; TRL only needs a tokenizer for its pad/eos ids (pad 3, eos 2: in vocabulary)
+    tokenizer = train_tokenizer(["a b c"], vocab_size=300)
+    trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer)
+    collate = trainer.data_collator
+    state = {"tokens": 0, "steps": 0, "start": None, "done": []}
+
+    def counting_collator(features):
+        state["steps"] += 1
+        if state["steps"] == warmup + 1:
+            synchronize(device)
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            state["start"] = time.perf_counter()
+        elif state["start"] is not None and time.perf_counter() - state["start"] > budget:
+            trainer.control.should_training_stop = True
+        if state["start"] is not None:
+            state["tokens"] += sum(len(feature["input_ids"]) for feature in features)
+        return collate(features)
+
+    from transformers import TrainerCallback
+
+    class StopAfterBudget(TrainerCallback):
+        def on_step_end(self, args, control_state, control, **kwargs):
+            if state["start"] is not None and time.perf_counter() - state["start"] > budget:
+                control.should_training_stop = True
+            return control
+
+    trainer.data_collator = counting_collator
+    trainer.add_callback(StopAfterBudget())
+    trainer.train()
+    synchronize(device)
+    elapsed = time.perf_counter() - state["start"]
+    memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+    # the collator may count one batch prepared but not trained when the budget stops it (one of hundreds)
+    return state["tokens"], elapsed, memory
+
+
 def equivalence_check(model, examples, device, dtype, attention) -> float:
     """Relative difference between a packed row's loss and its examples' losses one by one (bf16 on GPU)."""
     loss_module = TokenLoss(model)
@@ -206,6 +288,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=12.0, help="timed seconds per loop and run")
     parser.add_argument("--budget", type=float, default=220.0, help="stop starting new runs after this many seconds")
     parser.add_argument("--out", help="append one JSON line per measurement here")
+    parser.add_argument("--checkpointing", choices=["off", "on", "auto"], default="auto",
+                        help="gradient checkpointing for every loop of a run (auto: on for the 7B shape)")
+    parser.add_argument("--peers", default="naive,trl", help="peers to measure beside the trainer")
     options = parser.parse_args()
 
     started = time.perf_counter()
@@ -241,9 +326,11 @@ def main() -> int:
         model = build_model(shape_name, device, dtype, "sdpa")
         model, _, _ = apply_lora(model, 16, 32, 0.0, ["all-linear"])
         parameters = matmul_parameters(model)
-        checkpointing = shape_name == "7b"
+        checkpointing = options.checkpointing == "on" or (options.checkpointing == "auto" and shape_name == "7b")
         seconds = options.seconds if device.type == "cuda" else 2.0
-        variants = [("naive", "sdpa", checkpointing)] + [(f"trainer-{a}", a, False) for a in attentions]
+        peers = [peer for peer in options.peers.split(",") if peer]
+        variants = [(peer, "sdpa", checkpointing) for peer in peers] + [
+            (f"trainer-{a}", a, checkpointing) for a in attentions]
         for label, attention, use_checkpointing in variants:
             if use_checkpointing:
                 model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -255,29 +342,29 @@ def main() -> int:
                 set_attention(model, {"flex": "flex_attention", "varlen": "polyglot_varlen"}.get(attention, attention))
                 if label == "naive":
                     done, elapsed, memory = naive_loop(model, examples, device, seconds, warmup=2)
+                elif label == "trl":
+                    trl_attention = "flex_attention" if device.type == "cuda" else "sdpa"
+                    set_attention(model, trl_attention)
+                    row["attention"] = trl_attention
+                    tokens, elapsed, memory = trl_loop(model, examples, device, dtype, seconds, 3, checkpointing)
+                    done = None
                 else:
                     row["packed_vs_single_relative_difference"] = equivalence_check(model, examples, device, dtype,
                                                                                      attention)
                     set_attention(model, {"flex": "flex_attention", "varlen": "polyglot_varlen"}[attention]
                                   if attention in ("flex", "varlen") else attention)
-                    try:
-                        done, elapsed, memory = trainer_loop(model, examples, device, dtype, attention, seconds,
-                                                             warmup=3)
-                    except torch.OutOfMemoryError:
-                        # the trainer's answer to a card too small for 8k-token rows: gradient checkpointing
-                        torch.cuda.empty_cache()
-                        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-                        row["gradient_checkpointing"] = True
-                        done, elapsed, memory = trainer_loop(model, examples, device, dtype, attention, seconds,
-                                                             warmup=2)
+                    done, elapsed, memory = trainer_loop(model, examples, device, dtype, attention, seconds, warmup=3)
             except torch.OutOfMemoryError:
                 row["error"] = "out of memory"
                 torch.cuda.empty_cache()
             except Exception as error:  # noqa: BLE001 - report and go on with the other loops
                 row["error"] = f"{type(error).__name__}: {error}"[:500]
             else:
-                tokens = sum(len(e) for e in done)
-                flops = model_flops(done, shape, parameters)
+                if done is not None:
+                    tokens = sum(len(e) for e in done)
+                    flops = model_flops(done, shape, parameters)
+                else:  # TRL: the same examples' mean FLOPs per token (its packing draws rows in its own order)
+                    flops = model_flops(examples, shape, parameters) / sum(len(e) for e in examples) * tokens
                 row.update(tokens=tokens, seconds=round(elapsed, 3), tokens_per_second=round(tokens / elapsed, 1),
                            mfu=round(flops / elapsed / peak, 4) if peak else None,
                            peak_memory_gb=round(memory, 2) if memory is not None else None)
@@ -289,7 +376,7 @@ def main() -> int:
         del model
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    print("\nshape  lengths   loop              tokens/s    MFU   peak GB  speed-up")
+    print("\nshape  lengths   loop              tokens/s    MFU   peak GB  vs naive  vs trl")
     for row in results:
         naive = next((r for r in results if r["shape"] == row["shape"] and r["lengths"] == row["lengths"]
                       and r["loop"] == "naive" and "tokens_per_second" in r), None)
@@ -297,10 +384,13 @@ def main() -> int:
             print(f"{row['shape']:<6} {row['lengths']:<9} {row['loop']:<16} {row.get('error')}")
             continue
         ratio = row["tokens_per_second"] / naive["tokens_per_second"] if naive else float("nan")
+        trl = next((r for r in results if r["shape"] == row["shape"] and r["lengths"] == row["lengths"]
+                    and r["loop"] == "trl" and "tokens_per_second" in r), None)
+        trl_ratio = row["tokens_per_second"] / trl["tokens_per_second"] if trl else float("nan")
         mfu = f"{row['mfu']:.1%}" if row["mfu"] is not None else "-"
         memory = f"{row['peak_memory_gb']:.1f}" if row["peak_memory_gb"] is not None else "-"
         print(f"{row['shape']:<6} {row['lengths']:<9} {row['loop']:<16} {row['tokens_per_second']:>9.0f} {mfu:>6} "
-              f"{memory:>8} {ratio:>8.2f}x")
+              f"{memory:>8} {ratio:>8.2f}x {trl_ratio:>6.2f}x")
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0 if all("error" not in row for row in results) else 1
 

@@ -37,6 +37,7 @@ def trained_run(tmp_path_factory, tiny_model):
 def test_fastchat_temperatures():
     assert [temperature_for(c) for c in ("writing", "roleplay", "stem", "humanities", "math", "coding", "reasoning",
                                          "extraction")] == [0.7, 0.7, 0.1, 0.1, 0.0, 0.0, 0.0, 0.0]
+    assert temperature_for("arena-hard") == 0.7  # FastChat's default for categories it does not list
 
 
 def test_answers_both_turns_with_history_template_and_system_message(trained_run, tiny_model, tokenizer, tmp_path,

@@ -10,7 +10,7 @@ from polyglot_trainer.attention import attention_inputs
 from polyglot_trainer.data import Record, tokenize_records
 from polyglot_trainer.model import TokenLoss, load_model
 from polyglot_trainer.packing import build_rows, collate_rows, epoch_order, pack_best_fit_decreasing
-from polyglot_trainer.templates import make_renderer, template_prefix
+from polyglot_trainer.conversation import load_chat_format
 
 
 def first_fit_bins(lengths, capacity):
@@ -45,8 +45,7 @@ def test_epoch_order_reshuffles_per_epoch_and_is_reproducible():
 @pytest.fixture(scope="module")
 def examples(tokenizer):
     records = [Record(r["id"], r["lang"], r["messages"]) for r in make_records(9, seed=5, multi_turn_every=3)]
-    render = make_renderer("plain", tokenizer)
-    return tokenize_records(records, tokenizer, render, template_prefix("plain", tokenizer), max_length=200).examples
+    return tokenize_records(records, tokenizer, load_chat_format(tokenizer, "plain"), max_length=200).examples
 
 
 def context_sensitive(model):

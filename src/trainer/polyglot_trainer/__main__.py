@@ -169,12 +169,9 @@ def command_merge(arguments: list[str]) -> int:
     parser.add_argument("--out", required=True)
     options = parser.parse_args(arguments)
     check_dependencies()
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from .model import merge_adapter
 
-    merged = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(options.model), options.adapter)
-    merged.merge_and_unload().save_pretrained(options.out, safe_serialization=True)
-    AutoTokenizer.from_pretrained(options.adapter).save_pretrained(options.out)
+    merge_adapter(options.model, options.adapter, options.out)
     return 0
 
 

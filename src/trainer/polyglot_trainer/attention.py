@@ -24,11 +24,19 @@ VARLEN_NAME = "polyglot_varlen"
 TRANSFORMERS_NAMES = {"flex": "flex_attention", "varlen": VARLEN_NAME, "sdpa": "sdpa", "eager": "eager",
                       "flash_attention_2": "flash_attention_2"}
 
+CUDA_ONLY = {"flex": "its block-sparse kernels are compiled for the GPU", "varlen": "torch's flash varlen kernel",
+             "flash_attention_2": "the flash-attn package"}
+
 
 def resolve_attention(name: str, device: torch.device) -> str:
     """"auto" is flex attention on CUDA (block-sparse, no extra package) and SDPA on the CPU."""
     if name == "auto":
         return "flex" if device.type == "cuda" else "sdpa"
+    if name in CUDA_ONLY and device.type != "cuda":
+        from .errors import TrainerError
+
+        raise TrainerError(f"attention {name!r} needs a CUDA GPU ({CUDA_ONLY[name]}) and the device is {device}; "
+                           "on the CPU use --attention sdpa (the default there) or eager")
     return name
 
 

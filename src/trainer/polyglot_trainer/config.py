@@ -18,7 +18,7 @@ from typing import Any, Union
 
 from .errors import ConfigError
 
-CHAT_TEMPLATES = ("auto", "tokenizer", "plain", "chatml")
+CHAT_TEMPLATES = ("auto", "tokenizer", "opengptx", "plain", "chatml")
 ATTENTION_IMPLEMENTATIONS = ("auto", "flex", "varlen", "sdpa", "eager", "flash_attention_2")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 SCHEDULERS = ("cosine", "linear", "constant")
@@ -31,7 +31,7 @@ class TrainConfig:
     validation_data: str | None = None  # optional held-out set in the same format, scored every eval_steps
     max_length: int = 2048  # tokens per example and per packed row; longer examples are truncated from the end
     packing: bool = True  # best-fit-decreasing packing of examples into rows of max_length tokens
-    chat_template: str = "auto"  # auto (tokenizer's template, else plain) | tokenizer | plain | chatml
+    chat_template: str = "auto"  # auto (the tokenizer's template, else plain) | tokenizer | opengptx (the study's) | plain | chatml
     system_message: str | None = None  # system message prepended when an example has none
     system_messages: dict[str, str] = field(default_factory=dict)  # per-language system message, e.g. {"de": "..."}
     # --- model ---
@@ -70,6 +70,8 @@ class TrainConfig:
     save_total_limit: int = 3  # keep the newest N checkpoints (0 keeps all)
     eval_steps: int = 0  # score validation_data every N steps (0: only at the end)
     resume_from: str | None = None  # checkpoint directory, or "latest" for the newest one under out/checkpoints
+    overwrite: bool = False  # a new run into an --out holding another run's files deletes them (else refused)
+    allow_changes: list[str] = field(default_factory=list)  # settings a resume may change, e.g. learning_rate,data_sha256
     merge_weights: bool = False  # also write out/merged: base weights with the adapter merged in
     progress_bar: bool = True  # show a tqdm progress bar on rank 0
 
@@ -182,11 +184,32 @@ def _validate_values(config: TrainConfig) -> list[str]:
     for name in ("warmup_ratio", "min_lr_ratio", "lora_dropout"):
         if not 0.0 <= getattr(config, name) < 1.0 + (name == "min_lr_ratio"):
             problems.append(f"{name}: must be in [0, 1), got {getattr(config, name)}")
+    from .run_folder import FACTS
+
+    unknown = [name for name in config.allow_changes
+               if name not in FACTS and name not in {f.name for f in dataclasses.fields(TrainConfig)}]
+    if unknown:
+        problems.append(f"allow_changes: {', '.join(unknown)} not a setting name (or one of {', '.join(FACTS)})")
     if not config.data:
         problems.append("data: required; pass --data path/to/COMPOSITION.arrow (or .jsonl)")
     if not config.model:
         problems.append("model: required; pass --model path/to/base-model (make one with make-tiny-model)")
     return problems
+
+
+def _yaml_load(text: str):
+    """yaml.safe_load, but `2e-4` is a number: PyYAML follows YAML 1.1, which needs a dot (`2.0e-4`) and reads
+    `2e-4` as a string; YAML 1.2 and every other tool read it as the float users mean."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"))
+    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -199,9 +222,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         if path.suffix.lower() == ".json":
             values = json.loads(text)
         else:
-            import yaml
-
-            values = yaml.safe_load(text) or {}
+            values = _yaml_load(text) or {}
     except Exception as error:  # noqa: BLE001 - both parsers' errors are reported the same way
         raise ConfigError([f"config: cannot parse {path}: {error}"]) from error
     if not isinstance(values, dict):
@@ -219,6 +240,7 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
     names = [config_field.name for config_field in dataclasses.fields(TrainConfig)]
     problems: list[str] = []
     values: dict[str, Any] = {}
+    mistyped: set[str] = set()
     for source, mapping, from_text in (("config file", file_values or {}, False),
                                        ("command line", overrides or {}, overrides_are_text)):
         for raw_key, value in mapping.items():
@@ -231,16 +253,18 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
             coerced, problem = _check_value(key, value, hints[key], from_text)
             if problem:
                 problems.append(f"{problem} ({source})")
+                mistyped.add(key)
             else:
                 values[key] = coerced
-    if problems:
-        raise ConfigError(problems)
+                mistyped.discard(key)
+    # ranges are checked on the well-typed values too, so one run reports every problem
     config = TrainConfig(**values)
-    value_problems = _validate_values(config)
+    value_problems = [problem for problem in _validate_values(config) if problem.split(":", 1)[0] not in mistyped]
     if not require_paths:
         value_problems = [problem for problem in value_problems if not problem.startswith(("data:", "model:"))]
-    if value_problems:
-        raise ConfigError(value_problems)
+    problems += value_problems
+    if problems:
+        raise ConfigError(problems)
     return config
 
 

@@ -1,4 +1,4 @@
-"""Datasets: read the library's Arrow/JSONL files, render chat templates, mask labels, truncate.
+"""Datasets: read the library's Arrow/JSONL files, tokenise conversations (conversation.py), shift labels, truncate.
 
 An example becomes `input_ids` and `target_ids` of the same length, already shifted: `target_ids[t]` is the
 token the model must predict after reading `input_ids[: t + 1]`, or -100 where nothing is learned (prompt, system
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import DatasetError
-from .templates import Render, split_segments
+from .conversation import ChatFormat, encode_conversation
 
 IGNORE_INDEX = -100
 ROLES = ("system", "user", "assistant")
@@ -189,28 +189,11 @@ def describe_dataset_file(path: str | Path) -> dict:
 # ---------------------------------------------------------------- templating and masking
 
 
-def add_system_message(messages: list[dict], lang: str, system_message: str | None,
-                       system_messages: dict[str, str]) -> list[dict]:
-    """Prepend the language's system message (or the global one) when the conversation has none."""
-    text = system_messages.get(lang, system_message)
-    if text is None or (messages and messages[0]["role"] == "system"):
-        return messages
-    return [{"role": "system", "content": text}, *messages]
-
-
-def tokenize_conversation(messages: list[dict], tokenizer, render: Render, prefix_ids: list[int]) -> tuple[list[int], list[bool]]:
-    """Token ids of the whole conversation and, per token, whether it belongs to an assistant turn.
-
-    Each segment is tokenized on its own, so a label boundary never falls inside a token, and the prompt tokens
-    are exactly those the model reads at generation time (the prompt is tokenized alone there too).
-    """
-    ids = list(prefix_ids)
-    is_assistant = [False] * len(ids)
-    for text, assistant in split_segments(messages, render):
-        piece = tokenizer(text, add_special_tokens=False)["input_ids"]
-        ids.extend(piece)
-        is_assistant.extend([assistant] * len(piece))
-    return ids, is_assistant
+def tokenize_conversation(messages: list[dict], tokenizer, chat_format: ChatFormat,
+                          lang: str | None = None) -> tuple[list[int], list[bool]]:
+    """Token ids of the whole conversation (rendered and tokenised once) and, per token, whether it is learned."""
+    encoded = encode_conversation(chat_format, tokenizer, messages, lang)
+    return encoded.input_ids, encoded.is_assistant
 
 
 def shift_targets(ids: list[int], is_assistant: list[bool]) -> list[int]:
@@ -219,15 +202,13 @@ def shift_targets(ids: list[int], is_assistant: list[bool]) -> list[int]:
     return targets + [IGNORE_INDEX]
 
 
-def tokenize_records(records: list[Record], tokenizer, render: Render, prefix_ids: list[int], max_length: int,
-                     system_message: str | None = None, system_messages: dict[str, str] | None = None) -> TokenizedDataset:
+def tokenize_records(records: list[Record], tokenizer, chat_format: ChatFormat, max_length: int) -> TokenizedDataset:
     """Template, tokenize, mask and truncate every record; count what truncation emptied instead of training on it."""
     result = TokenizedDataset(examples=[])
     tokens: Counter = Counter()
     targets: Counter = Counter()
     for record in records:
-        messages = add_system_message(record.messages, record.lang, system_message, system_messages or {})
-        ids, is_assistant = tokenize_conversation(messages, tokenizer, render, prefix_ids)
+        ids, is_assistant = tokenize_conversation(record.messages, tokenizer, chat_format, record.lang)
         truncated = len(ids) > max_length
         if truncated:
             ids, is_assistant = ids[:max_length], is_assistant[:max_length]

@@ -18,18 +18,18 @@ from pathlib import Path
 
 import torch
 
-from .data import add_system_message
+from .conversation import ChatFormat, encode_conversation, end_of_turn_ids, load_chat_format
 from .errors import TrainerError
 from .model import load_tokenizer, resolve_device, resolve_dtype
-from .templates import make_renderer, resolve_template_name, split_segments, template_prefix
 
-# FastChat llm_judge/common.py temperature_config; categories not listed answer greedily.
+# FastChat llm_judge/common.py temperature_config; gen_model_answer.py uses 0.7 for categories not listed.
 CATEGORY_TEMPERATURES = {"writing": 0.7, "roleplay": 0.7, "extraction": 0.0, "math": 0.0, "coding": 0.0,
                          "reasoning": 0.0, "stem": 0.1, "humanities": 0.1}
+DEFAULT_TEMPERATURE = 0.7
 
 
 def temperature_for(category: str) -> float:
-    return CATEGORY_TEMPERATURES.get(category, 0.0)
+    return CATEGORY_TEMPERATURES.get(category, DEFAULT_TEMPERATURE)
 
 
 @dataclass
@@ -71,23 +71,9 @@ def load_generation_model(options: GenerateOptions, device: torch.device):
     return model.to(device).eval()
 
 
-def prompt_ids(messages: list[dict], tokenizer, render, prefix: list[int]) -> list[int]:
-    ids = list(prefix)
-    for text, _ in split_segments(messages, render, generation_prompt=True):
-        ids.extend(tokenizer(text, add_special_tokens=False)["input_ids"])
-    return ids
-
-
-def stop_token_ids(tokenizer, render) -> list[int]:
-    """eos, plus the first token of the template's end-of-turn marker (e.g. <|im_end|>)."""
-    stops = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
-    turn = [{"role": "user", "content": "x"}, {"role": "assistant", "content": ""}]
-    for text, is_assistant in split_segments(turn, render):
-        if is_assistant:
-            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-            if ids:
-                stops.add(ids[0])
-    return sorted(stops)
+def prompt_ids(chat_format: ChatFormat, tokenizer, messages: list[dict], lang: str | None) -> list[int]:
+    """The ids training showed the model before an assistant turn (conversation.encode_conversation)."""
+    return encode_conversation(chat_format, tokenizer, messages, lang, add_generation_prompt=True).input_ids
 
 
 @torch.no_grad()
@@ -144,11 +130,11 @@ def generate_answers(options: GenerateOptions) -> dict[str, Path]:
     device = resolve_device(options.device)
     tokenizer = load_tokenizer(options.adapter if options.adapter and (Path(options.adapter) / "tokenizer.json").is_file()
                                else options.model)
-    template = resolve_template_name(options.chat_template or settings.get("chat_template", "auto"), tokenizer)
-    render, prefix = make_renderer(template, tokenizer), template_prefix(template, tokenizer)
     system_message = options.system_message if options.system_message is not None else settings.get("system_message")
     system_messages = settings.get("system_messages", {}) if options.system_message is None else {}
-    stops = stop_token_ids(tokenizer, render)
+    chat_format = load_chat_format(tokenizer, options.chat_template or settings.get("chat_template", "auto"),
+                                   system_message, system_messages)
+    stops = end_of_turn_ids(chat_format, tokenizer)
     model_id = options.model_id or Path(options.adapter or options.model).resolve().name
     model = None
     written = {}
@@ -170,14 +156,14 @@ def generate_answers(options: GenerateOptions) -> dict[str, Path]:
             for start in range(0, len(group), options.batch_size):
                 batch = group[start:start + options.batch_size]
                 torch.manual_seed(options.seed + start)
-                histories = [add_system_message([], language.lower(), system_message, system_messages) for _ in batch]
+                histories: list[list[dict]] = [[] for _ in batch]
                 answers: list[list[str]] = [[] for _ in batch]
                 turns = max(len(question["turns"]) for question in batch)
                 for turn in range(turns):
                     active = [i for i, question in enumerate(batch) if turn < len(question["turns"])]
                     for i in active:
                         histories[i] = [*histories[i], {"role": "user", "content": batch[i]["turns"][turn]}]
-                    prompts = [prompt_ids(histories[i], tokenizer, render, prefix) for i in active]
+                    prompts = [prompt_ids(chat_format, tokenizer, histories[i], language) for i in active]
                     outputs = generate_batch(model, tokenizer, prompts, temperature, options.max_new_tokens, stops, device)
                     for i, text in zip(active, outputs):
                         answers[i].append(text)

@@ -35,9 +35,15 @@ from .attention import attention_inputs, resolve_attention
 from .config import TrainConfig, config_to_dict
 from .data import describe_dataset_file, read_records, tokenize_records
 from .errors import TrainerError
-from .model import (TokenLoss, apply_lora, load_model, load_tokenizer, resolve_device, resolve_dtype)
+from .attention import TRANSFORMERS_NAMES
+from .model import (TokenLoss, apply_lora, load_model, load_model_config, load_tokenizer, merge_adapter, resolve_device,
+                    resolve_dtype)
+from .run_folder import (RECORD_FILE, check_resume, checkpoint_record, describe_base_model, prepare_out_folder,
+                         read_checkpoint_record)
+from .sharded import (build_meta_model, gather_trainable, initialise_lora, load_sharded_state, load_sharded_weights,
+                      save_sharded_state, shard_model)
 from .packing import Batch, build_rows, collate_rows, epoch_order
-from .templates import make_renderer, resolve_template_name, template_prefix
+from .conversation import load_chat_format
 
 CONFIG_FILE = "training_config.json"
 RUN_INFO_FILE = "run_info.json"
@@ -102,12 +108,11 @@ class DataSetup:
 
 
 def setup_data(config: TrainConfig, tokenizer, distributed: Distributed) -> DataSetup:
-    template = resolve_template_name(config.chat_template, tokenizer)
-    render, prefix = make_renderer(template, tokenizer), template_prefix(template, tokenizer)
+    chat_format = load_chat_format(tokenizer, config.chat_template, config.system_message, config.system_messages)
+    template = chat_format.template
 
     def load(path: str):
-        tokenized = tokenize_records(read_records(path), tokenizer, render, prefix, config.max_length,
-                                     config.system_message, config.system_messages)
+        tokenized = tokenize_records(read_records(path), tokenizer, chat_format, config.max_length)
         if not tokenized.examples:
             raise TrainerError(f"{path}: no example keeps an assistant token within max_length={config.max_length}; "
                                "raise --max-length")
@@ -134,13 +139,32 @@ def setup_data(config: TrainConfig, tokenizer, distributed: Distributed) -> Data
     return DataSetup(train_set.examples, rows, row_targets, summary, template, validation)
 
 
-def setup_model(config: TrainConfig, device: torch.device, distributed: Distributed):
+@dataclass
+class ModelSetup:
+    model: object  # the peft model (parameters may be FSDP shards)
+    loss_module: object  # what the loop calls: TokenLoss, DDP(TokenLoss) or the FSDP-sharded TokenLoss
+    dtype: torch.dtype
+    attention: str
+    trainable: int
+    total: int
+    base_model: dict  # identity of the base weights (run_folder.describe_base_model)
+    sharded: bool
+    load_stats: dict | None = None
+
+
+def setup_model(config: TrainConfig, device: torch.device, distributed: Distributed) -> ModelSetup:
     dtype = resolve_dtype(config.dtype, device)
     attention = resolve_attention(config.attention, device)
     if device.type == "cuda" and config.tf32:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    model = load_model(config.model, dtype, attention, device)
+    sharded = config.fsdp and distributed.world_size > 1
+    if sharded:
+        # parameters on the meta device: no rank materialises the model before it is sharded
+        model = build_meta_model(config.model, dtype, TRANSFORMERS_NAMES[attention])
+    else:
+        model = load_model(config.model, dtype, attention, device)
+    base_model = describe_base_model(config.model, model.config)
     model, trainable, total = apply_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout,
                                          config.lora_target_modules)
     for parameter in model.parameters():
@@ -149,26 +173,24 @@ def setup_model(config: TrainConfig, device: torch.device, distributed: Distribu
             parameter.data = parameter.data.float()
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    log(distributed, f"model {config.model}: {total / 1e6:.1f}M parameters, {trainable / 1e6:.2f}M trainable (LoRA r="
-                     f"{config.lora_r}), {dtype}, attention {attention}, device {device}")
     loss_module = TokenLoss(model, config.loss_chunk_tokens)
-    if config.fsdp and distributed.world_size > 1:
-        from torch.distributed.fsdp import fully_shard
-
-        # TokenLoss calls the decoder and the LM head directly, so those are the units whose hooks gather weights
-        decoder = model.get_base_model().get_decoder()
-        for layer in decoder.layers:
-            fully_shard(layer)
-        fully_shard(decoder)
-        fully_shard(model.get_base_model().get_output_embeddings())
+    load_stats = None
+    if sharded:
+        shard_model(loss_module, model.get_base_model().get_decoder().layers)
+        load_stats = load_sharded_weights(loss_module, config.model, config.seed, device)
         wrapped = loss_module
-    elif distributed.world_size > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        wrapped = DistributedDataParallel(loss_module, device_ids=[device.index] if device.type == "cuda" else None)
     else:
-        wrapped = loss_module
-    return model, wrapped, dtype, attention, trainable, total
+        initialise_lora(model, config.seed)
+        if distributed.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            wrapped = DistributedDataParallel(loss_module, device_ids=[device.index] if device.type == "cuda" else None)
+        else:
+            wrapped = loss_module
+    log(distributed, f"model {config.model}: {total / 1e6:.1f}M parameters, {trainable / 1e6:.2f}M trainable (LoRA r="
+                     f"{config.lora_r}), {dtype}, attention {attention}, device {device}"
+                     + (f", FSDP over {distributed.world_size} processes" if sharded else ""))
+    return ModelSetup(model, wrapped, dtype, attention, trainable, total, base_model, sharded, load_stats)
 
 
 def setup_optimizer(config: TrainConfig, model, total_steps: int, device: torch.device):
@@ -218,19 +240,6 @@ def save_adapter(model, out: Path, tokenizer) -> None:
     tokenizer.save_pretrained(str(out))
 
 
-def fsdp_active(model) -> bool:
-    return any(type(module).__name__.startswith("FSDP") for module in model.modules())
-
-
-def gather_trainable(model) -> dict[str, torch.Tensor]:
-    """The full (unsharded) trainable weights of an FSDP model on the CPU; a collective call."""
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-
-    full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-    names = {name for name, parameter in model.named_parameters() if parameter.requires_grad}
-    return {name: tensor.contiguous() for name, tensor in full.items() if name in names}
-
-
 def write_gathered_adapter(model, state: dict[str, torch.Tensor], out: Path, tokenizer) -> None:
     from peft import get_peft_model_state_dict
     from safetensors.torch import save_file
@@ -241,47 +250,58 @@ def write_gathered_adapter(model, state: dict[str, torch.Tensor], out: Path, tok
     tokenizer.save_pretrained(str(out))
 
 
+def write_adapter(setup: ModelSetup, out: Path, tokenizer, distributed: Distributed) -> None:
+    """The adapter files in `out` (rank 0); under FSDP the LoRA weights alone are gathered (a collective)."""
+    if setup.sharded:
+        state = gather_trainable(setup.model, distributed.is_main)
+        if distributed.is_main:
+            write_gathered_adapter(setup.model, state, out, tokenizer)
+    elif distributed.is_main:
+        save_adapter(setup.model, out, tokenizer)
+
+
 def trainable_state(model) -> dict[str, torch.Tensor]:
     return {name: parameter.detach().cpu().contiguous() for name, parameter in model.named_parameters()
             if parameter.requires_grad}
 
 
-def save_checkpoint(out: Path, step: int, model, optimizer, scheduler, tokenizer, distributed: Distributed,
-                    keep: int) -> Path:
+def barrier(distributed: Distributed) -> None:
+    if distributed.world_size > 1:
+        dist.barrier()
+
+
+def save_checkpoint(out: Path, step: int, setup: ModelSetup, optimizer, scheduler, tokenizer, distributed: Distributed,
+                    keep: int, record: dict) -> Path:
     from safetensors.torch import save_file
 
     final = out / "checkpoints" / f"step-{step:06d}"
     partial = final.with_name(final.name + ".incomplete")
-    sharded = fsdp_active(model)
-    state = gather_trainable(model) if sharded else None  # collective: every rank takes part
     if distributed.is_main:
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        if sharded:
-            write_gathered_adapter(model, state, partial, tokenizer)
-            save_file(state, str(partial / TRAINABLE_FILE))
-        else:
-            save_adapter(model, partial, tokenizer)
-            save_file(trainable_state(model), str(partial / TRAINABLE_FILE))
-            # optimizer state of sharded (FSDP) parameters is not saved: resume is refused under fsdp
-            torch.save({"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()},
-                       partial / STATE_FILE)
-    if distributed.world_size > 1:
-        dist.barrier()
+    barrier(distributed)
+    write_adapter(setup, partial, tokenizer, distributed)
+    if setup.sharded:
+        save_sharded_state(partial, setup.loss_module, optimizer)  # every rank writes its own shards
+    if distributed.is_main:
+        state = {"step": step, "scheduler": scheduler.state_dict(), "counters": record["counters"]}
+        if not setup.sharded:
+            save_file(trainable_state(setup.model), str(partial / TRAINABLE_FILE))
+            state["optimizer"] = optimizer.state_dict()
+        torch.save(state, partial / STATE_FILE)
+        (partial / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     # Every rank keeps its own RNG streams (LoRA dropout draws differ per rank).
     rng = {"python": random.getstate(), "torch": torch.get_rng_state(),
            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
     torch.save(rng, partial / f"rng_rank{distributed.rank}.pt")
-    if distributed.world_size > 1:
-        dist.barrier()
+    barrier(distributed)
     if distributed.is_main:
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)  # a checkpoint exists only once complete
         if keep > 0:
             for old in sorted((out / "checkpoints").glob("step-??????"))[:-keep]:
                 shutil.rmtree(old, ignore_errors=True)
-    if distributed.world_size > 1:
-        dist.barrier()
+    barrier(distributed)
     return final
 
 
@@ -298,19 +318,27 @@ def find_checkpoint(config: TrainConfig) -> Path:
     return path
 
 
-def load_checkpoint(path: Path, model, optimizer, scheduler, distributed: Distributed) -> int:
+def load_checkpoint(path: Path, setup: ModelSetup, optimizer, scheduler, distributed: Distributed) -> dict:
+    """Restore weights, optimizer, schedule and RNG; returns the checkpoint's trainer state (step, counters)."""
     from safetensors.torch import load_file
 
-    weights = load_file(str(path / TRAINABLE_FILE))
-    parameters = dict(model.named_parameters())
-    missing = [name for name in weights if name not in parameters]
-    if missing:
-        raise TrainerError(f"checkpoint {path} does not match this model/LoRA config (e.g. {missing[0]})")
-    with torch.no_grad():
-        for name, tensor in weights.items():
-            parameters[name].copy_(tensor)
+    if setup.sharded:
+        load_sharded_state(path, setup.loss_module, optimizer)
+    else:
+        if not (path / TRAINABLE_FILE).is_file():
+            raise TrainerError(f"checkpoint {path} was written under --fsdp (sharded state); resume it with --fsdp "
+                               "and the same number of processes")
+        weights = load_file(str(path / TRAINABLE_FILE))
+        parameters = dict(setup.model.named_parameters())
+        missing = [name for name in weights if name not in parameters]
+        if missing:
+            raise TrainerError(f"checkpoint {path} does not match this model/LoRA config (e.g. {missing[0]})")
+        with torch.no_grad():
+            for name, tensor in weights.items():
+                parameters[name].copy_(tensor)
     state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=False)
-    optimizer.load_state_dict(state["optimizer"])
+    if not setup.sharded:
+        optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     rng_file = path / f"rng_rank{distributed.rank}.pt"
     if rng_file.is_file():
@@ -319,7 +347,7 @@ def load_checkpoint(path: Path, model, optimizer, scheduler, distributed: Distri
         torch.set_rng_state(rng["torch"])
         if rng["cuda"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])
-    return int(state["step"])
+    return state
 
 
 # ---------------------------------------------------------------- training
@@ -331,14 +359,22 @@ def move(batch: Batch, device: torch.device) -> Batch:
 
 def evaluate(loss_module, examples, rows, config: TrainConfig, attention: str, dtype, device, pad_id: int,
              distributed: Distributed) -> float:
+    """Mean validation loss. Every rank runs the same number of forwards (FSDP forwards and DDP's buffer sync are
+    collectives): a rank without a batch left repeats its first one and does not count it."""
     total = torch.zeros(2, dtype=torch.float64, device=device)
+    size = config.micro_batch_size
+    starts = list(range(0, len(rows), size))
+    rounds = math.ceil(len(starts) / distributed.world_size)
     with torch.no_grad():
-        for start in range(distributed.rank * config.micro_batch_size, len(rows),
-                           config.micro_batch_size * distributed.world_size):
-            chunk = [[examples[i] for i in row] for row in rows[start:start + config.micro_batch_size]]
+        for round_index in range(rounds):
+            position = round_index * distributed.world_size + distributed.rank
+            counted = position < len(starts)
+            start = starts[position] if counted else starts[distributed.rank % len(starts)]
+            chunk = [[examples[i] for i in row] for row in rows[start:start + size]]
             batch = move(collate_rows(chunk, pad_id, multiple_of=128 if attention == "flex" else 1), device)
             loss_sum, count = loss_module(batch.input_ids, batch.target_ids, **attention_inputs(batch, attention, dtype))
-            total += torch.stack([loss_sum.double(), torch.tensor(float(count), device=device, dtype=torch.float64)])
+            if counted:
+                total += torch.stack([loss_sum.double(), torch.tensor(float(count), device=device, dtype=torch.float64)])
     if distributed.world_size > 1:
         dist.all_reduce(total)
     return float(total[0] / total[1])
@@ -349,37 +385,62 @@ def train(config: TrainConfig) -> dict:
     distributed, device = setup_distributed(config.device)
     set_seed(config.seed)
     out = Path(config.out)
+    removed = prepare_out_folder(out, bool(config.resume_from), config.overwrite, distributed.is_main)
     if distributed.is_main:
         out.mkdir(parents=True, exist_ok=True)
+    barrier(distributed)
     tokenizer = load_tokenizer(config.model)
     data = setup_data(config, tokenizer, distributed)
-    model, loss_module, dtype, attention, trainable, total = setup_model(config, device, distributed)
+    dataset = describe_dataset_file(config.data)
+    base_model = describe_base_model(config.model, load_model_config(config.model))
+    settings = config_to_dict(config)
+
+    checkpoint, changes = None, {}
+    if config.resume_from:
+        # checked before the model is loaded: a wrong resume fails in seconds
+        checkpoint = find_checkpoint(config)
+        changes = check_resume(read_checkpoint_record(checkpoint), settings, dataset["sha256"],
+                               distributed.world_size, base_model, config.allow_changes, checkpoint)
+
+    setup = setup_model(config, device, distributed)
+    model, loss_module, dtype, attention = setup.model, setup.loss_module, setup.dtype, setup.attention
+    # LoRA weights are drawn alike on every rank; dropout masks must not be (one stream per rank)
+    torch.manual_seed(config.seed + 1_000_003 * distributed.rank)
 
     group = config.gradient_accumulation_steps * distributed.world_size
     stream = MicroBatchStream(data.rows, data.row_targets, config.micro_batch_size, config.seed)
     total_steps = config.max_steps or max(1, math.ceil(config.epochs * stream.per_epoch / group))
     optimizer, scheduler = setup_optimizer(config, model, total_steps, device)
 
-    start_step = 0
-    if config.resume_from:
-        if config.fsdp and distributed.world_size > 1:
-            raise TrainerError("resume_from is not supported with fsdp yet; resume with DDP or restart the run")
-        checkpoint = find_checkpoint(config)
-        start_step = load_checkpoint(checkpoint, model, optimizer, scheduler, distributed)
-        log(distributed, f"resumed from {checkpoint} at step {start_step}")
+    start_step, counters = 0, {"tokens": 0, "target_tokens": 0}
+    if checkpoint is not None:
+        state = load_checkpoint(checkpoint, setup, optimizer, scheduler, distributed)
+        start_step = int(state["step"])
+        counters = dict(state.get("counters", counters))
+        if "learning_rate" in changes:
+            # the schedule's base rate comes from the checkpoint; an allowed change of it takes effect now
+            scheduler.base_lrs = [config.learning_rate for _ in scheduler.base_lrs]
+            for param_group, base in zip(optimizer.param_groups, scheduler.base_lrs):
+                param_group["initial_lr"] = base
+                param_group["lr"] = base * scheduler.lr_lambdas[0](scheduler.last_epoch)
+            scheduler._last_lr = [param_group["lr"] for param_group in optimizer.param_groups]
+        log(distributed, f"resumed from {checkpoint} at step {start_step}"
+                         + (f"; allowed changes: {', '.join(changes)}" if changes else ""))
 
     run_info = {
-        "version": __version__, "seed": config.seed, "world_size": distributed.world_size,
-        "dataset": describe_dataset_file(config.data),
+        "package": "polyglot-trainer", "version": __version__, "seed": config.seed, "world_size": distributed.world_size,
+        "fsdp": setup.sharded, "base_model": base_model, "dataset": dataset,
         "validation_dataset": describe_dataset_file(config.validation_data) if config.validation_data else None,
         "data": data.summary, "chat_template": data.template, "attention": attention, "dtype": str(dtype),
-        "parameters": total, "trainable_parameters": trainable, "total_steps": total_steps,
+        "parameters": setup.total, "trainable_parameters": setup.trainable, "total_steps": total_steps,
+        "resumed_from": str(checkpoint) if checkpoint else None, "resumed_at_step": start_step or None,
+        "allowed_changes": changes, "overwritten_files": removed, "sharded_load": setup.load_stats,
         "torch": torch.__version__, "transformers": __import__("transformers").__version__,
         "peft": __import__("peft").__version__,
     }
     metrics_path = out / METRICS_FILE
     if distributed.is_main:
-        (out / CONFIG_FILE).write_text(json.dumps(config_to_dict(config), indent=2) + "\n", encoding="utf-8")
+        (out / CONFIG_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
         (out / RUN_INFO_FILE).write_text(json.dumps(run_info, indent=2) + "\n", encoding="utf-8")
         kept = []
         if start_step and metrics_path.is_file():
@@ -387,6 +448,9 @@ def train(config: TrainConfig) -> dict:
             kept = [line for line in metrics_path.read_text(encoding="utf-8").splitlines()
                     if line.strip() and json.loads(line).get("step", 0) <= start_step]
         metrics_path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+    def record(step: int) -> dict:
+        return checkpoint_record(step, settings, dataset["sha256"], distributed.world_size, base_model, counters)
 
     progress = None
     if distributed.is_main and config.progress_bar:
@@ -397,8 +461,9 @@ def train(config: TrainConfig) -> dict:
     multiple = 128 if attention == "flex" else 1  # flex attention works on 128-token blocks
     pad_to = config.max_length if (attention == "flex" and config.packing) else None  # one shape: one compile
     parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    processed_tokens, window_tokens, window_start = 0, 0, time.perf_counter()
+    window_tokens, window_start = 0, time.perf_counter()
     losses = []
+    inner = loss_module.module if hasattr(loss_module, "module") else loss_module
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     loss_module.train()
@@ -408,19 +473,27 @@ def train(config: TrainConfig) -> dict:
         mine = [first + distributed.rank + distributed.world_size * a for a in range(config.gradient_accumulation_steps)]
         step_loss = torch.zeros((), dtype=torch.float64, device=device)
         step_tokens = 0
+        aux_values = []
         for position, k in enumerate(mine):
             rows = [[data.examples[i] for i in data.rows[row]] for row in stream.row_indices(k)]
             batch = move(collate_rows(rows, pad_id, pad_to=pad_to, multiple_of=multiple), device)
             last = position == len(mine) - 1
-            sync = nullcontext() if last or not hasattr(loss_module, "no_sync") else loss_module.no_sync()
+            if setup.sharded:
+                # reduce-scatter the gradients once per optimizer step, on its last micro-batch
+                loss_module.set_requires_gradient_sync(last)
+                sync = nullcontext()
+            else:
+                sync = nullcontext() if last or not hasattr(loss_module, "no_sync") else loss_module.no_sync()
             with sync:
                 loss_sum, _ = loss_module(batch.input_ids, batch.target_ids, **attention_inputs(batch, attention, dtype))
-                # DDP averages gradients over ranks; scaling by world_size makes the update sum/global_targets.
+                # DDP/FSDP average gradients over ranks; scaling by world_size makes the update sum/global_targets.
                 (loss_sum * (distributed.world_size / global_targets)).backward()
+            if inner.last_router_aux_loss is not None:
+                aux_values.append(inner.last_router_aux_loss)
             step_loss += loss_sum.detach().double()
             step_tokens += batch.real_tokens
         if config.max_grad_norm > 0:
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm))
+            grad_norm = float(clip_gradients(parameters, config.max_grad_norm))
         else:
             grad_norm = float("nan")
         learning_rate = scheduler.get_last_lr()[0]
@@ -433,7 +506,8 @@ def train(config: TrainConfig) -> dict:
             step_loss, step_tokens = reduced[0], int(reduced[1])
         loss = float(step_loss) / global_targets
         losses.append(loss)
-        processed_tokens += step_tokens
+        counters["tokens"] += step_tokens
+        counters["target_tokens"] += global_targets
         window_tokens += step_tokens
         done = step + 1
         if progress is not None:
@@ -442,10 +516,13 @@ def train(config: TrainConfig) -> dict:
         if done % config.logging_steps == 0 or done == total_steps:
             elapsed = time.perf_counter() - window_start
             row = {"step": done, "epoch": round(first / stream.per_epoch, 4), "loss": loss, "lr": learning_rate,
-                   "grad_norm": grad_norm, "tokens": processed_tokens, "target_tokens": global_targets,
+                   "grad_norm": grad_norm, "tokens": counters["tokens"], "target_tokens": global_targets,
+                   "cumulative_target_tokens": counters["target_tokens"],
                    "tokens_per_second": round(window_tokens / elapsed, 2) if elapsed > 0 else None,
                    "gpu_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
                    if device.type == "cuda" else None}
+            if aux_values:
+                row["router_aux_loss"] = sum(aux_values) / len(aux_values)  # this rank's, unscaled
             if distributed.is_main:
                 with metrics_path.open("a", encoding="utf-8") as handle:
                     handle.write(json.dumps(row) + "\n")
@@ -453,16 +530,21 @@ def train(config: TrainConfig) -> dict:
         if data.validation and config.eval_steps and done % config.eval_steps == 0 and done != total_steps:
             _log_validation(loss_module, data, config, attention, dtype, device, pad_id, distributed, done, metrics_path)
         if config.save_steps and done % config.save_steps == 0 and done != total_steps:
-            save_checkpoint(out, done, model, optimizer, scheduler, tokenizer, distributed, config.save_total_limit)
+            save_checkpoint(out, done, setup, optimizer, scheduler, tokenizer, distributed, config.save_total_limit,
+                            record(done))
     if progress is not None:
         progress.close()
     if data.validation:
         run_info["validation_loss"] = _log_validation(loss_module, data, config, attention, dtype, device, pad_id,
                                                       distributed, total_steps, metrics_path)
-    save(config, model, tokenizer, distributed, out, run_info, losses)
-    if distributed.world_size > 1:
-        dist.barrier()
+    run_info["counters"] = dict(counters)
+    save(config, setup, tokenizer, distributed, out, run_info, losses)
     return run_info
+
+
+def clip_gradients(parameters, max_norm: float) -> torch.Tensor:
+    """clip_grad_norm_ over the trainable parameters; with FSDP shards (DTensors) the norm is the global one."""
+    return torch.nn.utils.clip_grad_norm_(parameters, max_norm)
 
 
 def _log_validation(loss_module, data: DataSetup, config, attention, dtype, device, pad_id, distributed, step,
@@ -478,15 +560,11 @@ def _log_validation(loss_module, data: DataSetup, config, attention, dtype, devi
     return value
 
 
-def save(config: TrainConfig, model, tokenizer, distributed: Distributed, out: Path, run_info: dict,
+def save(config: TrainConfig, setup: ModelSetup, tokenizer, distributed: Distributed, out: Path, run_info: dict,
          losses: list[float]) -> None:
     """Final adapter (safetensors + adapter_config.json), tokenizer, run record, optional merged weights."""
-    if fsdp_active(model):
-        state = gather_trainable(model)
-        if distributed.is_main:
-            write_gathered_adapter(model, state, out, tokenizer)
-    elif distributed.is_main:
-        save_adapter(model, out, tokenizer)
+    write_adapter(setup, out, tokenizer, distributed)
+    barrier(distributed)
     if not distributed.is_main:
         return
     run_info["final_loss"] = losses[-1] if losses else None
@@ -494,11 +572,11 @@ def save(config: TrainConfig, model, tokenizer, distributed: Distributed, out: P
     log(distributed, f"adapter written to {out}/adapter_model.safetensors"
                      + (f"; loss {losses[0]:.4f} -> {losses[-1]:.4f}" if losses else ""))
     if config.merge_weights:
-        if config.fsdp and distributed.world_size > 1:
-            log(distributed, "merge_weights is skipped under fsdp; merge afterwards on one machine with "
-                             "`python -m polyglot_trainer merge --model BASE --adapter RUN`")
-            return
-        merged = model.merge_and_unload()
-        merged.save_pretrained(str(out / "merged"), safe_serialization=True)
-        tokenizer.save_pretrained(str(out / "merged"))
+        if setup.sharded:
+            # the shards are not gathered: rank 0 merges from the files, on the CPU, after the others are done
+            merge_adapter(config.model, str(out), str(out / "merged"), setup.dtype)
+        else:
+            merged = setup.model.merge_and_unload()
+            merged.save_pretrained(str(out / "merged"), safe_serialization=True)
+            tokenizer.save_pretrained(str(out / "merged"))
         log(distributed, f"merged weights written to {out}/merged")
