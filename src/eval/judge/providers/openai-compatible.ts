@@ -2,6 +2,7 @@ import OpenAI from "openai";
 import { z } from "zod";
 import { JudgeServiceError, MissingJudgeApiKeyError, parseRetryAfterHeader } from "../judge-errors";
 import type { JudgeProvider, JudgeRequest, JudgeResponse } from "../judge-provider";
+import { buildChatCompletionBody } from "../reasoning-models";
 
 /** Options of `createOpenAICompatibleJudge`. */
 export const openAICompatibleJudgeOptionsSchema = z.strictObject({
@@ -15,6 +16,11 @@ export const openAICompatibleJudgeOptionsSchema = z.strictObject({
   baseURL: z.url().optional(),
   /** Time one request may take, in milliseconds (default 300 000). */
   timeoutMs: z.number().int().positive().default(300_000),
+  /**
+   * Reasoning model (`max_completion_tokens`, no `temperature`): `true`, `false`, or `auto` (default),
+   * which decides by the model name (see `REASONING_MODEL_PATTERNS`).
+   */
+  reasoning: z.union([z.boolean(), z.literal("auto")]).default("auto"),
   /** Environment to read the key from (default `process.env`). */
   env: z.record(z.string(), z.string().optional()).optional(),
 });
@@ -50,26 +56,22 @@ export function createOpenAICompatibleJudge(options: OpenAICompatibleJudgeOption
   return {
     name: "openai-compatible",
     model: parsed.model,
+    batch: {
+      client: getClient,
+      requestBody: (request) => buildChatCompletionBody({ model: parsed.model, request, reasoning: parsed.reasoning }),
+    },
     async doJudge(request: JudgeRequest): Promise<JudgeResponse> {
       const openai = getClient();
       try {
         const completion = await openai.chat.completions.create(
-          {
-            model: parsed.model,
-            messages: [
-              { role: "system", content: request.systemPrompt },
-              { role: "user", content: request.userPrompt },
-            ],
-            n: 1,
-            temperature: request.temperature,
-            max_tokens: request.maxTokens,
-          },
+          buildChatCompletionBody({ model: parsed.model, request, reasoning: parsed.reasoning }),
           request.signal ? { signal: request.signal } : undefined,
         );
         return {
           text: completion.choices[0]?.message?.content ?? "",
           inputTokens: completion.usage?.prompt_tokens ?? 0,
           outputTokens: completion.usage?.completion_tokens ?? 0,
+          ...(completion.model ? { model: completion.model } : {}),
         };
       } catch (error) {
         throw toJudgeServiceError(error, parsed.model);
