@@ -88,7 +88,8 @@ describe("OpenAI Batch API", () => {
     server.holdBatches = true;
     const { answers, out, options } = await setUp(server);
     const statePath = join(out, "judge-batches.json");
-    const child = spawn(join(repoRoot, "node_modules/.bin/tsx"), [join(repoRoot, "test/eval/judge-batch-child.ts"), bench, answers, out, server.baseURL], {
+    // Node itself with tsx as a loader: killing a tsx wrapper could leave its node child polling.
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-batch-child.ts"), bench, answers, out, server.baseURL], {
       cwd: repoRoot,
       stdio: "ignore",
     });
@@ -101,6 +102,10 @@ describe("OpenAI Batch API", () => {
     }
     child.kill("SIGKILL");
     await exited;
+    // Nothing polls any more: the killed run is really gone.
+    const retrievals = server.batches[0]!.retrievals;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 150));
+    expect(server.batches[0]!.retrievals).toBe(retrievals);
     expect(existsSync(join(out, "judge-summary.json"))).toBe(false);
     const before = await readJudgeBatchState(statePath);
     expect(before.batches).toEqual([expect.objectContaining({ id: server.batches[0]!.id, status: "in_progress", collected: false })]);

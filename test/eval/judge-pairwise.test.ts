@@ -169,6 +169,17 @@ describe("pairwise judging", () => {
       winner: "error",
       error: "game 2: unparseable",
     });
+    // --retry-errors asks again for the one order without a verdict, and only for it.
+    const retried = await judgeMtBench({
+      bench,
+      answers,
+      out,
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "test-key" }),
+      mode: "pairwise-all",
+      retryErrors: true,
+    });
+    expect(retried).toMatchObject({ calls: 1, cacheHits: 35 });
+    expect(server.requests).toHaveLength(37);
   });
 });
 

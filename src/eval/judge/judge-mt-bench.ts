@@ -222,6 +222,8 @@ interface JudgeCall {
   systemPrompt: string;
   userPrompt: string;
   label: string;
+  /** The prompt's output format, to tell whether a cached answer has a verdict. */
+  outputFormat: string;
 }
 
 /** What became of a call. */
@@ -409,7 +411,7 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
           const key = judgeCacheKey({ judgeModel: judge.model, systemPrompt: prompt.systemPrompt, userPrompt: prompt.userPrompt, repeat });
           if (!calls.has(key)) {
             const label = `${itemLabel(item)}${item.kind === "pair" ? ` game ${game + 1}` : ""}${parsed.repeats > 1 ? ` repeat ${repeat + 1}` : ""}${judges.length > 1 ? ` (${judge.model})` : ""}`;
-            calls.set(key, { key, judgeIndex, repeat, systemPrompt: prompt.systemPrompt, userPrompt: prompt.userPrompt, label });
+            calls.set(key, { key, judgeIndex, repeat, systemPrompt: prompt.systemPrompt, userPrompt: prompt.userPrompt, label, outputFormat: prompt.outputFormat });
           }
           return key;
         }),
@@ -420,7 +422,7 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
   const cachePath = parsed.cache ?? join(parsed.out, "judge-cache.jsonl");
   const cache = await openJudgeCache({ path: cachePath, readOnly: parsed.dryRun });
   const needsCall = (entry: JudgeCacheEntry | undefined) =>
-    entry === undefined || (parsed.retryErrors && !entryIsParseable(entry, calls.get(entry.key), items, parsed.mode));
+    entry === undefined || (parsed.retryErrors && !entryIsParseable(entry, calls.get(entry.key)!));
 
   const parts: JudgeRunPart[] = judges.map((judge, judgeIndex) => ({
     judgeModel: judge.model,
@@ -564,7 +566,10 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
               if (!call || outcomes.has(call.key)) continue;
               parts[judgeIndex]!.calls += 1;
               if (result.text !== undefined) await record(call, { text: result.text, inputTokens: result.inputTokens, outputTokens: result.outputTokens, model: result.model }, result.batchId);
-              else outcomes.set(call.key, { cached: false, apiError: result.error ?? "no result" });
+              else {
+                outcomes.set(call.key, { cached: false, apiError: result.error ?? "no result" });
+                errorCount += 1;
+              }
               done += 1;
             }
             report();
@@ -669,10 +674,9 @@ function compareItems(a: JudgeItem, b: JudgeItem): number {
 }
 
 /** Whether a cached answer gave a verdict (for `retryErrors`). */
-function entryIsParseable(entry: JudgeCacheEntry, call: JudgeCall | undefined, items: readonly JudgeItem[], mode: ParsedOptions["mode"]): boolean {
-  if (mode === "single") return parseJudgmentScore(entry.judgment) !== null;
-  const format = items.find((item) => item.kind === "pair" && item.prompts.some((prompt) => prompt.userPrompt === call?.userPrompt))?.prompts[0] as BuiltPairPrompt | undefined;
-  return parsePairVerdict(entry.judgment, format?.outputFormat) !== "error";
+function entryIsParseable(entry: JudgeCacheEntry, call: JudgeCall): boolean {
+  if (call.outputFormat === "[[rating]]") return parseJudgmentScore(entry.judgment) !== null;
+  return parsePairVerdict(entry.judgment, call.outputFormat as BuiltPairPrompt["outputFormat"]) !== "error";
 }
 
 interface RowContext {
