@@ -121,6 +121,30 @@ describe("OpenAI Batch API", () => {
     expect((await readJudgeBatchState(statePath)).batches[0]).toMatchObject({ status: "completed", collected: true });
   });
 
+  it("finds a batch whose id a kill kept out of the state file by its request set, instead of creating a second", async () => {
+    const server = await startServer(servers, { reply: fairJudge });
+    server.holdBatches = true;
+    const { answers, out, options } = await setUp(server);
+    const statePath = join(out, "judge-batches.json");
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-batch-child.ts"), bench, answers, out, server.baseURL], { cwd: repoRoot, stdio: "ignore" });
+    const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
+    while (!(server.batches.length === 1 && server.batches[0]!.retrievals >= 1)) {
+      if (child.exitCode !== null) throw new Error(`child exited early with ${child.exitCode}`);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 25));
+    }
+    child.kill("SIGKILL");
+    await exited;
+    // As if the kill had come between POST /v1/batches answering and the state write.
+    await rm(statePath);
+    expect(server.batches[0]!.metadata).toMatchObject({ request_set: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    server.holdBatches = false;
+    const summary = await judgeMtBench(options());
+    expect(server.batches).toHaveLength(1);
+    expect(server.files.size).toBe(2);
+    expect(server.requests).toHaveLength(24);
+    expect(summary).toMatchObject({ calls: 24, errors: [], batch: { batchIds: ["batch_1"], created: 0, resumed: 1 } });
+  });
+
   it("keeps what an expired batch finished, reports the rest, and submits only that on the rerun", async () => {
     const server = await startServer(servers, {
       reply: fairJudge,

@@ -78,7 +78,7 @@ export interface OpenAIBatchServer extends OpenAIServer {
  * Starts a generic OpenAI-compatible server on 127.0.0.1 (`POST /v1/chat/completions`), whose
  * answers come from `handle`: used by the translation tests and the judge tests. It also speaks the
  * Files and Batches endpoints the Batch API uses (`POST /v1/files`, `GET /v1/files/{id}/content`,
- * `POST /v1/batches`, `GET /v1/batches/{id}`): each retrieval moves a batch one step, validating ->
+ * `POST /v1/batches`, `GET /v1/batches` (newest first, paginated), `GET /v1/batches/{id}`): each retrieval moves a batch one step, validating ->
  * in_progress -> completed (or expired / failed, see `batchOutcome`), and completing it runs its
  * requests through `handle` into an output file (successes) and an error file (failures).
  *
@@ -215,6 +215,16 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<O
       };
       batches.push(batch);
       sendJson(response, 200, batchObject(batch));
+      return;
+    }
+    if (request.method === "GET" && path === "/batches") {
+      // Newest first, paginated with `after` and `limit`, as the API lists them.
+      const newestFirst = [...batches].reverse();
+      const after = url.searchParams.get("after");
+      const start = after ? newestFirst.findIndex((batch) => batch.id === after) + 1 : 0;
+      const limit = Number(url.searchParams.get("limit") ?? 20);
+      const page = newestFirst.slice(start, start + limit);
+      sendJson(response, 200, { object: "list", data: page.map(batchObject), first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null, has_more: start + limit < newestFirst.length });
       return;
     }
     const batchPath = /^\/batches\/([^/]+)$/.exec(path);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import OpenAI, { toFile } from "openai";
 import { z } from "zod";
 import { JudgeServiceError } from "../judge-errors";
@@ -54,6 +55,29 @@ export interface JudgeBatchEvent {
 }
 
 const TERMINAL_STATUSES = new Set(["completed", "expired", "failed", "cancelled"]);
+/** Statuses of a batch that will never deliver more results: its requests may be submitted again. */
+const SPENT_STATUSES = new Set(["expired", "failed", "cancelled", "cancelling"]);
+/** How many of the account's most recent batches are searched for one this run already created. */
+const RECOVERY_SEARCH_LIMIT = 1000;
+
+/** The identity of one input file's request set, stored in the batch's metadata. */
+export function batchRequestSetHash(customIds: readonly string[]): string {
+  return createHash("sha256").update(customIds.join("\n")).digest("hex");
+}
+
+/**
+ * A batch created for exactly these requests whose id never reached the state file (a kill between
+ * `POST /v1/batches` answering and the state write): found by the request-set hash in its metadata.
+ */
+async function findUnrecordedBatch(client: OpenAI, requestSet: string, known: ReadonlySet<string>): Promise<OpenAI.Batches.Batch | undefined> {
+  let seen = 0;
+  for await (const batch of client.batches.list({ limit: 100 })) {
+    if (++seen > RECOVERY_SEARCH_LIMIT) return undefined;
+    if (known.has(batch.id) || SPENT_STATUSES.has(batch.status)) continue;
+    if (batch.metadata?.request_set === requestSet) return batch;
+  }
+  return undefined;
+}
 
 /** Splits request lines into input files that respect the request and byte limits. */
 export function splitBatchRequests(lines: readonly BatchRequestLine[], limits: { maxRequests: number; maxBytes: number }): BatchRequestLine[][] {
@@ -120,7 +144,8 @@ function toServiceError(error: unknown, what: string): unknown {
  * recorded batch that holds wanted requests until it ends, downloads its output and error files and
  * passes the results to `onResults` (which caches them) before marking the batch collected. A run
  * killed at any point and started again follows the same batches: it never creates a second batch
- * for requests already submitted. Requests of an expired, failed or cancelled batch that have no
+ * for requests already submitted (a batch whose id the kill kept out of the state file is found by
+ * the hash of its request set, stored in the batch's metadata). Requests of an expired, failed or cancelled batch that have no
  * result come back as errors; a later run submits them again.
  */
 export async function runJudgeBatches(options: {
@@ -154,22 +179,31 @@ export async function runJudgeBatches(options: {
 
   const toSubmit = options.requests.filter((request) => wanted.has(request.custom_id));
   const files = splitBatchRequests(toSubmit, { maxRequests: options.maxRequestsPerFile, maxBytes: options.maxBytesPerFile });
+  let created = 0;
   for (const lines of files) {
     const content = lines.map((line) => JSON.stringify(line)).join("\n") + "\n";
+    const customIds = lines.map((line) => line.custom_id);
+    const requestSet = batchRequestSetHash(customIds);
     let record: JudgeBatchRecord;
+    let adopted = false;
     try {
-      const file = await client.files.create({ file: await toFile(Buffer.from(content), "judge-requests.jsonl"), purpose: "batch" });
-      const batch = await client.batches.create({
-        input_file_id: file.id,
-        endpoint: "/v1/chat/completions",
-        completion_window: "24h",
-        metadata: { created_by: "polyglot-instruct mt-bench-x judge", judge_model: options.judgeModel.slice(0, 500) },
-      });
+      let batch = await findUnrecordedBatch(client, requestSet, new Set(state.batches.map((item) => item.id)));
+      adopted = batch !== undefined;
+      if (!batch) {
+        const file = await client.files.create({ file: await toFile(Buffer.from(content), "judge-requests.jsonl"), purpose: "batch" });
+        batch = await client.batches.create({
+          input_file_id: file.id,
+          endpoint: "/v1/chat/completions",
+          completion_window: "24h",
+          metadata: { created_by: "polyglot-instruct mt-bench-x judge", judge_model: options.judgeModel.slice(0, 500), request_set: requestSet },
+        });
+        created += 1;
+      }
       record = {
         id: batch.id,
-        input_file_id: file.id,
+        input_file_id: batch.input_file_id,
         judge_model: options.judgeModel,
-        custom_ids: lines.map((line) => line.custom_id),
+        custom_ids: customIds,
         created_at: now(),
         status: batch.status,
         collected: false,
@@ -181,7 +215,8 @@ export async function runJudgeBatches(options: {
     // Recorded before anything else happens: a kill from here on resumes this batch.
     await writeJudgeBatchState(statePath, state);
     active.push(record);
-    options.onEvent?.({ kind: "created", batchId: record.id, status: record.status, requests: lines.length });
+    if (adopted) resumed += 1;
+    options.onEvent?.({ kind: adopted ? "resumed" : "created", batchId: record.id, status: record.status, requests: lines.length });
   }
 
   const pending = new Set(active);
@@ -226,5 +261,5 @@ export async function runJudgeBatches(options: {
     }
     if (pending.size > 0) await sleep(options.pollIntervalMs);
   }
-  return { batchIds: active.map((record) => record.id), created: files.length, resumed };
+  return { batchIds: active.map((record) => record.id), created, resumed };
 }
