@@ -239,6 +239,54 @@ describe("pairwise report", () => {
     expect(markdown).toContain("| judge-model | DE | 12 | 8 | 4 | 66.7% | 4 | 0 | 0 |");
   });
 
+  it("two judges: Cohen's and Fleiss' kappa on the combined verdicts and a majority ensemble, by hand", async () => {
+    const directory = await makeTemporaryDirectory(temporary);
+    const answers = await writePanelAnswers(directory);
+    const fair = await startServer(servers, {
+      reply: (userPrompt) => {
+        const { a, b } = readPairPrompt(userPrompt);
+        return STRENGTH[a]! > STRENGTH[b]! ? "[[A]]" : "[[B]]";
+      },
+    });
+    const biased = await startServer(servers, { reply: biasedJudge });
+    const out = join(directory, "judgments");
+    const summary = await judgeMtBench({
+      bench,
+      answers,
+      out,
+      judges: [
+        createOpenAICompatibleJudge({ model: "fair-judge", baseURL: fair.baseURL, apiKey: "a" }),
+        createOpenAICompatibleJudge({ model: "biased-judge", baseURL: biased.baseURL, apiKey: "b" }),
+      ],
+      mode: "pairwise-baseline",
+      baseline: "m-base",
+    });
+    expect(summary).toMatchObject({ judgments: 24, calls: 48 });
+    expect(fair.requests).toHaveLength(24);
+    expect(biased.requests).toHaveLength(24);
+    const { report } = await writeMtBenchReport({ judgments: out, out: await makeTemporaryDirectory(temporary), bootstrap: { resamples: 50 } });
+    const pairwise = report.pairwise!;
+    // Fair: model_1 on the 6 m-strong games, model_2 on the 6 m-weak games. Biased: the same on
+    // 81/1, 81/2, 101/1 of each, a tie on the other 3 (101/2 said tie, 121 inconsistent).
+    // Cohen: po = 6/12, pe = 0.5 x 0.25 + 0.5 x 0.25 + 0 x 0.5 = 0.25 -> (0.5 - 0.25) / 0.75 = 1/3.
+    // Fleiss (2 raters): P-bar = 0.5; p = 9/24, 9/24, 6/24 -> pe = 0.34375 -> 0.15625 / 0.65625 = 5/21.
+    expect(pairwise.agreement).toEqual([
+      { lang: "DE", judges: ["biased-judge", "fair-judge"], statistic: "cohen", items: 12, kappa: expect.closeTo(1 / 3, 12) },
+      { lang: "DE", judges: ["biased-judge", "fair-judge"], statistic: "fleiss", items: 12, kappa: expect.closeTo(5 / 21, 12) },
+    ]);
+    // Majority of two = both agree; otherwise a tie: 3 wins + 3 ties for m-strong.
+    const ensemble = pairwise.winRates.filter((row) => row.judge === "ensemble (majority of 2 judges)");
+    expect(ensemble.map((row) => [row.model, row.win, row.loss, row.tie, row.winRateAdjusted])).toEqual([
+      ["m-strong", 3, 0, 3, 0.75],
+      ["m-weak", 0, 3, 3, 0.25],
+    ]);
+    expect(pairwise.winRates.find((row) => row.judge === "fair-judge" && row.model === "m-strong")).toMatchObject({ win: 6, winRateAdjusted: 1 });
+    expect(pairwise.consistency.map((row) => [row.judge, row.rate])).toEqual([
+      ["biased-judge", 8 / 12],
+      ["fair-judge", 1],
+    ]);
+  });
+
   // FastChat's own script, installed in the test venv by scripts/test-trainer.mjs (pandas + fschat --no-deps).
   it("equals FastChat's show_result.py --mode pairwise-baseline and pairwise-all on the same file", async () => {
     expect(existsSync(venvPython), "the test venv (.venv) is created by `node scripts/test-trainer.mjs`, part of npm test").toBe(true);
