@@ -307,7 +307,9 @@ describe("resume after a kill", () => {
     const first = await startJudgeServer((userPrompt, index) => (index < answeredBeforeKill ? `Rating: [[${deterministicScore(userPrompt)}]]` : hang));
     const out = await makeTemporaryDirectory();
     const cachePath = join(out, "judge-cache.jsonl");
-    const child = spawn(join(repoRoot, "node_modules/.bin/tsx"), [join(repoRoot, "test/eval/judge-child.ts"), bench, answers, out, first.baseURL], {
+    // Node itself with the tsx loader: SIGKILL on the tsx wrapper left its node child running, which
+    // then wrote into `out` once the server closed (and raced the cleanup: ENOTEMPTY).
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-child.ts"), bench, answers, out, first.baseURL], {
       cwd: repoRoot,
       stdio: "ignore",
     });
