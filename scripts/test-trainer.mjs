@@ -18,6 +18,10 @@ const hashFile = join(venv, ".polyglot-trainer-hash");
 const torchRequirement = process.env.POLYGLOT_TORCH_REQUIREMENT ?? "torch==2.13.0";
 // Where PyPI's Linux torch wheel is the multi-GB CUDA build, point this at https://download.pytorch.org/whl/cpu.
 const torchIndex = process.env.POLYGLOT_TORCH_INDEX_URL;
+// FastChat's own aggregation (show_result.py), run by test/eval/fastchat-show-result.test.ts against the
+// report's pairwise win rates. It needs only pandas, so fschat comes without its serving stack (--no-deps).
+const fastChatRequirements = ["pandas==2.3.3"];
+const fastChatNoDeps = ["fschat==0.2.36"];
 
 function say(message) {
   process.stdout.write(`[test-trainer] ${message}\n`);
@@ -42,7 +46,11 @@ function findSystemPython() {
 }
 
 function main() {
-  const wanted = createHash("sha256").update(readFileSync(pyproject)).update(torchRequirement).digest("hex");
+  const wanted = createHash("sha256")
+    .update(readFileSync(pyproject))
+    .update(torchRequirement)
+    .update([...fastChatRequirements, ...fastChatNoDeps].join(" "))
+    .digest("hex");
   if (!existsSync(python)) {
     const system = findSystemPython();
     if (!system) {
@@ -59,6 +67,8 @@ function main() {
     const index = torchIndex ? ["--index-url", torchIndex] : [];
     if (run(pip[0], [...pip.slice(1), ...index, torchRequirement]) !== 0) return 1;
     if (run(pip[0], [...pip.slice(1), "-e", `${join(root, "src", "trainer")}[test]`]) !== 0) return 1;
+    if (run(pip[0], [...pip.slice(1), ...fastChatRequirements]) !== 0) return 1;
+    if (run(pip[0], [...pip.slice(1), "--no-deps", ...fastChatNoDeps]) !== 0) return 1;
     writeFileSync(hashFile, `${wanted}\n`);
   } else {
     say(`re-using ${venv} (trainer dependencies up to date)`);

@@ -75,8 +75,51 @@ export const judgmentSchema = z.looseObject({
   input_tokens: z.number().optional(),
   output_tokens: z.number().optional(),
   cached: z.boolean().optional(),
+  /** The judge model snapshot the API reported (`model` of its response). */
+  judge_snapshot: z.string().optional(),
+  /** 0-based repeat of a judgment asked several times (`--repeats`). */
+  repeat: z.number().int().min(0).optional(),
+  /** The Batch API batch that answered. */
+  batch_id: z.string().optional(),
 });
 export type Judgment = z.infer<typeof judgmentSchema>;
+
+/** FastChat's winner vocabulary in `*_pair.jsonl` (`g1_winner`, `g2_winner`). */
+export const pairWinnerSchema = z.enum(["model_1", "model_2", "tie", "error"]);
+
+/**
+ * One pairwise judgment in FastChat's format (`model_judgment/<judge>_pair.jsonl`): game 1 shows
+ * model_1 as assistant A, game 2 swaps the positions; both winners are already mapped to model
+ * names. The fields after `tstamp` are this project's extras.
+ */
+export const pairJudgmentSchema = z.looseObject({
+  question_id: questionIdSchema,
+  model_1: z.string().min(1),
+  model_2: z.string().min(1),
+  g1_winner: pairWinnerSchema,
+  g2_winner: pairWinnerSchema,
+  judge: z.tuple([z.string(), z.string()]),
+  g1_user_prompt: z.string(),
+  g1_judgment: z.string(),
+  g2_user_prompt: z.string(),
+  g2_judgment: z.string(),
+  turn: z.number().int(),
+  tstamp: z.number(),
+  lang: z.string().optional(),
+  category: z.string().optional(),
+  /** Both orders together: a winner, `tie`, `inconsistent` (the orders disagree) or `error`. */
+  winner: z.enum(["model_1", "model_2", "tie", "inconsistent", "error"]).optional(),
+  consistent: z.boolean().optional(),
+  error: z.string().optional(),
+  judge_snapshot: z.string().optional(),
+  repeat: z.number().int().min(0).optional(),
+});
+export type PairJudgment = z.infer<typeof pairJudgmentSchema>;
+
+/** Reads a pairwise judgment file with the 1-based line of each row. */
+export async function readPairJudgmentsWithLines(path: string): Promise<{ value: PairJudgment; line: number }[]> {
+  return readRowsWithLines(path, pairJudgmentSchema);
+}
 
 /** FastChat's marker for a judge call that failed after all retries. */
 export const FASTCHAT_API_ERROR_OUTPUT = "$ERROR$";

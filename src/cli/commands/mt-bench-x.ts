@@ -58,12 +58,50 @@ function createBuildProvider(options: BuildCommandOptions): TranslationProvider 
   }
 }
 
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function parseJudgeMode(value: string): "single" | "pairwise-baseline" | "pairwise-all" {
+  if (value !== "single" && value !== "pairwise-baseline" && value !== "pairwise-all") {
+    throw new InvalidArgumentError('expected "single", "pairwise-baseline" or "pairwise-all"');
+  }
+  return value;
+}
+
+function parseReasoning(value: string): boolean | "auto" {
+  if (value === "auto") return "auto";
+  if (value === "on" || value === "true") return true;
+  if (value === "off" || value === "false") return false;
+  throw new InvalidArgumentError('expected "auto", "on" or "off"');
+}
+
+/**
+ * `--base-url` and `--api-key-env` given once apply to every judge; given once per `--judge-model`,
+ * they pair up in order (an empty value keeps the default).
+ */
+function alignWithJudges(name: string, values: string[] | undefined, judges: number): (string | undefined)[] {
+  if (!values || values.length === 0) return Array.from({ length: judges }, () => undefined);
+  if (values.length === 1) return Array.from({ length: judges }, () => values[0] || undefined);
+  if (values.length !== judges) throw new UsageError(`give ${name} once (for every judge) or once per --judge-model (${judges}), not ${values.length} times`);
+  return values.map((value) => value || undefined);
+}
+
 interface JudgeCommandOptions extends RemoteCommandOptions {
   bench: string;
   answers: string;
-  judgeModel: string;
-  baseUrl?: string;
-  apiKeyEnv: string;
+  judgeModel: string[];
+  baseUrl?: string[];
+  apiKeyEnv?: string[];
+  mode: "single" | "pairwise-baseline" | "pairwise-all";
+  baseline?: string;
+  repeats: number;
+  batch?: boolean;
+  batchJudges?: string[];
+  batchPollSeconds: number;
+  batchPriceFactor: number;
+  reasoning: boolean | "auto";
+  expectedOutputTokens: number;
   out: string;
   lang?: string[];
   models?: string[];
@@ -92,6 +130,7 @@ interface ReportCommandOptions {
   compare?: string;
   pairsFile?: string;
   humanRatings?: string;
+  baseline?: string;
   resamples: number;
   seed: string;
   confidence: number;
@@ -103,9 +142,12 @@ function formatCost(value: number | null, currency: string | null): string {
 }
 
 function summariseJudgeRun(summary: JudgeSummary, dryRun: boolean): string[] {
+  const several = summary.judges.length > 1;
   if (dryRun) {
     return [
       `dry run: ${summary.judgments} judgments, ${summary.cacheHits} cached, ${summary.toCall} to call the judge for`,
+      `calls: ${summary.estimate.calls}, estimated price ${formatCost(summary.estimate.cost, summary.currency)} (${summary.estimate.inputTokens} input tokens counted, ${summary.estimate.outputTokens} output tokens expected${summary.judges.some((judge) => judge.batch) ? ", batched calls at the batch price" : ""})`,
+      ...(several ? summary.judges.map((judge) => `  ${judge.judgeModel}: ${judge.toCall} calls${judge.batch ? " (Batch API)" : ""}, ${judge.cacheHits} cached`) : []),
       ...(summary.missingAnswers.length ? [`${summary.missingAnswers.length} question turns have no answer`] : []),
     ];
   }
@@ -114,6 +156,9 @@ function summariseJudgeRun(summary: JudgeSummary, dryRun: boolean): string[] {
     ...(summary.possiblyBilledCalls > 0
       ? [`${summary.possiblyBilledCalls} attempt(s) timed out and may have been billed although no answer arrived`]
       : []),
+    ...(summary.judgeSnapshots.length ? [`judge snapshots: ${summary.judgeSnapshots.join(", ")}`] : []),
+    ...(summary.batch ? [`batches: ${summary.batch.batchIds.join(", ")} (${summary.batch.created} created, ${summary.batch.resumed} resumed; state ${summary.batch.statePath})`] : []),
+    ...(summary.inconsistentPairs !== undefined ? [`pairs whose two orders disagreed: ${summary.inconsistentPairs}`] : []),
     `tokens: ${summary.usage.inputTokens} in / ${summary.usage.outputTokens} out, cost ${formatCost(summary.usage.cost, summary.currency)}`,
     `errors: ${summary.errors.length} without a score${summary.errors.some((error) => error.error === "unparseable") ? " (rerun with --retry-errors to ask the judge again)" : ""}`,
     `answers in the wrong language: ${summary.languageMismatches.length}`,
@@ -185,10 +230,19 @@ export function registerMtBenchXCommands(program: Command): void {
     .description("Judge FastChat answer files with an OpenAI-compatible judge (FastChat single-answer grading)")
     .requiredOption("--bench <dir>", "the MT-Bench-X tree (mt_bench_<LANG>/) or FastChat's mt_bench/")
     .requiredOption("--answers <dir>", "answers: mt_bench_<LANG>/model_answer/<model>.jsonl, or <model>.jsonl with --lang")
-    .requiredOption("--judge-model <name>", "judge model, e.g. gpt-4")
-    .requiredOption("--out <dir>", "output directory: mt_bench_<LANG>/model_judgment/<judge>_single.jsonl")
-    .option("--base-url <url>", "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
-    .option("--api-key-env <name>", "environment variable holding the judge's API key", "OPENAI_API_KEY")
+    .requiredOption("--judge-model <name>", "judge model, e.g. gpt-4; repeat for several judges", collect)
+    .requiredOption("--out <dir>", "output directory: mt_bench_<LANG>/model_judgment/<judge>_single.jsonl (or _pair.jsonl)")
+    .option("--base-url <url>", "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default: OpenAI); once, or once per --judge-model", collect)
+    .option("--api-key-env <name>", "environment variable holding the judge's API key (default OPENAI_API_KEY); once, or once per --judge-model", collect)
+    .option("--mode <mode>", "single (FastChat single-answer grading), pairwise-baseline or pairwise-all", parseJudgeMode, "single")
+    .option("--baseline <model>", "baseline model of --mode pairwise-baseline")
+    .option("--repeats <n>", "ask each judgment n times (spread in the report)", parsePositiveInteger, 1)
+    .option("--batch", "send the calls through the OpenAI Batch API (half price, within 24h); rerun to resume")
+    .option("--batch-judges <models>", "only these judges use the Batch API (default: all)", parseList)
+    .option("--batch-poll-seconds <n>", "seconds between batch status checks", parseNonNegativeNumber, 30)
+    .option("--batch-price-factor <factor>", "batch price as a fraction of the normal price", parseNonNegativeNumber, 0.5)
+    .option("--reasoning <auto|on|off>", "reasoning-model parameters (max_completion_tokens, no temperature); auto decides by model name", parseReasoning, "auto")
+    .option("--expected-output-tokens <n>", "output tokens per call assumed by the dry run's price", parseNonNegativeInteger, 400)
     .option("--lang <languages>", "only these languages; the language of flat answer files", parseLanguageList)
     .option("--models <ids>", "only these model ids (answer file names)", parseList)
     .option("--reference-model <name>", "reference answers: reference_answer/<name>.jsonl", "gpt-4")
@@ -215,17 +269,30 @@ export function registerMtBenchXCommands(program: Command): void {
       if ((options.priceInput === undefined) !== (options.priceOutput === undefined)) {
         throw new UsageError("give both --price-input and --price-output, or neither");
       }
-      const reporter = createProgressReporter({ label: "mt-bench-x judge", unit: "judgments", quiet: options.quiet });
+      if (options.mode === "pairwise-baseline" && !options.baseline) throw new UsageError("--mode pairwise-baseline needs --baseline MODEL");
+      const baseUrls = alignWithJudges("--base-url", options.baseUrl, options.judgeModel.length);
+      const apiKeyEnvs = alignWithJudges("--api-key-env", options.apiKeyEnv, options.judgeModel.length);
+      const reporter = createProgressReporter({ label: "mt-bench-x judge", unit: "judge calls", quiet: options.quiet });
       try {
         const summary = await judgeMtBench({
           bench: options.bench,
           answers: options.answers,
           out: options.out,
-          provider: createOpenAICompatibleJudge({
-            model: options.judgeModel,
-            apiKeyEnv: options.apiKeyEnv,
-            ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
-          }),
+          judges: options.judgeModel.map((model, index) =>
+            createOpenAICompatibleJudge({
+              model,
+              reasoning: options.reasoning,
+              ...(apiKeyEnvs[index] ? { apiKeyEnv: apiKeyEnvs[index] } : {}),
+              ...(baseUrls[index] ? { baseURL: baseUrls[index] } : {}),
+            }),
+          ),
+          mode: options.mode,
+          ...(options.baseline ? { baseline: options.baseline } : {}),
+          repeats: options.repeats,
+          ...(options.batch
+            ? { batch: { pollIntervalMs: Math.round(options.batchPollSeconds * 1000), ...(options.batchJudges ? { judges: options.batchJudges } : {}) } }
+            : {}),
+          expectedOutputTokens: options.expectedOutputTokens,
           ...(options.lang ? { languages: options.lang, ...(options.lang.length === 1 ? { lang: options.lang[0] } : {}) } : {}),
           ...(options.models ? { models: options.models } : {}),
           referenceModel: options.referenceModel,
@@ -237,7 +304,7 @@ export function registerMtBenchXCommands(program: Command): void {
           languagePolicy: options.languagePolicy,
           languageExceptions: options.languageExceptions ? await readLanguageExceptions(options.languageExceptions) : [],
           ...(options.priceInput !== undefined && options.priceOutput !== undefined
-            ? { prices: { inputPerMillion: options.priceInput, outputPerMillion: options.priceOutput, currency: options.currency } }
+            ? { prices: { inputPerMillion: options.priceInput, outputPerMillion: options.priceOutput, currency: options.currency, batchFactor: options.batchPriceFactor } }
             : {}),
           retry: { retries: options.retries, ...remotePolicyOf(options) },
           wait: options.wait,
@@ -252,12 +319,14 @@ export function registerMtBenchXCommands(program: Command): void {
         // The summary is printed even with --quiet when calls failed: the exit code alone says too little.
         if (!options.quiet || summary.failedCalls > 0) process.stdout.write(summariseJudgeRun(summary, options.dryRun ?? false).join("\n") + "\n");
         if (summary.failedCalls > 0) {
-          const first = summary.errors.find((error) => error.error.startsWith("api: "))!;
+          const first = summary.errors.find((error) => error.error.includes("api: "));
           throw new JudgeCallsFailedError({
             failed: summary.failedCalls,
             total: summary.calls,
             summaryPath: `${options.out}/judge-summary.json`,
-            example: `${first.lang} ${first.model} ${first.questionId} turn ${first.turn}: ${first.error.slice(5)}`,
+            example: first
+              ? `${first.lang} ${first.model} ${first.questionId} turn ${first.turn}: ${first.error.replace(/^.*?api: /, "")}`
+              : "see the summary",
           });
         }
       } finally {
@@ -276,6 +345,7 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--compare <pairs>", 'cross-lingual pairs MULTILINGUAL:MONOLINGUAL, comma-separated, e.g. "ENDEFRITES:@lang,ENDEFRITES:DE"')
     .option("--pairs-file <file>", 'JSON array of {"multilingual", "monolingual"} pairs')
     .option("--human-ratings <file>", "CSV question_id,model,turn,score[,lang] for judge-human agreement")
+    .option("--baseline <model>", "baseline of pairwise win rates (default: the model every pairwise judgment shares)")
     .option("--resamples <n>", "bootstrap resamples", parsePositiveInteger, 1000)
     .option("--seed <seed>", "bootstrap seed", "0")
     .option("--confidence <level>", "confidence level of the intervals", parseFraction, 0.95)
@@ -294,12 +364,16 @@ export function registerMtBenchXCommands(program: Command): void {
         ...(options.judgeModel ? { judgeModel: options.judgeModel } : {}),
         pairs,
         ...(options.humanRatings ? { humanRatings: options.humanRatings } : {}),
+        ...(options.baseline ? { baseline: options.baseline } : {}),
         bootstrap: { resamples: options.resamples, seed: /^\d+$/.test(options.seed) ? Number(options.seed) : options.seed, confidence: options.confidence },
       });
       if (options.quiet) return;
       const lines = report.fastchat.map(
         (row) => `${row.model} ${row.lang}: turn 1 ${row.turn1.mean?.toFixed(2) ?? "-"}, turn 2 ${row.turn2.mean?.toFixed(2) ?? "-"}, average ${row.overall.mean?.toFixed(2) ?? "-"}${row.errors ? ` (${row.errors} errors not averaged)` : ""}`,
       );
-      process.stdout.write([...lines, `wrote ${files.length} files to ${options.out}`].join("\n") + "\n");
+      const pairLines = (report.pairwise?.winRates ?? []).map(
+        (row) => `${row.judge} ${row.lang} ${row.model}: win ${row.win}, loss ${row.loss}, tie ${row.tie} (${row.inconsistent} inconsistent), adjusted win rate ${(row.winRateAdjusted * 100).toFixed(1)}%`,
+      );
+      process.stdout.write([...lines, ...pairLines, `wrote ${files.length} files to ${options.out}`].join("\n") + "\n");
     });
 }

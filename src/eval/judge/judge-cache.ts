@@ -19,14 +19,22 @@ export const judgeCacheEntrySchema = z.object({
   input_tokens: z.number().int().min(0),
   output_tokens: z.number().int().min(0),
   tstamp: z.number(),
+  /** The model snapshot that answered (`model` of the API response), when the API said. */
+  judge_snapshot: z.string().optional(),
+  /** The Batch API batch that answered (batched answers cost the batch price). */
+  batch_id: z.string().optional(),
 });
 export type JudgeCacheEntry = z.infer<typeof judgeCacheEntrySchema>;
 
-/** The cache identity: sha256 over judge model, system prompt and user prompt (which holds the answer). */
-export function judgeCacheKey(parts: { judgeModel: string; systemPrompt: string; userPrompt: string }): string {
-  return createHash("sha256")
-    .update(JSON.stringify([parts.judgeModel, parts.systemPrompt, parts.userPrompt]))
-    .digest("hex");
+/**
+ * The cache identity: sha256 over judge model, system prompt and user prompt (which holds the
+ * answer), plus the repeat number from the second repeat on (`--repeats`): repeat 0 keeps the key of
+ * a plain run, so a cache filled without repeats serves the first repeat.
+ */
+export function judgeCacheKey(parts: { judgeModel: string; systemPrompt: string; userPrompt: string; repeat?: number }): string {
+  const identity: unknown[] = [parts.judgeModel, parts.systemPrompt, parts.userPrompt];
+  if (parts.repeat) identity.push({ repeat: parts.repeat });
+  return createHash("sha256").update(JSON.stringify(identity)).digest("hex");
 }
 
 /** An open judge cache. */

@@ -22,6 +22,8 @@ export interface JudgeResponse {
   text: string;
   inputTokens: number;
   outputTokens: number;
+  /** The model snapshot the API says answered (`model` of the response, e.g. `gpt-4-0613`). */
+  model?: string;
 }
 
 /** A judge model behind some API. */
@@ -31,4 +33,12 @@ export interface JudgeProvider {
   /** The judge model as written in judgments (`judge[0]`) and in the cache key. */
   readonly model: string;
   doJudge(request: JudgeRequest): Promise<JudgeResponse>;
+  /** Present when the provider can be used through the OpenAI Batch API (`--batch`). */
+  readonly batch?: JudgeBatchSupport;
+}
+
+/** What the Batch API runner needs from a provider: its `openai` client and the request body it would send. */
+export interface JudgeBatchSupport {
+  client(): Promise<import("openai").default>;
+  requestBody(request: Omit<JudgeRequest, "signal">): Record<string, unknown>;
 }

@@ -4,6 +4,8 @@ import { bootstrapMeanInterval, bootstrapOptionsSchema, type BootstrapInterval }
 import { compareCrossLingual, comparisonPairSchema, type CrossLingualComparison } from "./cross-lingual";
 import { computeFastChatAverages, isFastChatError, type MeanScore } from "./fastchat-average";
 import { computeJudgeHumanAgreement, type HumanRating, type JudgeHumanAgreement } from "./human-ratings";
+import { buildJudgePanel, type JudgePanel } from "./judge-panel";
+import { buildPairwiseReport, type PairwiseReport, type ReportPairJudgment } from "./pairwise-report";
 import { compareCategories, computeScoreTable, type ReportJudgment, type ScoreCell } from "./score-table";
 
 /** Options of `buildMtBenchReport` (plain data in, plain data out). */
@@ -16,6 +18,10 @@ export const buildMtBenchReportOptionsSchema = z.strictObject({
   pairs: z.array(comparisonPairSchema).default([]),
   /** Human ratings for the judge-vs-human agreement. */
   humanRatings: z.array(z.custom<HumanRating>()).optional(),
+  /** Pairwise judgments (see `loadReportPairJudgments`). */
+  pairJudgments: z.array(z.custom<ReportPairJudgment>()).default([]),
+  /** Baseline of the pairwise win rates (default: the model every pairwise row shares, if one). */
+  baseline: z.string().min(1).optional(),
 });
 export type BuildMtBenchReportOptions = z.input<typeof buildMtBenchReportOptionsSchema>;
 
@@ -56,6 +62,15 @@ export interface MtBenchReport {
   errors: ReportError[];
   crossLingual: CrossLingualComparison[];
   agreement?: JudgeHumanAgreement;
+  /**
+   * Several judges and/or repeats: per-judge averages, their agreement, the repeat spread. With
+   * several judges the tables above are the ensemble's (`judgeLabel`), the mean of the judges' scores.
+   */
+  panel?: JudgePanel;
+  /** The judge the averages above are of: the judge, or the ensemble's label. */
+  judgeLabel?: string;
+  /** Pairwise judgments: win rates (FastChat `show_result`), position consistency, judge agreement. */
+  pairwise?: PairwiseReport;
   bootstrap: { resamples: number; seed: string | number; confidence: number; unit: "question" };
 }
 
@@ -65,12 +80,15 @@ export interface MtBenchReport {
  * resampled), the error list, the cross-lingual comparison and the judge-human agreement.
  */
 export function buildMtBenchReport(options: BuildMtBenchReportOptions): MtBenchReport {
-  const { judgments, bootstrap, pairs, humanRatings } = buildMtBenchReportOptionsSchema.parse(options);
-  const judges = unique(judgments.map((row) => row.judge));
-  if (judges.length > 1) {
-    throw new UsageError(
-      `the judgments come from ${judges.length} judge models (${judges.join(", ")}); report one judge at a time (--judge-model NAME)`,
-    );
+  const { judgments: allJudgments, bootstrap, pairs, humanRatings, pairJudgments, baseline } = buildMtBenchReportOptionsSchema.parse(options);
+  if (allJudgments.length === 0 && pairJudgments.length === 0) throw new UsageError("no judgments to report");
+  const judges = unique(allJudgments.map((row) => row.judge));
+  let judgments = allJudgments;
+  let panel: JudgePanel | undefined;
+  if (judges.length > 1 || allJudgments.some((row) => (row.repeat ?? 0) > 0)) {
+    const built = buildJudgePanel(allJudgments);
+    panel = built.panel;
+    if (built.panel.ensembleJudge) judgments = built.ensembleRows;
   }
   const languages = unique(judgments.map((row) => row.lang));
   const fastchat: FastChatLanguageAverage[] = [];
@@ -95,7 +113,7 @@ export function buildMtBenchReport(options: BuildMtBenchReportOptions): MtBenchR
       });
     }
   }
-  const errors: ReportError[] = judgments.filter(isFastChatError).map((row) => ({
+  const errors: ReportError[] = allJudgments.filter(isFastChatError).map((row) => ({
     model: row.model,
     lang: row.lang,
     questionId: row.questionId,
@@ -105,11 +123,11 @@ export function buildMtBenchReport(options: BuildMtBenchReportOptions): MtBenchR
     line: row.line,
   }));
   return {
-    judges,
-    models: unique(judgments.map((row) => row.model)),
-    languages,
+    judges: unique([...judges, ...pairJudgments.map((row) => row.judge)]),
+    models: unique([...judgments.map((row) => row.model), ...pairJudgments.flatMap((row) => [row.model1, row.model2])]),
+    languages: unique([...languages, ...pairJudgments.map((row) => row.lang)]),
     categories: unique(judgments.map((row) => row.category)).sort(compareCategories),
-    judgments: judgments.length,
+    judgments: allJudgments.length + pairJudgments.length,
     fastchat,
     cells: computeScoreTable(judgments),
     errors,
@@ -118,6 +136,9 @@ export function buildMtBenchReport(options: BuildMtBenchReportOptions): MtBenchR
       pairs,
     }),
     agreement: humanRatings ? computeJudgeHumanAgreement({ judgments, humanRatings }) : undefined,
+    ...(panel ? { panel } : {}),
+    ...(judges.length > 0 ? { judgeLabel: panel?.ensembleJudge ?? judges[0]! } : {}),
+    ...(pairJudgments.length > 0 ? { pairwise: buildPairwiseReport({ rows: pairJudgments, baseline, bootstrap }) } : {}),
     bootstrap: { ...bootstrap, unit: "question" },
   };
 }

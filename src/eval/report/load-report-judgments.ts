@@ -28,6 +28,8 @@ export const loadReportJudgmentsOptionsSchema = z.strictObject({
   lang: z.string().min(2).optional(),
   /** Keep only judgments of this judge model (`judge[0]`). */
   judgeModel: z.string().min(1).optional(),
+  /** Return no rows instead of failing when there is no single-answer file (a pairwise-only tree). */
+  allowNone: z.boolean().default(false),
 });
 export type LoadReportJudgmentsOptions = z.input<typeof loadReportJudgmentsOptionsSchema>;
 
@@ -57,13 +59,16 @@ async function loadCategories(bench: string, languages: readonly string[]): Prom
  * category. Rows stay in file order and duplicates are kept, as FastChat's `show_result` keeps them.
  */
 export async function loadReportJudgments(options: LoadReportJudgmentsOptions): Promise<ReportJudgment[]> {
-  const { judgments: root, bench, lang: defaultLang, judgeModel } = loadReportJudgmentsOptionsSchema.parse(options);
+  const { judgments: root, bench, lang: defaultLang, judgeModel, allowNone } = loadReportJudgmentsOptionsSchema.parse(options);
   const allFiles = await findJsonlFiles(root);
   // In a benchmark tree only `model_judgment/` holds judgments (questions and answers sit beside);
   // FastChat's pairwise files (`*_pair.jsonl`) have another format.
   const judgmentFiles = allFiles.filter((file) => basename(dirname(file.path)) === "model_judgment");
   const files = (judgmentFiles.length > 0 ? judgmentFiles : allFiles).filter((file) => !file.path.endsWith("_pair.jsonl"));
-  if (files.length === 0) throw new UsageError(`no *.jsonl judgment files under ${root}`);
+  if (files.length === 0) {
+    if (allowNone) return [];
+    throw new UsageError(`no *.jsonl judgment files under ${root}`);
+  }
   const rows: ReportJudgment[] = [];
   for (const file of files) {
     for (const { value: judgment, line } of await readJudgmentsWithLines(file.path)) {
@@ -82,6 +87,7 @@ export async function loadReportJudgments(options: LoadReportJudgmentsOptions): 
         judgment: judgment.judgment,
         error: judgment.error,
         languageMismatch: judgment.language_mismatch,
+        ...(judgment.repeat !== undefined ? { repeat: judgment.repeat } : {}),
         file: file.path,
         line,
       });

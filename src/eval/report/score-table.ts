@@ -15,6 +15,8 @@ export interface ReportJudgment {
   /** This project's error reason, when the judgment file has one. */
   error?: string;
   languageMismatch?: boolean;
+  /** 0-based repeat (`--repeats`); absent for a plain run. */
+  repeat?: number;
   /** The file the row came from, for the error list. */
   file: string;
   /** 1-based line in that file. */

@@ -7,6 +7,7 @@ import { buildMtBenchReport, type MtBenchReport } from "./build-report";
 import { comparisonPairSchema } from "./cross-lingual";
 import { readHumanRatings } from "./human-ratings";
 import { loadReportJudgments } from "./load-report-judgments";
+import { loadReportPairJudgments } from "./pairwise-report";
 import { renderReportMarkdown } from "./render-markdown";
 import { renderBarChartSvg } from "./render-svg";
 
@@ -27,6 +28,8 @@ export const writeMtBenchReportOptionsSchema = z.strictObject({
   pairs: z.array(comparisonPairSchema).default([]),
   /** CSV of human ratings (`question_id,model,turn,score[,lang]`). */
   humanRatings: z.string().min(1).optional(),
+  /** Baseline of pairwise win rates (default: the model every pairwise row shares, if one). */
+  baseline: z.string().min(1).optional(),
 });
 export type WriteMtBenchReportOptions = z.input<typeof writeMtBenchReportOptionsSchema>;
 
@@ -47,14 +50,23 @@ function rounded(value: number | null | undefined): number | string {
  */
 export async function writeMtBenchReport(options: WriteMtBenchReportOptions): Promise<WrittenReport> {
   const parsed = writeMtBenchReportOptionsSchema.parse(options);
+  const pairJudgments = await loadReportPairJudgments({ judgments: parsed.judgments, lang: parsed.lang, judgeModel: parsed.judgeModel });
   const judgments = await loadReportJudgments({
     judgments: parsed.judgments,
     bench: parsed.bench,
     lang: parsed.lang,
     judgeModel: parsed.judgeModel,
+    allowNone: pairJudgments.length > 0,
   });
   const humanRatings = parsed.humanRatings ? await readHumanRatings(parsed.humanRatings) : undefined;
-  const report = buildMtBenchReport({ judgments, bootstrap: parsed.bootstrap, pairs: parsed.pairs, humanRatings });
+  const report = buildMtBenchReport({
+    judgments,
+    bootstrap: parsed.bootstrap,
+    pairs: parsed.pairs,
+    humanRatings,
+    pairJudgments,
+    ...(parsed.baseline ? { baseline: parsed.baseline } : {}),
+  });
   const files: string[] = [];
   const write = async (name: string, data: string) => {
     await writeFileAtomic(join(parsed.out, name), data);
@@ -62,37 +74,39 @@ export async function writeMtBenchReport(options: WriteMtBenchReportOptions): Pr
   };
 
   const charts: string[] = [];
-  const averagesChart = renderBarChartSvg({
-    title: "MT-Bench-X average score per language",
-    yMax: 10,
-    yLabel: "score (1-10)",
-    groups: report.languages.map((lang) => ({
-      label: lang,
-      bars: report.fastchat
-        .filter((row) => row.lang === lang)
-        .sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
-        .map((row) => ({ series: row.model, value: row.overall.mean, lower: row.interval.lower, upper: row.interval.upper })),
-    })),
-  });
-  await write("charts/averages.svg", averagesChart);
-  charts.push("charts/averages.svg");
-  for (const lang of report.languages) {
-    const name = `charts/categories-${lang}.svg`;
-    await write(
-      name,
-      renderBarChartSvg({
-        title: `MT-Bench-X ${lang}: score per category`,
-        yMax: 10,
-        yLabel: "score (1-10)",
-        groups: report.categories.map((category) => ({
-          label: category,
-          bars: report.cells
-            .filter((cell) => cell.lang === lang && cell.category === category && cell.turn === "all")
-            .map((cell) => ({ series: cell.model, value: cell.mean })),
-        })),
-      }),
-    );
-    charts.push(name);
+  if (report.fastchat.length > 0) {
+    const averagesChart = renderBarChartSvg({
+      title: "MT-Bench-X average score per language",
+      yMax: 10,
+      yLabel: "score (1-10)",
+      groups: report.languages.map((lang) => ({
+        label: lang,
+        bars: report.fastchat
+          .filter((row) => row.lang === lang)
+          .sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+          .map((row) => ({ series: row.model, value: row.overall.mean, lower: row.interval.lower, upper: row.interval.upper })),
+      })),
+    });
+    await write("charts/averages.svg", averagesChart);
+    charts.push("charts/averages.svg");
+    for (const lang of report.languages) {
+      const name = `charts/categories-${lang}.svg`;
+      await write(
+        name,
+        renderBarChartSvg({
+          title: `MT-Bench-X ${lang}: score per category`,
+          yMax: 10,
+          yLabel: "score (1-10)",
+          groups: report.categories.map((category) => ({
+            label: category,
+            bars: report.cells
+              .filter((cell) => cell.lang === lang && cell.category === category && cell.turn === "all")
+              .map((cell) => ({ series: cell.model, value: cell.mean })),
+          })),
+        }),
+      );
+      charts.push(name);
+    }
   }
 
   await write(
@@ -153,7 +167,112 @@ export async function writeMtBenchReport(options: WriteMtBenchReportOptions): Pr
       },
     ),
   );
+  await writeJudgePanelTables(report, write);
   await write("report.md", renderReportMarkdown(report, { charts }));
   await write("report.json", JSON.stringify(report, null, 2) + "\n");
   return { report, files };
+}
+
+/** CSVs of the several-judges, repeats and pairwise parts, when the report has them. */
+async function writeJudgePanelTables(report: MtBenchReport, write: (name: string, data: string) => Promise<void>): Promise<void> {
+  const panel = report.panel;
+  if (panel) {
+    await write(
+      "judges.csv",
+      await writeToString(
+        panel.perJudge.map((row) => ({
+          judge: row.judge,
+          model: row.model,
+          lang: row.lang,
+          turn1: rounded(row.turn1.mean),
+          turn2: rounded(row.turn2.mean),
+          average: rounded(row.overall.mean),
+          judgments: row.overall.count,
+          errors: row.errors,
+        })),
+        { headers: ["judge", "model", "lang", "turn1", "turn2", "average", "judgments", "errors"] },
+      ),
+    );
+    await write(
+      "judge-agreement.csv",
+      await writeToString(
+        panel.agreement.map((row) => ({
+          lang: row.lang,
+          judge_a: row.judges[0],
+          judge_b: row.judges[1],
+          judgments: row.count,
+          pearson: rounded(row.pearson),
+          spearman: rounded(row.spearman),
+          kendall_tau_b: rounded(row.kendallTauB),
+        })),
+        { headers: ["lang", "judge_a", "judge_b", "judgments", "pearson", "spearman", "kendall_tau_b"] },
+      ),
+    );
+    await write(
+      "repeat-spread.csv",
+      await writeToString(
+        panel.spread.map((row) => ({
+          judge: row.judge,
+          model: row.model,
+          lang: row.lang,
+          repeats: row.repeats,
+          median: rounded(row.median),
+          min: rounded(row.min),
+          max: rounded(row.max),
+          standard_deviation: rounded(row.standardDeviation),
+          unstable_judgments: row.unstableJudgments,
+          judgments: row.judgments,
+          averages: row.averages.map((value) => rounded(value)).join(" "),
+        })),
+        { headers: ["judge", "model", "lang", "repeats", "median", "min", "max", "standard_deviation", "unstable_judgments", "judgments", "averages"] },
+      ),
+    );
+  }
+  const pairwise = report.pairwise;
+  if (pairwise) {
+    await write(
+      "pairwise.csv",
+      await writeToString(
+        pairwise.winRates.map((row) => ({
+          judge: row.judge,
+          lang: row.lang,
+          model: row.model,
+          win: row.win,
+          loss: row.loss,
+          tie: row.tie,
+          inconsistent: row.inconsistent,
+          win_rate: rounded(row.winRate),
+          loss_rate: rounded(row.lossRate),
+          win_rate_adjusted: rounded(row.winRateAdjusted),
+          ci_lower: rounded(row.interval.lower),
+          ci_upper: rounded(row.interval.upper),
+        })),
+        { headers: ["judge", "lang", "model", "win", "loss", "tie", "inconsistent", "win_rate", "loss_rate", "win_rate_adjusted", "ci_lower", "ci_upper"] },
+      ),
+    );
+    await write(
+      "position-consistency.csv",
+      await writeToString(
+        pairwise.consistency.map((row) => ({
+          judge: row.judge,
+          lang: row.lang,
+          games: row.games,
+          consistent: row.consistent,
+          inconsistent: row.inconsistent,
+          rate: rounded(row.rate),
+          favoured_first: row.favouredFirst,
+          favoured_second: row.favouredSecond,
+          errors: row.errors,
+        })),
+        { headers: ["judge", "lang", "games", "consistent", "inconsistent", "rate", "favoured_first", "favoured_second", "errors"] },
+      ),
+    );
+    await write(
+      "pair-agreement.csv",
+      await writeToString(
+        pairwise.agreement.map((row) => ({ lang: row.lang, statistic: row.statistic, judges: row.judges.join(" "), items: row.items, kappa: rounded(row.kappa) })),
+        { headers: ["lang", "statistic", "judges", "items", "kappa"] },
+      ),
+    );
+  }
 }

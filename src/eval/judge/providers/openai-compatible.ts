@@ -3,6 +3,7 @@ import { z } from "zod";
 import { createOpenAIClient, toOpenAICallError } from "../../../remote/openai-client";
 import { MissingJudgeApiKeyError } from "../judge-errors";
 import type { JudgeProvider, JudgeRequest, JudgeResponse } from "../judge-provider";
+import { buildChatCompletionBody } from "../reasoning-models";
 
 /** Options of `createOpenAICompatibleJudge`. */
 export const openAICompatibleJudgeOptionsSchema = z.strictObject({
@@ -14,6 +15,11 @@ export const openAICompatibleJudgeOptionsSchema = z.strictObject({
   apiKeyEnv: z.string().min(1).default("OPENAI_API_KEY"),
   /** Base URL of any OpenAI-compatible endpoint (`http://127.0.0.1:8000/v1`); default OpenAI's. */
   baseURL: z.url().optional(),
+  /**
+   * Reasoning model (`max_completion_tokens`, no `temperature`): `true`, `false`, or `auto` (default),
+   * which decides by the model name (see `REASONING_MODEL_PATTERNS`).
+   */
+  reasoning: z.union([z.boolean(), z.literal("auto")]).default("auto"),
   /** Environment to read the key from (default `process.env`). */
   env: z.record(z.string(), z.string().optional()).optional(),
 });
@@ -43,26 +49,22 @@ export function createOpenAICompatibleJudge(options: OpenAICompatibleJudgeOption
   return {
     name: "openai-compatible",
     model: parsed.model,
+    batch: {
+      client: getClient,
+      requestBody: (request) => buildChatCompletionBody({ model: parsed.model, request, reasoning: parsed.reasoning }),
+    },
     async doJudge(request: JudgeRequest): Promise<JudgeResponse> {
       const openai = await getClient();
       try {
         const completion = await openai.chat.completions.create(
-          {
-            model: parsed.model,
-            messages: [
-              { role: "system", content: request.systemPrompt },
-              { role: "user", content: request.userPrompt },
-            ],
-            n: 1,
-            temperature: request.temperature,
-            max_tokens: request.maxTokens,
-          },
+          buildChatCompletionBody({ model: parsed.model, request, reasoning: parsed.reasoning }),
           { ...(request.signal ? { signal: request.signal } : {}), ...(request.timeoutMs ? { timeout: request.timeoutMs } : {}) },
         );
         return {
           text: completion.choices[0]?.message?.content ?? "",
           inputTokens: completion.usage?.prompt_tokens ?? 0,
           outputTokens: completion.usage?.completion_tokens ?? 0,
+          ...(completion.model ? { model: completion.model } : {}),
         };
       } catch (error) {
         throw toOpenAICallError(error, { service: "judge", label: `judge ${parsed.model}`, keyEnv: parsed.apiKeyEnv });
