@@ -90,7 +90,7 @@ export function createReviewApp(options: { token: string; title: string; mount: 
   );
   app.get("/", async (context) => {
     const html = await readFile(bundledPath("src", "review", "static", "index.html"), "utf8");
-    return context.html(html.replace("{{title}}", options.title.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`)));
+    return context.html(html.replaceAll("{{title}}", options.title.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`)));
   });
   app.get("/static/:file", async (context) => {
     const file = context.req.param("file");

@@ -126,7 +126,7 @@ function renderItem(session, item, next) {
   const note = element("input", { id: "status-note", placeholder: "note (why localise?)", value: item.status?.note ?? "", size: 30 });
   const setStatus = async (status) => refresh((await save("PUT", "/translations/status", { lang: item.lang, id: item.id, status, note: note.value })).item);
   const header = element("div", { class: "panel" },
-    element("h2", {}, `${item.id} `, item.status ? chip(item.status, item.status) : null),
+    element("h2", {}, `${item.id} `, item.status ? chip(item.status.status, item.status.status) : null),
     element("p", {}, item.flags.length ? item.flags.map((flag) => chip(`${flag.kind}${flag.detail ? ` (${flag.detail})` : ""} · turn ${flag.turn + 1}`)) : "No quality flags."),
     element("div", { class: "actions" },
       element("button", { class: "primary", id: "accept", onclick: async () => { await setStatus("accepted"); next(); } }, "Accept and next"),
@@ -174,11 +174,11 @@ function renderUnit(item, unit, refresh) {
 
 async function renderRatings(session, { path, query }) {
   const rater = query.get("rater");
-  nav.replaceChildren(
+  nav.replaceChildren(...[
     element("a", { href: "#/" }, "Raters"),
     rater ? element("a", { href: `#/rate?rater=${encodeURIComponent(rater)}` }, `Rate as ${rater}`) : null,
     element("a", { href: "#/results" }, "Results"),
-  );
+  ].filter(Boolean));
   if (path === "/results") return renderResults();
   if (path === "/rate" && rater) return renderTask(rater, query.get("position"));
   const name = element("input", { id: "rater-name", placeholder: "your name", pattern: "[\\p{L}\\p{N}_.\\-]{1,40}", required: true });
