@@ -7,6 +7,7 @@ import { openReviewStore } from "../../src/review/review-store";
 import { MAX_BODY_BYTES, TOKEN_HEADER } from "../../src/review/review-server";
 import { readCorrections } from "../../src/translate/review-csv";
 import { readHumanRatings } from "../../src/eval/report/human-ratings";
+import { readMtBenchOverrides } from "../../src/eval/build-mt-bench-x";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 import { buildRatingInputs, buildReviewCorpus, MT_BENCH_X, RATED_MODELS } from "./review-fixtures";
 
@@ -177,6 +178,18 @@ describe("review server over HTTP: token, CSRF, bad input", () => {
       delete process.env.OPENAI_API_KEY;
       delete process.env.DEEPL_AUTH_KEY;
     }
+  });
+
+  it("MT-Bench-X: a corrected turn becomes an override that mt-bench-x build reads", async () => {
+    const out = await temporaryDirectory();
+    const session = await startTranslationReview({ bench: MT_BENCH_X, languages: ["de"], out });
+    sessions.push(session);
+    const item = (await call(session, "GET", "/api/translations/item?lang=DE&id=81")).json as { units: { unit: string; machine: string }[] };
+    expect(item.units.map((unit) => unit.unit)).toEqual(["81_DE#0", "81_DE#1"]);
+    const corrected = "Schreiben Sie einen Reiseblog über Hawaii (korrigiert).";
+    expect((await call(session, "PUT", "/api/translations/correction", { body: JSON.stringify({ lang: "DE", id: "81", unit: "81_DE#0", translation: corrected }) })).status).toBe(200);
+    expect((await call(session, "PUT", "/api/translations/status", { body: JSON.stringify({ lang: "DE", id: "81", status: "localise", note: "rhyme" }) })).status).toBe(200);
+    expect(await readMtBenchOverrides(join(out, "overrides.jsonl"))).toEqual([{ question_id: "81_DE", turns: [corrected, item.units[1]!.machine], note: "localised: rhyme" }]);
   });
 
   it("stores each write durably in WAL mode", async () => {
