@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCorrections } from "../../src/translate/review-csv";
 import { cliPath, runBuiltCli } from "../support/run-cli";
-import { ANSWER_QUALITY, buildRatingInputs, buildReviewCorpus, MT_BENCH_X, ROOT } from "./review-fixtures";
+import { buildRatingInputs, buildReviewCorpus, MT_BENCH_X, ROOT } from "./review-fixtures";
 
 /** Debian's package; `.ci/run` installs it when missing. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -52,7 +52,8 @@ async function stopReviewCli(cli: RunningCli): Promise<number | null> {
 
 /** What a screenshot shows, as text: compared instead of pixels, which differ with fonts and antialiasing across machines. */
 async function pageState(page: Page): Promise<string> {
-  return page.evaluate(() => [document.getElementById("nav")?.innerText ?? "", document.getElementById("app")?.innerText ?? ""].join("\n").replace(/\s+/g, " ").trim());
+  const [nav, app] = await Promise.all([page.locator("#nav").innerText(), page.locator("#app").innerText()]);
+  return `${nav}\n${app}`.replace(/\s+/g, " ").trim();
 }
 
 async function assetsDigest(): Promise<string> {
@@ -105,12 +106,12 @@ describe("review in headless Chromium", () => {
     const unit = (await editor.getAttribute("data-unit"))!;
     const edit = "Wie kehre ich eine Liste in Python um, ohne das Original zu verändern? (von Hand korrigiert)";
     await editor.fill(edit);
-    await page.waitForFunction(() => document.getElementById("save-state")?.textContent === "Saved");
+    await page.waitForSelector('#save-state:text-is("Saved")');
     // The next edit is acknowledged too: mark the item for localisation, with a note.
     await page.fill("#status-note", "example names stay English");
     await page.click("#localise");
     await page.waitForSelector(".chip.localise");
-    await page.waitForFunction(() => document.getElementById("save-state")?.textContent === "Saved");
+    await page.waitForSelector('#save-state:text-is("Saved")');
 
     // Kill the server as a crash would: no handler runs, no file is flushed on the way out.
     cli.child.kill("SIGKILL");
@@ -156,7 +157,7 @@ describe("review in headless Chromium", () => {
       await page.fill("#rater-name", rater);
       await page.click("#start");
       for (let step = 0; ; step += 1) {
-        await page.waitForFunction((expected) => document.getElementById("done") !== null || document.querySelector("#task h2")?.textContent === expected, `Task ${step + 1} of 12`);
+        await page.locator(`#done, #task h2:text-is("Task ${step + 1} of 12")`).first().waitFor();
         if (await page.locator("#done").count()) break;
         if (rater === "alice" && step < 2 && (await page.getAttribute("#task", "data-kind")) === "single" && !shots["review-rating.png"]) await screenshot(page, "review-rating.png");
         const kind = await page.getAttribute("#task", "data-kind");
