@@ -10,6 +10,7 @@ import { registerComposeCommand } from "./commands/compose";
 import { registerHubCommands } from "./commands/hub";
 import { registerInspectCommands } from "./commands/inspect";
 import { registerMtBenchXCommands } from "./commands/mt-bench-x";
+import { registerReviewCommands } from "./commands/review";
 import { registerSampleCommand } from "./commands/sample";
 import { registerTrainerCommands } from "./commands/trainer";
 import { registerTranslateCommands } from "./commands/translate";
@@ -33,6 +34,7 @@ export function createProgram(): Command {
   registerHubCommands(program);
   registerMtBenchXCommands(program);
   registerTrainerCommands(program);
+  registerReviewCommands(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
