@@ -122,7 +122,7 @@ export function openReviewStore(options: { path: string; now?: () => Date }): Re
     deleteItemStatus: database.prepare("DELETE FROM item_status WHERE item_id = ? AND lang = ?"),
     listItemStatuses: database.prepare("SELECT item_id AS itemId, lang, status, note, updated_at AS updatedAt FROM item_status ORDER BY lang, item_id"),
     addRater: database.prepare("INSERT INTO raters (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
-    listRaters: database.prepare("SELECT name FROM raters ORDER BY created_at, name"),
+    listRaters: database.prepare("SELECT name FROM raters ORDER BY name"),
     putRating: database.prepare(
       `INSERT INTO ratings (rater, question_id, lang, model, turn, score, updated_at) VALUES (@rater, @questionId, @lang, @model, @turn, @score, @updatedAt)
        ON CONFLICT (rater, question_id, lang, model, turn) DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at`,
