@@ -5,6 +5,7 @@ import { ConfigError, InputError, PolyglotError, UsageError } from "../errors";
 import { TOOL } from "../package-info";
 import { registerBuildCommand } from "./commands/build";
 import { registerComposeCommand } from "./commands/compose";
+import { registerExperimentCommands } from "./commands/experiment";
 import { registerHubCommands } from "./commands/hub";
 import { registerInspectCommands } from "./commands/inspect";
 import { registerMtBenchXCommands } from "./commands/mt-bench-x";
@@ -30,6 +31,7 @@ export function createProgram(): Command {
   registerHubCommands(program);
   registerMtBenchXCommands(program);
   registerTrainerCommands(program);
+  registerExperimentCommands(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
