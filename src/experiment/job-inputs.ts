@@ -1,9 +1,10 @@
+import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { sha256File } from "../io/hash-file";
 import type { StudyManifest } from "../study/manifest";
 import { resolveConfigPath } from "../study/study-config";
-import { jobKey, readDoneRecord, type DoneRecord, type JobInputs } from "./done-record";
+import { canonicalJson, jobKey, readDoneRecord, type DoneRecord, type JobInputs } from "./done-record";
 import type { LoadedExperiment } from "./experiment-config";
 import { findJob, modelOf, trainingSettingsOf, type ExperimentJob, type ExperimentPlan } from "./plan-experiment";
 
@@ -120,12 +121,20 @@ async function computeJob(context: ExperimentContext, job: ExperimentJob): Promi
           if (corpus.translate.cache) await hashInputPath(baseDirectory, corpus.translate.cache, inputs, `${name}/translate.cache`);
         }
       }
-      return ready({ study }, inputs);
+      // Where the inputs live is not part of the key, only what they hold: a moved config stays done.
+      const corpora = Object.fromEntries(
+        Object.entries(study.corpora).map(([name, corpus]) => {
+          const { path: _path, translate, ...rest } = corpus;
+          const { input: _input, cache: _cache, ...translation } = translate ?? { input: "", cache: "" };
+          return [name, { ...rest, ...(translate ? { translate: translation } : {}), ...(corpus.path ? { path: "(hashed)" } : {}) }];
+        }),
+      );
+      return ready({ study: { ...study, corpora } }, inputs);
     }
     case "bench": {
       const inputs: Record<string, string> = {};
       await hashInputPath(baseDirectory, config.evaluation.bench.path, inputs, "bench");
-      return ready({ bench: config.evaluation.bench, languages: context.plan.evaluationLanguages }, inputs);
+      return ready({ questions: config.evaluation.bench.questions ?? "all", languages: context.plan.evaluationLanguages }, inputs);
     }
     case "model": {
       const model = modelOf(experiment, job.id.slice("model.".length));
@@ -156,7 +165,7 @@ async function computeJob(context: ExperimentContext, job: ExperimentJob): Promi
       const modelRecord = model.tiny ? await upstream(`model.${model.name}`) : undefined;
       if (waiting.length > 0 || !train || !bench) return { ready: false, waitingFor: waiting };
       const { jobPerLanguage: _split, ...generation } = config.evaluation.generation;
-      return ready({ generation, languages: job.languages, modelId: job.modelId }, { adapter: train.key, bench: bench.key, model: modelRecord?.key ?? model.path! });
+      return ready({ generation, languages: job.languages, modelId: job.modelId }, { adapter: train.key, bench: benchDigest(bench), model: modelRecord?.key ?? model.path! });
     }
     case "judge": {
       const bench = await upstream("bench");
@@ -172,7 +181,7 @@ async function computeJob(context: ExperimentContext, job: ExperimentJob): Promi
       }
       if (waiting.length > 0 || !bench) return { ready: false, waitingFor: waiting };
       const { baseUrl, model, smokeTest, languagePolicy, referenceModel, maxTokens } = config.evaluation.judge;
-      return ready({ judge: { baseUrl, model, smokeTest, languagePolicy, referenceModel, maxTokens }, modelId: job.modelId }, { bench: bench.key, ...inputs });
+      return ready({ judge: { baseUrl, model, smokeTest, languagePolicy, referenceModel, maxTokens }, modelId: job.modelId }, { bench: benchDigest(bench), ...inputs });
     }
     case "report": {
       const inputs: Record<string, string> = {};
@@ -185,6 +194,11 @@ async function computeJob(context: ExperimentContext, job: ExperimentJob): Promi
       return ready({ report: config.report, judge: config.evaluation.judge.model, smokeTest: config.evaluation.judge.smokeTest, cells: context.plan.cells }, inputs);
     }
   }
+}
+
+/** What the prepared bench holds (its section and input files), independent of where it came from and of the tool version. */
+function benchDigest(record: DoneRecord): string {
+  return createHash("sha256").update(canonicalJson({ section: record.section, inputs: record.inputs })).digest("hex");
 }
 
 function datasetSha256(manifest: StudyManifest, path: string): string {
