@@ -1,10 +1,11 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliPath, repositoryRoot, runBuiltCli } from "../support/run-cli";
+import { startSlurmCluster } from "../support/slurm-cluster";
 
 // The whole fixture experiment on the CPU with the local executor: from nothing to the figures,
 // then a rerun that starts nothing, then a changed seed with its training killed midway, then the
@@ -19,8 +20,8 @@ interface LogEvent {
   pid?: number;
 }
 
-async function jobLog(): Promise<LogEvent[]> {
-  const text = await readFile(join(out, "job-log.jsonl"), "utf8");
+async function jobLog(folder = out): Promise<LogEvent[]> {
+  const text = await readFile(join(folder, "job-log.jsonl"), "utf8");
   return text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as LogEvent);
 }
 
@@ -105,6 +106,8 @@ describe("experiment run --executor local on fixtures/experiment.json", () => {
     const result = runBuiltCli(["experiment", "run", "--config", "fixtures/experiment.json", "--out", out, "--quiet"]);
     expect(result.status, result.stderr).toBe(0);
     expect(starts((await jobLog()).slice(before))).toEqual([]);
+    // The SLURM case below starts from this state.
+    await cp(out, join(directory, "exp-slurm"), { recursive: true });
   });
 
   it("re-runs exactly one composition's chain after its seed changed, and a job killed midway is re-run and nothing else", async () => {
@@ -138,5 +141,52 @@ describe("experiment run --executor local on fixtures/experiment.json", () => {
     expect(starts((await jobLog()).slice(rerunFrom))).toEqual(chain);
     const record = JSON.parse(await readFile(join(out, "runs", "tiny-a", "lima-x", "DE", ".experiment-job.json"), "utf8")) as { section: { training: { seed: number } } };
     expect(record.section.training.seed).toBe(7);
+  }, 1_800_000);
+
+  it("runs the same change through sbatch on a real SLURM cluster: a cancelled job is resubmitted, the outputs equal the local run's", async () => {
+    const slurmOut = join(directory, "exp-slurm");
+    const cluster = startSlurmCluster(join(directory, "slurm-cluster"));
+    try {
+      const config = await writeConfig((value) => {
+        value.trainingOverrides = [{ model: "tiny-a", corpus: "lima-x", composition: "DE", training: { seed: 7 } }];
+      });
+      const chain = ["train.tiny-a.lima-x.DE", "generate.tiny-a.lima-x.DE", "judge.tiny-a.lima-x.DE", "report"].sort();
+      const submitted = runBuiltCli(["experiment", "run", "--executor", "slurm", "--no-wait", "--config", config, "--out", slurmOut], { env: cluster.env });
+      expect(submitted.status, submitted.stderr).toBe(0);
+      expect(submitted.stderr).toMatch(/submitted train: SLURM job \d+ \(1 jobs\)/);
+      const script = await readFile(join(slurmOut, "slurm", "generate.sbatch"), "utf8");
+      expect(script).toMatch(/#SBATCH --array=0-0/);
+      expect(await readFile(join(slurmOut, "slurm", "submit.sh"), "utf8")).toMatch(/generate=\$\(sbatch --parsable --dependency=afterok:\$\{train\} generate.sbatch\)/);
+      const cancelled = runBuiltCli(["experiment", "cancel", "--job", "train.tiny-a.lima-x.DE", "--config", config, "--out", slurmOut], { env: cluster.env });
+      expect(cancelled.status, cancelled.stderr).toBe(0);
+      expect(cancelled.stdout).toMatch(/cancelled SLURM jobs \d+_0/);
+      // The cancelled training's dependants are killed (kill-on-invalid-dep): wait until the queue is empty.
+      const deadline = Date.now() + 120_000;
+      while (spawnSync("squeue", ["-h"], { env: cluster.env, encoding: "utf8" }).stdout.trim() !== "") {
+        if (Date.now() > deadline) throw new Error("SLURM queue did not drain");
+        await new Promise((resolvePromise) => setTimeout(resolvePromise, 500));
+      }
+      const plan = JSON.parse(runBuiltCli(["experiment", "plan", "--config", config, "--out", slurmOut, "--json"]).stdout) as { jobs: { id: string; state: string }[] };
+      expect(plan.jobs.filter((job) => job.state !== "done").map((job) => job.id).sort()).toEqual(chain);
+
+      const before = (await jobLog(slurmOut)).length;
+      const resumed = runBuiltCli(["experiment", "run", "--executor", "slurm", "--config", config, "--out", slurmOut, "--quiet"], { env: cluster.env });
+      expect(resumed.status, resumed.stderr).toBe(0);
+      const events = (await jobLog(slurmOut)).slice(before);
+      expect(starts(events)).toEqual(chain);
+      expect(events.every((event) => (event as LogEvent & { executor: string }).executor === "slurm")).toBe(true);
+      const status = JSON.parse(runBuiltCli(["experiment", "status", "--config", config, "--out", slurmOut, "--json"]).stdout) as { cells: { state: string }[]; report: string };
+      expect(status.report).toBe("done");
+      expect(status.cells.every((cell) => cell.state === "done")).toBe(true);
+      // Same seeds, same bytes: the adapter trained under SLURM and the report's numbers equal the local run's.
+      for (const file of ["runs/tiny-a/lima-x/DE/adapter_model.safetensors", "report/figures/scores.csv", "report/figures/cross-lingual.csv", "report/figures/contrasts.csv", "datasets/manifest.json"]) {
+        expect(Buffer.compare(await readFile(join(slurmOut, file)), await readFile(join(out, file))), file).toBe(0);
+      }
+      const rerun = runBuiltCli(["experiment", "run", "--executor", "slurm", "--config", config, "--out", slurmOut], { env: cluster.env });
+      expect(rerun.status, rerun.stderr).toBe(0);
+      expect(rerun.stderr).toMatch(/every job is done; nothing submitted/);
+    } finally {
+      cluster.stop();
+    }
   }, 1_800_000);
 });
