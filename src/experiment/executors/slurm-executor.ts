@@ -130,14 +130,18 @@ export async function readSubmission(context: ExperimentContext): Promise<SlurmS
 export async function queuedSlurmJobs(ids: readonly string[], env?: NodeJS.ProcessEnv): Promise<Map<string, string>> {
   const queued = new Map<string, string>();
   if (ids.length === 0) return queued;
-  // Without accounting (no sacct), squeue is the source of truth: a job that left it has ended.
-  const { stdout } = await execFileAsync("squeue", ["-h", "-r", "-o", "%F %i %T", "-j", ids.join(",")], { env: env ?? process.env }).catch((error: { stdout?: string; stderr?: string }) => {
-    if (/Invalid job id/i.test(error.stderr ?? "")) return { stdout: error.stdout ?? "" };
-    throw new ExecutorError(`squeue failed: ${(error.stderr ?? String(error)).trim()}`);
-  });
+  // Without accounting (no sacct), squeue is the source of truth: a job that left it has ended. The
+  // whole queue is read and filtered here, since `squeue -j` fails as soon as one id has left it.
+  let stdout: string;
+  try {
+    ({ stdout } = await execFileAsync("squeue", ["-h", "-r", "-o", "%F %i %T"], { env: env ?? process.env }));
+  } catch (error) {
+    throw new ExecutorError(`squeue failed: ${((error as { stderr?: string }).stderr ?? String(error)).trim()}`);
+  }
+  const wanted = new Set(ids);
   for (const line of stdout.split("\n")) {
     const [arrayId, taskId, state] = line.trim().split(/\s+/);
-    if (arrayId && state) queued.set(`${taskId}`, state), queued.set(arrayId, state);
+    if (arrayId && taskId && state && wanted.has(arrayId)) queued.set(taskId, state);
   }
   return queued;
 }
