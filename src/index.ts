@@ -42,3 +42,4 @@ export * from "./translate/index";
 export * from "./hub/index";
 export * from "./eval/index";
 export { runCli, createProgram } from "./cli/main";
+export * from "./experiment/index";

@@ -7,6 +7,7 @@ import { describeSystemError } from "./describe-system-error";
 import { TOOL } from "../package-info";
 import { registerBuildCommand } from "./commands/build";
 import { registerComposeCommand } from "./commands/compose";
+import { registerExperimentCommands } from "./commands/experiment";
 import { registerHubCommands } from "./commands/hub";
 import { registerInspectCommands } from "./commands/inspect";
 import { registerMtBenchXCommands } from "./commands/mt-bench-x";
@@ -35,6 +36,7 @@ export function createProgram(): Command {
   registerMtBenchXCommands(program);
   registerTrainerCommands(program);
   registerReviewCommands(program);
+  registerExperimentCommands(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

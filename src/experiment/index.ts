@@ -1,0 +1,12 @@
+export * from "./experiment-config";
+export * from "./plan-experiment";
+export * from "./done-record";
+export * from "./job-inputs";
+export * from "./run-job";
+export * from "./experiment-errors";
+export * from "./describe-experiment";
+export * from "./smoke-test-judge";
+export * from "./study-figures";
+export * from "./executors/local-executor";
+export * from "./executors/slurm-executor";
+export { writeExperimentReport } from "./write-experiment-report";
