@@ -20,7 +20,8 @@ const torchRequirement = process.env.POLYGLOT_TORCH_REQUIREMENT ?? "torch==2.13.
 const torchIndex = process.env.POLYGLOT_TORCH_INDEX_URL;
 // FastChat's own aggregation (show_result.py), run by test/eval/fastchat-show-result.test.ts against the
 // report's pairwise win rates. It needs only pandas, so fschat comes without its serving stack (--no-deps).
-const fastChatRequirements = ["pandas==2.3.3"];
+// Hugging Face `datasets` loads a built study through its dataset card in test/core/fixture-study.test.ts.
+const fastChatRequirements = ["pandas==2.3.3", "datasets==5.2.0"];
 const fastChatNoDeps = ["fschat==0.2.36"];
 
 function say(message) {

@@ -5,7 +5,7 @@ import { parseCompositionName } from "../compose/composition-name";
 import { ConfigError, type ConfigIssue } from "../errors";
 import { comparisonPairSchema, parseComparisonPairs } from "../eval/report/cross-lingual";
 import { languageCodeSchema } from "../record/canonical-record";
-import { compositionsOf, parseStudyConfig, resolveConfigPath, studyConfigSchema, toConfigIssues, type StudyConfig } from "../study/study-config";
+import { compositionsOf, parseStudyConfig, readConfigJson, resolveConfigPath, studyConfigSchema, toConfigIssues, type StudyConfig } from "../study/study-config";
 
 const nameSchema = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, "use lowercase letters, digits, '.' and '-' (no '_': it separates the parts of a model id)");
 
@@ -249,19 +249,7 @@ export async function parseExperimentConfig(value: unknown, options: { file: str
 
 /** Reads and validates an experiment config JSON file; relative paths in it are relative to the file. */
 export async function readExperimentConfig(path: string): Promise<LoadedExperiment> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new ConfigError([{ path: "", message: `cannot read the config file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` }], { file: path, cause: error });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError([{ path: "", message: `not valid JSON: ${(error as Error).message}` }], { file: path, cause: error });
-  }
-  return parseExperimentConfig(value, { file: path });
+  return parseExperimentConfig(await readConfigJson(path), { file: path });
 }
 
 async function readSystemMessagesFile(path: string, languages: readonly string[]): Promise<Record<string, string>> {

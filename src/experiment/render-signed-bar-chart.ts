@@ -1,4 +1,4 @@
-import type { ChartGroup } from "../eval/report/render-svg";
+import { escapeXml, format, renderBarGroup, renderLegend, type ChartGroup } from "../eval/report/render-svg";
 
 /**
  * A grouped bar chart whose values may be negative (percentage improvements, score differences):
@@ -13,16 +13,6 @@ export interface SignedBarChartOptions {
   subtitle?: string;
   groups: ChartGroup[];
   yLabel?: string;
-}
-
-const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-
-function format(value: number): string {
-  return Number(value.toFixed(2)).toString();
 }
 
 /** A "nice" tick step for a range (1, 2 or 5 times a power of ten). */
@@ -75,29 +65,9 @@ export function renderSignedBarChartSvg(options: SignedBarChartOptions): string 
   const zero = y(0);
   options.groups.forEach((group, groupIndex) => {
     const center = left + slot * (groupIndex + 0.5);
-    const bars = group.bars.filter((bar) => bar.value !== null);
-    const barsWidth = bars.length * (barWidth + barGap) - barGap;
-    bars.forEach((bar, barIndex) => {
-      const colour = PALETTE[series.indexOf(bar.series) % PALETTE.length]!;
-      const x = center - barsWidth / 2 + barIndex * (barWidth + barGap);
-      const end = y(bar.value!);
-      parts.push(
-        `<rect x="${format(x)}" y="${format(Math.min(zero, end))}" width="${barWidth}" height="${format(Math.abs(zero - end))}" fill="${colour}"><title>${escapeXml(`${bar.series} / ${group.label}: ${format(bar.value!)}`)}</title></rect>`,
-      );
-      if (typeof bar.lower === "number" && typeof bar.upper === "number") {
-        const middle = x + barWidth / 2;
-        parts.push(
-          `<path d="M${format(middle)} ${format(y(bar.lower))}V${format(y(bar.upper))}M${format(middle - 4)} ${format(y(bar.lower))}H${format(middle + 4)}M${format(middle - 4)} ${format(y(bar.upper))}H${format(middle + 4)}" stroke="#222222" fill="none"/>`,
-        );
-      }
-    });
-    parts.push(`<text x="${format(center)}" y="${top + plotHeight + 18}" text-anchor="middle">${escapeXml(group.label)}</text>`);
+    parts.push(...renderBarGroup(group, { center, series, barWidth, barGap, y, baseline: zero, labelY: top + plotHeight + 18 }));
   });
-  series.forEach((name, index) => {
-    const ly = legendTop + index * legendLineHeight;
-    parts.push(`<rect x="${left}" y="${ly - 10}" width="12" height="12" fill="${PALETTE[index % PALETTE.length]!}"/>`);
-    parts.push(`<text x="${left + 18}" y="${ly}">${escapeXml(name)}</text>`);
-  });
+  parts.push(...renderLegend(series, { left, top: legendTop, lineHeight: legendLineHeight }));
   parts.push("</svg>");
   return parts.join("\n") + "\n";
 }

@@ -1,6 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
+import { cacheOnlyTranslatorOptionsSchema } from "../translate/providers/cache-only";
+import { deepLOptionsSchema } from "../translate/providers/deepl";
+import { googleTranslateOptionsSchema } from "../translate/providers/google";
+import { openAITranslatorOptionsSchema } from "../translate/providers/openai-compatible";
 import { ConfigError, type ConfigIssue } from "../errors";
 import { parseCompositionName, studyCompositions } from "../compose/composition-name";
 import { outputFormatSchema } from "../compose/write-compositions";
@@ -160,39 +164,14 @@ function providerOptionIssues(value: unknown): ConfigIssue[] {
   return issues;
 }
 
-// The options a config may give each provider: never a key, never an environment object.
-const priceSchema = z.strictObject({ perMillionCharacters: z.number().nonnegative(), currency: z.string() });
+// The options a config may give each provider: its own schema without the key and the environment,
+// so a key can only come from the environment.
+const withoutSecrets = { apiKey: true, env: true } as const;
 const PROVIDER_CONFIG_SCHEMAS: Record<string, z.ZodType> = {
-  deepl: z.strictObject({
-    serverUrl: z.string().url().optional(),
-    formality: z.enum(["less", "more", "default", "prefer_less", "prefer_more"]).optional(),
-    glossaryId: z.string().min(1).optional(),
-    modelType: z.enum(["quality_optimized", "latency_optimized", "prefer_quality_optimized"]).optional(),
-    context: z.string().optional(),
-    label: z.string().min(1).optional(),
-    maxSegmentsPerRequest: z.number().int().min(1).max(50).optional(),
-    maxRequestBytes: z.number().int().positive().max(128 * 1024).optional(),
-    price: priceSchema.optional(),
-  }),
-  google: z.strictObject({
-    endpoint: z.string().min(1).optional(),
-    version: z.enum(["v2", "v3"]).optional(),
-    projectId: z.string().min(1).optional(),
-    location: z.string().min(1).optional(),
-    model: z.string().min(1).optional(),
-    label: z.string().min(1).optional(),
-    maxSegmentsPerRequest: z.number().int().min(1).max(128).optional(),
-    maxRequestBytes: z.number().int().positive().optional(),
-    price: priceSchema.optional(),
-  }),
-  openai: z.strictObject({
-    baseURL: z.string().url().optional(),
-    model: z.string().min(1).optional(),
-    temperature: z.number().min(0).max(2).optional(),
-    label: z.string().min(1).optional(),
-    price: priceSchema.optional(),
-  }),
-  cache: z.strictObject({ providerId: z.string().min(1).optional() }),
+  deepl: deepLOptionsSchema.omit(withoutSecrets),
+  google: googleTranslateOptionsSchema.omit(withoutSecrets),
+  openai: openAITranslatorOptionsSchema.omit(withoutSecrets),
+  cache: cacheOnlyTranslatorOptionsSchema,
 };
 
 // Checked on the raw value, beside the schema, so that a dangling reference is reported together
@@ -223,6 +202,11 @@ export function toConfigIssues(error: z.ZodError): ConfigIssue[] {
 
 /** Reads and validates a study config JSON file; relative paths in it are relative to the file. */
 export async function readStudyConfig(path: string): Promise<{ config: StudyConfig; baseDirectory: string }> {
+  return { config: parseStudyConfig(await readConfigJson(path), { file: path }), baseDirectory: dirname(resolve(path)) };
+}
+
+/** Reads a config file as JSON; an unreadable file or invalid JSON is a `ConfigError` naming the file. */
+export async function readConfigJson(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -235,7 +219,7 @@ export async function readStudyConfig(path: string): Promise<{ config: StudyConf
   } catch (error) {
     throw new ConfigError([{ path: "", message: `not valid JSON: ${(error as Error).message}` }], { file: path, cause: error });
   }
-  return { config: parseStudyConfig(value, { file: path }), baseDirectory: dirname(resolve(path)) };
+  return value;
 }
 
 /** The compositions of a corpus: its own list, the study's list, or the study's nine. */

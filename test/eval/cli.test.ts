@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Command, CommanderError } from "commander";
+import { CommanderError } from "commander";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { registerMtBenchXCommands } from "../../src/cli/commands/mt-bench-x";
+import { runMtBenchX } from "../support/run-mt-bench-x";
 import { startDeepLServer } from "../servers/deepl-server";
 import { startOpenAIServer, type OpenAIServer } from "../servers/openai-server";
 
@@ -28,27 +28,7 @@ async function makeTemporaryDirectory(): Promise<string> {
   return directory;
 }
 
-/** Runs `build-datasets mt-bench-x ...` in-process and returns what it printed on stdout. */
-async function run(args: string[]): Promise<string> {
-  const program = new Command("build-datasets").exitOverride();
-  program.configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  registerMtBenchXCommands(program);
-  for (const command of program.commands) {
-    command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
-  }
-  const output: string[] = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    output.push(String(chunk));
-    return true;
-  });
-  try {
-    await program.parseAsync(["mt-bench-x", ...args], { from: "user" });
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return output.join("");
-}
+const run = runMtBenchX;
 
 describe("build-datasets mt-bench-x", () => {
   it("report prints FastChat's numbers and writes the files", async () => {

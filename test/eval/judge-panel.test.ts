@@ -1,9 +1,8 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Command } from "commander";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { registerMtBenchXCommands } from "../../src/cli/commands/mt-bench-x";
+import { runMtBenchX } from "../support/run-mt-bench-x";
 import {
   buildChatCompletionBody,
   cohenKappa,
@@ -37,22 +36,7 @@ async function makeTemporaryDirectory(): Promise<string> {
   return directory;
 }
 
-async function run(args: string[]): Promise<string> {
-  const program = new Command("build-datasets").exitOverride();
-  program.configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  registerMtBenchXCommands(program);
-  const output: string[] = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    output.push(String(chunk));
-    return true;
-  });
-  try {
-    await program.parseAsync(["mt-bench-x", ...args], { from: "user" });
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return output.join("");
-}
+const run = runMtBenchX;
 
 function deterministicScore(userPrompt: string): number {
   let sum = 0;

@@ -142,7 +142,7 @@ describe("review in headless Chromium", () => {
   it("two raters rate blind; the results page and the report show judge-human agreement from their ratings", async () => {
     const { answers, judgments } = await buildRatingInputs(directory);
     const out = join(directory, "ratings");
-    const secret = "sk-browser-test-SECRET-1234";
+    const secret = "FAKE-BROWSER-TEST-VALUE-1234";
     const cli = await startReviewCli(
       ["ratings", "--bench", MT_BENCH_X, "--answers", answers, "--lang", "DE", "--questions", "89,90", "--pairwise", "--judgments", judgments, "--seed", "7", "--out", out],
       { OPENAI_API_KEY: secret },

@@ -105,7 +105,7 @@ describe("review server over HTTP: token, CSRF, bad input", () => {
     const directory = await temporaryDirectory();
     const { answers, judgments } = await buildRatingInputs(directory);
     const out = join(directory, "ratings");
-    const secret = "sk-review-test-SECRET-0000";
+    const secret = "FAKE-REVIEW-TEST-VALUE-0000";
     process.env.OPENAI_API_KEY = secret;
     process.env.DEEPL_AUTH_KEY = secret;
     try {

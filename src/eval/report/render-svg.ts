@@ -30,11 +30,13 @@ export interface BarChartOptions {
 // Colour-blind-safe palette (Okabe-Ito).
 const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
 
-function escapeXml(text: string): string {
+/** Escapes text for SVG content and attributes. */
+export function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-function format(value: number): string {
+/** A coordinate or value with at most two decimals, as the charts write them. */
+export function format(value: number): string {
   return Number(value.toFixed(2)).toString();
 }
 
@@ -80,31 +82,60 @@ export function renderBarChartSvg(options: BarChartOptions): string {
   const slot = plotWidth / Math.max(1, options.groups.length);
   options.groups.forEach((group, groupIndex) => {
     const center = left + slot * (groupIndex + 0.5);
-    // Bars keep their series colour; a group shows only the series it has, centred.
-    const bars = group.bars.filter((bar) => bar.value !== null);
-    const barsWidth = bars.length * (barWidth + barGap) - barGap;
-    bars.forEach((bar, barIndex) => {
-      const seriesIndex = series.indexOf(bar.series);
-      const x = center - barsWidth / 2 + barIndex * (barWidth + barGap);
-      const colour = PALETTE[seriesIndex % PALETTE.length]!;
-      const barTop = y(bar.value!);
-      parts.push(
-        `<rect x="${format(x)}" y="${format(barTop)}" width="${barWidth}" height="${format(top + plotHeight - barTop)}" fill="${colour}"><title>${escapeXml(`${bar.series} / ${group.label}: ${format(bar.value!)}`)}</title></rect>`,
-      );
-      if (bar.lower !== undefined && bar.lower !== null && bar.upper !== undefined && bar.upper !== null) {
-        const middle = x + barWidth / 2;
-        parts.push(
-          `<path d="M${format(middle)} ${format(y(bar.lower))}V${format(y(bar.upper))}M${format(middle - 4)} ${format(y(bar.lower))}H${format(middle + 4)}M${format(middle - 4)} ${format(y(bar.upper))}H${format(middle + 4)}" stroke="#222222" fill="none"/>`,
-        );
-      }
-    });
-    parts.push(`<text x="${format(center)}" y="${top + plotHeight + 18}" text-anchor="middle">${escapeXml(group.label)}</text>`);
+    parts.push(...renderBarGroup(group, { center, series, barWidth, barGap, y, baseline: top + plotHeight, labelY: top + plotHeight + 18 }));
   });
-  series.forEach((name, index) => {
-    const ly = legendTop + index * legendLineHeight;
-    parts.push(`<rect x="${left}" y="${ly - 10}" width="12" height="12" fill="${PALETTE[index % PALETTE.length]!}"/>`);
-    parts.push(`<text x="${left + 18}" y="${ly}">${escapeXml(name)}</text>`);
-  });
+  parts.push(...renderLegend(series, { left, top: legendTop, lineHeight: legendLineHeight }));
   parts.push("</svg>");
   return parts.join("\n") + "\n";
+}
+
+/** Where `renderBarGroup` draws a group. */
+export interface BarGroupLayout {
+  /** x of the group's centre. */
+  center: number;
+  /** Every series of the chart, in legend order (a bar's colour is its series'). */
+  series: readonly string[];
+  barWidth: number;
+  barGap: number;
+  /** Maps a value to its y coordinate. */
+  y: (value: number) => number;
+  /** y the bars grow from: the x axis, or a zero line for charts with negative values. */
+  baseline: number;
+  /** y of the group's label. */
+  labelY: number;
+}
+
+/** One group's bars (up or down from the baseline, centred, only the series it has), error bars and label. */
+export function renderBarGroup(group: ChartGroup, layout: BarGroupLayout): string[] {
+  const { center, series, barWidth, barGap, y, baseline } = layout;
+  const parts: string[] = [];
+  const bars = group.bars.filter((bar) => bar.value !== null);
+  const barsWidth = bars.length * (barWidth + barGap) - barGap;
+  bars.forEach((bar, barIndex) => {
+    const x = center - barsWidth / 2 + barIndex * (barWidth + barGap);
+    const colour = PALETTE[series.indexOf(bar.series) % PALETTE.length]!;
+    const end = y(bar.value!);
+    parts.push(
+      `<rect x="${format(x)}" y="${format(Math.min(baseline, end))}" width="${barWidth}" height="${format(Math.abs(baseline - end))}" fill="${colour}"><title>${escapeXml(`${bar.series} / ${group.label}: ${format(bar.value!)}`)}</title></rect>`,
+    );
+    if (typeof bar.lower === "number" && typeof bar.upper === "number") {
+      const middle = x + barWidth / 2;
+      parts.push(
+        `<path d="M${format(middle)} ${format(y(bar.lower))}V${format(y(bar.upper))}M${format(middle - 4)} ${format(y(bar.lower))}H${format(middle + 4)}M${format(middle - 4)} ${format(y(bar.upper))}H${format(middle + 4)}" stroke="#222222" fill="none"/>`,
+      );
+    }
+  });
+  parts.push(`<text x="${format(center)}" y="${layout.labelY}" text-anchor="middle">${escapeXml(group.label)}</text>`);
+  return parts;
+}
+
+/** The legend: a colour swatch and the name of each series, one per line. */
+export function renderLegend(series: readonly string[], layout: { left: number; top: number; lineHeight: number }): string[] {
+  return series.flatMap((name, index) => {
+    const ly = layout.top + index * layout.lineHeight;
+    return [
+      `<rect x="${layout.left}" y="${ly - 10}" width="12" height="12" fill="${PALETTE[index % PALETTE.length]!}"/>`,
+      `<text x="${layout.left + 18}" y="${ly}">${escapeXml(name)}</text>`,
+    ];
+  });
 }
