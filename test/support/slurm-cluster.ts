@@ -11,6 +11,20 @@ export interface SlurmCluster {
   stop(): void;
 }
 
+/** Whether the process is alive (a zombie left for a parent that never reaps it counts as exited). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").pop()![0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 function waitFor(check: () => boolean, what: string, timeoutMs = 30_000): void {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -76,7 +90,15 @@ export function startSlurmCluster(folder: string): SlurmCluster {
         try {
           process.kill(pid, "SIGTERM");
         } catch {
-          // already gone
+          continue; // already gone
+        }
+        // slurmctld saves its state as it shuts down: wait until it has exited, so that removing the
+        // folder afterwards does not race its last writes.
+        try {
+          waitFor(() => !isRunning(pid), `${name.replace(".pid", "")} (pid ${pid}) to exit`, 20_000);
+        } catch {
+          if (isRunning(pid)) process.kill(pid, "SIGKILL");
+          waitFor(() => !isRunning(pid), `${name.replace(".pid", "")} (pid ${pid}) to exit after SIGKILL`, 5_000);
         }
       }
     },
