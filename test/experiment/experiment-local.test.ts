@@ -110,6 +110,16 @@ describe("experiment run --executor local on fixtures/experiment.json", () => {
     await cp(out, join(directory, "exp-slurm"), { recursive: true });
   });
 
+  it("plans exactly one base model's trainings and everything downstream of them after that model's training setting changed", async () => {
+    const config = await writeConfig((value) => {
+      value.models.find((model: { name: string }) => model.name === "tiny-b").training.learning_rate = 0.002;
+    });
+    const plan = JSON.parse(runBuiltCli(["experiment", "plan", "--config", config, "--out", out, "--json"]).stdout) as { jobs: { id: string; state: string }[] };
+    const downstream = plan.jobs.map((job) => job.id).filter((id) => /^(train|generate|judge)\.tiny-b\./.test(id));
+    expect(downstream.filter((id) => id.startsWith("train.")).length).toBeGreaterThan(1);
+    expect(plan.jobs.filter((job) => job.state !== "done").map((job) => job.id).sort()).toEqual([...downstream, "report"].sort());
+  });
+
   it("re-runs exactly one composition's chain after its seed changed, and a job killed midway is re-run and nothing else", async () => {
     const config = await writeConfig((value) => {
       value.trainingOverrides = [{ model: "tiny-a", corpus: "lima-x", composition: "DE", training: { seed: 7 } }];
