@@ -85,7 +85,7 @@ def render_prompts(model: Path, template: str, requests: list[dict]) -> list[dic
     ("mistral", "plain"), ("mistral", "opengptx"), ("mistral", "chatml"),
 ])
 def test_ids_sent_to_a_server_are_the_ids_hf_generate_feeds(request, tmp_path, monkeypatch, tokenizer_name, template):
-    languages = ALL_languages if (tokenizer_name, template) == ("mistral", "opengptx") else ["DE", "EN"]
+    languages = ALL_LANGUAGES if (tokenizer_name, template) == ("mistral", "opengptx") else ["DE", "EN"]
     model_path = request.getfixturevalue(f"{tokenizer_name}_model")
     fed: list[tuple[int, ...]] = []
     stops_fed = set()
