@@ -38,7 +38,11 @@ describe.runIf(python)("generate --engine openai against a local completions ser
     root = mkdtempSync(join(tmpdir(), "generate-server-"));
     model = join(root, "model");
     const env = { ...process.env, POLYGLOT_PYTHON: python!, TOKENIZERS_PARALLELISM: "false" };
-    const make = pythonModuleCommand({ module: "polyglot_trainer", args: ["make-tiny-model", "--data", join(repositoryRoot, "fixtures/lima/train.jsonl"), "--out", model, "--vocab-size", "300", "--hidden-size", "32", "--layers", "1"], env });
+    // The tiny tokenizer learns its vocabulary from a few canonical records.
+    const data = join(root, "records.jsonl");
+    const words = "Ein Gespräch zwischen einem Menschen und einem Assistenten System User Assistant Une conversation entre un humain";
+    writeFileSync(data, Array.from({ length: 20 }, (_, index) => JSON.stringify({ id: `r${index}`, lang: "de", source: "test", messages: [{ role: "user", content: `${words} ${index}?` }, { role: "assistant", content: `${words.split(" ").reverse().join(" ")} ${index}.` }], meta: {} }) + "\n").join(""));
+    const make = pythonModuleCommand({ module: "polyglot_trainer", args: ["make-tiny-model", "--data", data, "--out", model, "--vocab-size", "300", "--hidden-size", "32", "--layers", "1"], env });
     execFileSync(make.python, make.args, { env: make.env, stdio: "pipe" });
     runs = join(root, "runs");
     RUNS.forEach((name, index) => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { appendFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type OpenAI from "openai";
@@ -204,6 +205,7 @@ export async function answerMtBenchWithServer(options: AnswerWithServerOptions):
     const apiKey = env[parsed.apiKeyEnv] || "EMPTY"; // vLLM and SGLang without --api-key accept any key
     let client: OpenAI | undefined;
     const abort = new AbortController();
+    setMaxListeners(0, abort.signal); // every request in flight listens for the run's abort
     let requests = 0;
     let answered = 0;
     let fatal: unknown;
