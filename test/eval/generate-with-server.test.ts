@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -159,6 +159,40 @@ describe.runIf(python)("generate --engine openai against a local completions ser
     },
     600_000,
   );
+
+  it("--serve vllm starts the engine with every adapter, answers through it, passes arguments after -- and stops it", async () => {
+    const bin = join(root, "bin");
+    mkdirSync(bin);
+    const record = join(root, "vllm-args.json");
+    writeFileSync(join(bin, "vllm"), `#!/bin/sh\nexec "${process.execPath}" "${join(repositoryRoot, "test/servers/fake-vllm-engine.mjs")}" "$@"\n`);
+    chmodSync(join(bin, "vllm"), 0o755);
+    const out = join(root, "served-answers");
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    process.env.FAKE_VLLM_RECORD = record;
+    let code: number;
+    try {
+      code = await runCli([
+        "generate", "--engine", "openai", "--serve", "vllm", "--model", model, "--adapter", join(runs, "DE"), "--adapter", join(runs, "FR"),
+        "--bench", join(repositoryRoot, "fixtures/mt-bench/mt-bench-x"), "--out", out, "--quiet", "--", "--gpu-memory-utilization", "0.8",
+      ]);
+    } finally {
+      process.env.PATH = path;
+      delete process.env.FAKE_VLLM_RECORD;
+    }
+    expect(code).toBe(0);
+    const started = JSON.parse(readFileSync(record, "utf8")) as { args: string[]; pid: number };
+    expect(started.args.join(" ")).toMatch(
+      new RegExp(`^serve ${model} --host 127\\.0\\.0\\.1 --port \\d+ --served-model-name model --enable-lora --lora-modules DE=${join(runs, "DE")} FR=${join(runs, "FR")} --max-loras 2 --max-lora-rank 16 --max-cpu-loras 2 --gpu-memory-utilization 0\\.8$`),
+    );
+    expect(() => process.kill(started.pid, 0)).toThrow(); // stopped
+    const files = await loadAnswerFiles({ answers: out });
+    expect(files.map((file) => `${file.lang}/${file.model}`).sort()).toEqual(["DE/DE", "DE/FR", "EN/DE", "EN/FR"]);
+    for (const file of files) {
+      expect(file.answers).toHaveLength(3);
+      for (const answer of file.answers) expect(answer.choices[0]!.turns.every((turn) => turn.startsWith(`${file.model} read `))).toBe(true);
+    }
+  }, 300_000);
 });
 
 describe("generate's engine option", () => {

@@ -131,7 +131,7 @@ describe("startInferenceServer", () => {
     process.stderr.write = ((chunk: string) => errors.push(String(chunk)) > 0) as typeof process.stderr.write;
     process.env.PATH = join(root, "empty");
     try {
-      const code = await runCli(["generate", "--engine", "openai", "--serve", "vllm", "--model", join(root, "model"), "--runs", join(root, "runs"), "--bench", join(root, "bench"), "--out", join(root, "out"), "--quiet"]);
+      const code = await runCli(["generate", "--engine", "openai", "--serve", "vllm", "--model", join(root, "model"), "--runs", join(root, "runs"), "--bench", join(import.meta.dirname, "../../fixtures/mt-bench/mt-bench-x"), "--out", join(root, "out"), "--quiet"]);
       expect(code).toBe(1);
     } finally {
       process.env.PATH = path;

@@ -77,6 +77,17 @@ async function listRunFolders(directory: string): Promise<string[]> {
   return runs;
 }
 
+/** The question files exist: checked before a server spends minutes loading the model. */
+async function checkBench(bench: string, languages: string[] | undefined): Promise<void> {
+  const { benchLanguageDirectory, listBenchLanguages } = await import("../../eval/mt-bench-files");
+  const found = languages?.map((lang) => lang.toUpperCase()) ?? (await listBenchLanguages(bench).catch(() => []));
+  if (found.length === 0) throw new UsageError(`--bench ${bench}: no mt_bench_<LANG>/question.jsonl in it`);
+  for (const lang of found) {
+    const file = join(benchLanguageDirectory(bench, lang), "question.jsonl");
+    if (!(await stat(file).then((info) => info.isFile(), () => false))) throw new UsageError(`--bench: ${file} not found`);
+  }
+}
+
 function openAIGenerateCommand(): Command {
   const command = new Command("generate --engine openai")
     .description(
@@ -131,11 +142,16 @@ async function generateWithServer(args: string[]): Promise<void> {
   let server: { baseUrl: string; stop(): Promise<void> } | undefined;
   const renderArgs = ["render-prompts", "--model", options.model, ...(options.chatTemplate ? ["--chat-template", options.chatTemplate] : []), ...(options.systemMessage !== undefined ? ["--system-message", options.systemMessage] : [])];
   const renderer = createTrainerPromptRenderer(pythonModuleCommand({ module: "polyglot_trainer", args: renderArgs }));
-  const stopServer = (): void => void server?.stop();
+  // The engine runs in its own process group (its workers with it), so Ctrl-C reaches only this process:
+  // stop the server, then end as the signal would have.
+  const stopServer = (signal: NodeJS.Signals): void => {
+    void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
   process.once("SIGINT", stopServer);
   process.once("SIGTERM", stopServer);
   try {
     if (options.serve) {
+      await checkBench(options.bench, options.lang);
       const port = await findFreePort();
       const serveCommand = buildServeCommand({
         engine: options.serve,
@@ -210,6 +226,10 @@ export function registerGenerateCommand(program: Command): void {
         }
         await generateWithServer(rest);
         return;
+      }
+      if (rest.includes("--help") || rest.includes("-h")) {
+        process.stdout.write("build-datasets generate [--engine hf] ...: Hugging Face generate, one adapter (the options below).\n" +
+          "build-datasets generate --engine openai ...: every adapter through a vLLM/SGLang server (see --engine openai --help).\n\n");
       }
       process.exitCode = await runPythonModule({ module: "polyglot_trainer", args: ["generate", ...rest] });
     });
