@@ -11,6 +11,7 @@ import { loadAnswerFiles } from "../../src/eval/judge/load-judge-inputs";
 import { answerMtBenchWithServer, GenerationFailedError, temperatureForCategory } from "../../src/eval/generate/answer-with-server";
 import { createTrainerPromptRenderer, type PromptRenderer } from "../../src/eval/generate/prompt-renderer";
 import { readQuestions, type MtBenchQuestion } from "../../src/eval/mt-bench-files";
+import { startOpenAIServer } from "../servers/openai-server";
 import { completionText, startCompletionsServer, type CompletionRequestLog, type CompletionsServer } from "../servers/openai-completions-server";
 import { findPythonWithPyarrow } from "../support/python";
 
@@ -160,7 +161,7 @@ describe.runIf(python)("generate --engine openai against a local completions ser
     600_000,
   );
 
-  it("--serve vllm starts the engine with every adapter, answers through it, passes arguments after -- and stops it", async () => {
+  it("--serve vllm starts the engine with every adapter, answers through it, passes arguments after -- and stops it; judge reads the answers", async () => {
     const bin = join(root, "bin");
     mkdirSync(bin);
     const record = join(root, "vllm-args.json");
@@ -191,6 +192,27 @@ describe.runIf(python)("generate --engine openai against a local completions ser
     for (const file of files) {
       expect(file.answers).toHaveLength(3);
       for (const answer of file.answers) expect(answer.choices[0]!.turns.every((turn) => turn.startsWith(`${file.model} read `))).toBe(true);
+    }
+
+    // `mt-bench-x judge` judges the answer files as they are.
+    const judge = await startOpenAIServer({ handle: () => "Fine. Rating: [[7]]" });
+    process.env.GENERATE_TEST_JUDGE_KEY = "local-judge";
+    try {
+      const judged = await runCli([
+        "mt-bench-x", "judge", "--bench", join(repositoryRoot, "fixtures/mt-bench/mt-bench-x"), "--answers", out, "--judge-model", "judge-model",
+        "--base-url", judge.baseURL, "--api-key-env", "GENERATE_TEST_JUDGE_KEY", "--out", join(root, "judgments"), "--quiet",
+      ]);
+      expect(judged).toBe(0);
+    } finally {
+      delete process.env.GENERATE_TEST_JUDGE_KEY;
+      await judge.close();
+    }
+    expect(judge.requests).toHaveLength(2 * 2 * 3 * 2);
+    for (const lang of ["DE", "EN"]) {
+      const rows = readFileSync(join(root, "judgments", `mt_bench_${lang}`, "model_judgment", "judge-model_single.jsonl"), "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as { model: string; score: number });
+      expect(rows).toHaveLength(2 * 3 * 2);
+      expect(new Set(rows.map((row) => row.model))).toEqual(new Set(["DE", "FR"]));
+      expect(rows.every((row) => row.score === 7)).toBe(true);
     }
   }, 300_000);
 });

@@ -121,6 +121,21 @@ describe("startInferenceServer", () => {
     expect((error as Error).message).toMatch(/vllm is not installed here[\s\S]*pip install vllm[\s\S]*--base-url/);
   });
 
+  it("says how to install SGLang where its Python lacks it", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "serve-"));
+    const port = await findFreePort();
+    const error = await startInferenceServer({
+      engine: "sglang",
+      command: buildServeCommand({ engine: "sglang", baseModel: "base", adapters: ADAPTERS, port, python: "python3" }),
+      port,
+      models: ["DE"],
+      logFile: join(folder, "server.log"),
+      pollMs: 50,
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ServeEngineMissingError);
+    expect((error as Error).message).toMatch(/sglang is not installed in python3[\s\S]*pip install "sglang\[all\]"/);
+  });
+
   it("generate --serve vllm fails with the install hint on a machine without vLLM", async () => {
     const root = mkdtempSync(join(tmpdir(), "serve-cli-"));
     mkdirSync(join(root, "runs", "DE"), { recursive: true });
