@@ -218,11 +218,16 @@ export async function answerMtBenchWithServer(options: AnswerWithServerOptions):
         model: job.adapter.servedName,
         prompt: ids,
         temperature: temperatureForCategory(job.question.category),
+        // As --engine hf samples (top_p 1, no top-k): explicit, so a model's generation_config.json defaults,
+        // which vLLM applies to unset fields, cannot change the sampling.
+        top_p: 1,
         max_tokens: parsed.maxTokens,
         seed,
         // vLLM and SGLang extensions: end at the template's end-of-turn ids, decode without special tokens.
         stop_token_ids: stopTokenIds,
         skip_special_tokens: true,
+        top_k: -1,
+        repetition_penalty: 1,
       };
       const completion = await callWithRetry(
         async (attempt) => {
