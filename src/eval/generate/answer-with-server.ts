@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { appendFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type OpenAI from "openai";
 import pLimit from "p-limit";
@@ -329,7 +329,10 @@ export async function answerMtBenchWithServer(options: AnswerWithServerOptions):
       await rm(file.firstTurnPath, { force: true });
       written.push(file.answerPath);
     }
-    await rm(join(parsed.out, ".generate"), { recursive: true, force: true });
+    // Only this run's state goes: another adapter's kept first turns wait for its own rerun.
+    for (const folder of [...adapters.map((adapter) => join(parsed.out, ".generate", adapter.modelId)), join(parsed.out, ".generate")]) {
+      await rmdir(folder).catch(() => undefined);
+    }
     return { answered, skipped, requests, files: written };
   } finally {
     await release();
