@@ -2,6 +2,7 @@
 export * from "./errors";
 export * from "./record/canonical-record";
 export * from "./record/language-codes";
+export * from "./record/compare-ids";
 export * from "./io/atomic-write";
 export * from "./io/hash-file";
 export * from "./io/jsonl";

@@ -5,9 +5,11 @@ import { InputError, UsageError } from "../errors";
 import { sha256File } from "../io/hash-file";
 import { fileKindOf } from "../io/read-rows";
 import type { CanonicalRecord } from "../record/canonical-record";
-import { compareIds } from "../sample/seeded-random";
+import { compareIds } from "../record/compare-ids";
 import { encodeLanguageFiles } from "../encode/encode-language-files";
-import { RecordEncoder, RecordStore, type EncodedLanguage } from "../encode/record-store";
+import { RecordEncoder } from "../encode/record-encoder";
+import { RecordStore } from "../encode/record-store";
+import type { EncodedLanguage } from "../record/encoded-record";
 import { languageFromFileName, readSource, sourceFormatSchema } from "../sources/read-source";
 
 /** One input file as the manifest records it. */
