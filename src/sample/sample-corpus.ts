@@ -6,6 +6,7 @@ import { writeEncodedJsonl } from "../io/write-encoded";
 import { toEncodedRows } from "../record/encoded-rows";
 import { TOOL } from "../package-info";
 import { sampleIds } from "./sample-ids";
+import { strataByMetaField } from "./strata-by-meta-field";
 import { sourceFormatSchema } from "../sources/read-source";
 import { summariseEncodedRecords, type RecordStatistics } from "../record/record-statistics";
 import { loadParallelCorpus, type AlignmentReport, type InputFileInfo } from "../corpus/load-parallel-corpus";
@@ -48,11 +49,7 @@ export async function sampleCorpus(options: SampleCorpusOptions): Promise<Sample
     ...(parsed.languages ? { languages: parsed.languages } : {}),
     ...(parsed.format ? { format: parsed.format } : {}),
   });
-  let strata: Map<string, string> | undefined;
-  if (parsed.stratifyBy) {
-    const first = corpus.records.get(corpus.languages[0]!)!;
-    strata = new Map(corpus.commonIds.map((id) => [id, String(first.get(id)!.meta[parsed.stratifyBy!] ?? "")]));
-  }
+  const strata = parsed.stratifyBy ? strataByMetaField({ corpus, field: parsed.stratifyBy, lang: corpus.languages[0]! }) : undefined;
   const ids = sampleIds({ ids: corpus.commonIds, n: parsed.n, seed: parsed.seed, ...(strata ? { strata } : {}) });
   const outputs: SampleManifest["outputs"] = [];
   for (const lang of corpus.languages) {

@@ -12,6 +12,7 @@ import { EncodedWriterPool } from "../io/encoded-writer-pool";
 import { sha256File } from "../io/hash-file";
 import { TOOL } from "../package-info";
 import { sampleIds } from "../sample/sample-ids";
+import { strataByMetaField } from "../sample/strata-by-meta-field";
 import { renderDatasetCard } from "./dataset-card";
 import type { CreateTranslationProviderOptions } from "../translate/create-translation-provider";
 import { createStagingDirectory } from "./staging-directory";
@@ -290,12 +291,7 @@ function sampleFrom(
   seed: number,
   languages: string[],
 ): string[] {
-  let strata: Map<string, string> | undefined;
-  if (corpus.stratifyBy) {
-    const field = corpus.stratifyBy;
-    const firstLanguage = base.records.get(languages[0]!)!;
-    strata = new Map(base.commonIds.map((id) => [id, String(firstLanguage.get(id)?.meta[field] ?? "")]));
-  }
+  const strata = corpus.stratifyBy ? strataByMetaField({ corpus: base, field: corpus.stratifyBy, lang: languages[0]! }) : undefined;
   if (corpus.characterBudget !== undefined) {
     const characters = new Map<string, number>();
     for (const id of base.commonIds) {
