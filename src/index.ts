@@ -38,6 +38,7 @@ export * from "./study/compose-dataset";
 export * from "./study/manifest";
 export * from "./study/dataset-card";
 export { TOOL, findPackageRoot, bundledPath } from "./package-info";
+export type { WorkerName, WorkerScript, WorkerScripts } from "./worker/worker-script";
 export * from "./remote/index";
 export * from "./translate/index";
 export * from "./hub/index";

@@ -1,8 +1,7 @@
 import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
 import { deserialiseError, type SerialisedError } from "../worker/worker-errors";
-import { builtWorkerScript } from "../worker/worker-script";
+import { resolveWorkerScript, startWorker, type WorkerScripts } from "../worker/worker-script";
 import { encodeLanguageFile } from "./encode-language-file";
 import type { EncodedLanguageFile, EncodeLanguageFileTask } from "./language-file-task";
 
@@ -11,16 +10,22 @@ import type { EncodedLanguageFile, EncodeLanguageFileTask } from "./language-fil
 // Each reader adds a JavaScript heap, hence the cap.
 const MAX_WORKERS = Math.min(availableParallelism() + 1, 6);
 
+export interface EncodeLanguageFilesOptions {
+  tasks: readonly EncodeLanguageFileTask[];
+  /** Told each file's result as it arrives (in completion order). */
+  onDone?: (task: EncodeLanguageFileTask, result: EncodedLanguageFile) => void;
+  /** Where the encode worker's script is (default: the built one; see `WorkerScripts`). */
+  workerScripts?: WorkerScripts;
+}
+
 /**
  * Encodes several language files, in worker threads when available (gunzip, JSON parsing and
  * validation of several languages at once), else one after another in this thread. Results
  * come back in task order; the first error is thrown after all workers stopped.
  */
-export async function encodeLanguageFiles(
-  tasks: readonly EncodeLanguageFileTask[],
-  onDone?: (task: EncodeLanguageFileTask, result: EncodedLanguageFile) => void,
-): Promise<EncodedLanguageFile[]> {
-  const script = builtWorkerScript("encode/encode-worker");
+export async function encodeLanguageFiles(options: EncodeLanguageFilesOptions): Promise<EncodedLanguageFile[]> {
+  const { tasks, onDone } = options;
+  const script = resolveWorkerScript("encode/encode-worker", options.workerScripts);
   const results: EncodedLanguageFile[] = new Array(tasks.length);
   if (!script || tasks.length < 2) {
     for (const [index, task] of tasks.entries()) {
@@ -34,7 +39,7 @@ export async function encodeLanguageFiles(
   let next = 0;
   let failure: Error | undefined;
   const runWorker = async () => {
-    const worker = new Worker(script);
+    const worker = startWorker(script);
     try {
       while (failure === undefined && next < tasks.length) {
         const index = order[next++]!;
