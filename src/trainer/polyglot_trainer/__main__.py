@@ -101,6 +101,9 @@ def command_train(arguments: list[str]) -> int:
 
     detect_format(Path(config.data))  # a wrong file is reported before torch is imported
     check_dependencies()
+    from .trackers import check_trackers
+
+    check_trackers(config.report_to)
     from .train import train
 
     train(config)
