@@ -23,10 +23,11 @@ const torchIndex = process.env.POLYGLOT_TORCH_INDEX_URL;
 // Hugging Face `datasets` loads a built study through its dataset card in test/core/fixture-study.test.ts.
 const fastChatRequirements = ["pandas==2.3.3", "datasets==5.2.0"];
 const fastChatNoDeps = ["fschat==0.2.36"];
-// The trackers of `train --report-to` (test/trainer/test_trackers.py reads each one back offline), and nbclient, which
-// runs examples/study.ipynb on the Deno kernel in test/core/notebook.test.ts (no ipykernel: the kernel is Deno).
-// About 2 minutes of the venv's first install on a busy 2-core machine (wandb and grpcio are the big wheels).
-const trackerRequirements = ["tensorboard==2.21.0", "wandb==0.31.0", "mlflow-skinny==3.18.0", "nbclient==0.11.0"];
+// The trackers of `train --report-to` (test/trainer/test_trackers.py reads each one back offline), and the Jupyter
+// client that runs examples/study.ipynb on the Deno kernel in test/core/notebook.test.ts (no ipykernel: the kernel is
+// Deno). About 2 minutes of the venv's first install on a busy 2-core machine (wandb and grpcio are the big wheels).
+const trackerRequirements = ["tensorboard==2.21.0", "wandb==0.31.0", "mlflow-skinny==3.18.0", "jupyter-client==8.10.0",
+  "nbformat==5.11.1"];
 
 function say(message) {
   process.stdout.write(`[test-trainer] ${message}\n`);
