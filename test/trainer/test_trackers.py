@@ -28,9 +28,16 @@ def study(tmp_path):
     return data, manifest
 
 
+def offline_environment(folder) -> dict[str, str]:
+    """The trackers' offline modes, their own files under `folder` (not the user's home), no telemetry."""
+    return {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_CONFIG_DIR": str(folder / "wandb-config"),
+            "WANDB_CACHE_DIR": str(folder / "wandb-cache"), "WANDB_DATA_DIR": str(folder / "wandb-data"),
+            "MLFLOW_DISABLE_TELEMETRY": "true"}
+
+
 def train_with(trackers: str, data, tiny_model, run, monkeypatch, steps: int = 6):
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
+    for name, value in offline_environment(run.parent).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("WANDB_PROJECT", raising=False)
     monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)  # the trainer sets it for its own store
@@ -93,6 +100,10 @@ def test_wandb_offline_run_files_hold_the_metrics_config_and_dataset_sha256(tmp_
     data, manifest = study
     run = tmp_path / "run"
     _, rows = train_with("wandb", data, tiny_model, run, monkeypatch)
+    # run.finish() returns before wandb-core has written the run file; a process's exit waits for it, as teardown does
+    import wandb
+
+    wandb.teardown()
     (log_file,) = (run / "wandb").glob("offline-run-*/run-*.wandb")
     history, config = [], {}
     for record in read_wandb_records(log_file):
@@ -140,7 +151,7 @@ def test_every_tracker_at_once_from_the_command_line(tmp_path, tiny_model, study
     result = run_cli("train", "--data", str(data), "--model", str(tiny_model), "--out", str(run), "--max-steps", "2",
                      "--report-to", "tensorboard,wandb,mlflow", *(f"--{key.replace('_', '-')}={value}"
                                                                  for key, value in FAST.items()),
-                     env={"WANDB_MODE": "offline", "WANDB_SILENT": "true", "MLFLOW_TRACKING_URI": ""})
+                     env={**offline_environment(tmp_path), "MLFLOW_TRACKING_URI": ""})
     assert result.returncode == 0, result.stderr
     events = EventAccumulator(str(run / "tensorboard"))
     events.Reload()

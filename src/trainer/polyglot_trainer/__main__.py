@@ -100,10 +100,10 @@ def command_train(arguments: list[str]) -> int:
     from .data import detect_format
 
     detect_format(Path(config.data))  # a wrong file is reported before torch is imported
-    check_dependencies()
     from .trackers import check_trackers
 
-    check_trackers(config.report_to)
+    check_trackers(config.report_to)  # as is a missing tracker package
+    check_dependencies()
     from .train import train
 
     train(config)
