@@ -186,3 +186,22 @@ def test_a_missing_tracker_fails_the_command_before_training(tmp_path, tiny_mode
 def test_unknown_tracker_names_are_config_errors():
     with pytest.raises(ConfigError, match=r"report_to: comet not one of tensorboard, wandb, mlflow"):
         resolve_config({}, {"data": "x.arrow", "model": "m", "report_to": "tensorboard,comet"})
+
+
+def test_a_resumed_run_replaces_the_tensorboard_events_after_its_checkpoint(tmp_path, tiny_model, study, monkeypatch):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    data, _ = study
+    run = tmp_path / "run"
+    settings = {**FAST, "data": str(data), "model": str(tiny_model), "out": str(run), "max_steps": "4",
+                "save_steps": "2", "report_to": "tensorboard"}
+    train(resolve_config({}, settings))
+    # the run goes on from step 2 with another learning rate: steps 3 and 4 are logged again, with other losses
+    train(resolve_config({}, {**settings, "resume_from": str(run / "checkpoints" / "step-000002"),
+                              "learning_rate": "5e-2", "allow_changes": "learning_rate"}))
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    assert [(event.step, event.value) for event in events.Scalars("loss")] == [
+        (row["step"], pytest.approx(row["loss"], rel=1e-6)) for row in rows]
+    assert [row["step"] for row in rows] == [1, 2, 3, 4]

@@ -75,7 +75,7 @@ class TrainConfig:
     allow_changes: list[str] = field(default_factory=list)  # settings a resume may change, e.g. learning_rate,data_sha256
     merge_weights: bool = False  # also write out/merged: base weights with the adapter merged in
     progress_bar: bool = True  # show a tqdm progress bar on rank 0
-    report_to: list[str] = field(default_factory=list)  # also log metrics, config and dataset sha256 to tensorboard, wandb and/or mlflow (comma list)
+    report_to: list[str] = field(default_factory=list)  # also send metrics, config, data sha256 to: tensorboard,wandb,mlflow
 
 
 def describe_fields() -> list[tuple[str, str, Any, str]]:
