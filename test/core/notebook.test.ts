@@ -61,7 +61,8 @@ describe("examples/study.ipynb", () => {
     const executed = join(home, "study.executed.ipynb");
     run(python, [executeNotebook, notebook, executed], env);
 
-    const cells = (JSON.parse(readFileSync(executed, "utf8")) as { cells: Cell[] }).cells.filter((cell) => cell.cell_type === "code");
+    const codeCells = (path: string) => (JSON.parse(readFileSync(path, "utf8")) as { cells: Cell[] }).cells.filter((cell) => cell.cell_type === "code");
+    const cells = codeCells(executed);
     expect(cells.map((cell) => cell.execution_count)).toEqual(cells.map((_, index) => index + 1));
     const errors = cells.flatMap((cell) => cell.outputs ?? []).filter((output) => output.output_type === "error");
     expect(errors.map((error) => `${error.ename}: ${error.evalue}`)).toEqual([]);
@@ -89,5 +90,11 @@ describe("examples/study.ipynb", () => {
     const svg = text(images[0]!.data!["image/svg+xml"]);
     expect(svg).toMatch(/^<svg [^>]*width="\d+" height="\d+"/);
     for (const label of ["en", "de", "fr", "it", "es", "characters per conversation"]) expect(svg).toContain(`>${label}</text>`);
+
+    // the outputs saved in the notebook (what GitHub shows) are the ones it produces
+    expect(
+      codeCells(notebook).map((saved) => saved.outputs),
+      "examples/study.ipynb's saved outputs are stale: after `npx deno jupyter --install`, run `.venv/bin/python test/support/execute-notebook.py examples/study.ipynb examples/study.ipynb`",
+    ).toEqual(cells.map((cell) => cell.outputs));
   }, 300_000);
 });
