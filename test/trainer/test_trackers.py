@@ -35,14 +35,15 @@ def offline_environment(folder) -> dict[str, str]:
             "MLFLOW_DISABLE_TELEMETRY": "true"}
 
 
-def train_with(trackers: str, data, tiny_model, run, monkeypatch, steps: int = 6):
+def train_with(trackers: str, data, tiny_model, run, monkeypatch, steps: int = 6, run_name: str | None = None):
     for name, value in offline_environment(run.parent).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("WANDB_PROJECT", raising=False)
     monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)  # the trainer sets it for its own store
     config = resolve_config({}, {**FAST, "data": str(data), "model": str(tiny_model), "out": str(run),
-                                 "max_steps": str(steps), "report_to": trackers})
+                                 "max_steps": str(steps), "report_to": trackers,
+                                 **({"run_name": run_name} if run_name else {})})
     train(config)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     return config, rows
@@ -105,19 +106,21 @@ def test_wandb_offline_run_files_hold_the_metrics_config_and_dataset_sha256(tmp_
 
     wandb.teardown()
     (log_file,) = (run / "wandb").glob("offline-run-*/run-*.wandb")
-    history, config = [], {}
+    history, config, names = [], {}, []
     for record in read_wandb_records(log_file):
         kind = record.WhichOneof("record_type")
         if kind == "history":
             history.append({item.key or "/".join(item.nested_key): json.loads(item.value_json)
                             for item in record.history.item})
-        elif kind in ("config", "run"):
+        if kind == "run":
+            names.append(record.run.display_name)
+        if kind in ("config", "run"):
             for item in (record.config if kind == "config" else record.run.config).update:
                 config[item.key] = json.loads(item.value_json)
     assert [(entry["_step"], entry["loss"]) for entry in history] == [
         (row["step"], pytest.approx(row["loss"], rel=1e-6)) for row in rows]
     assert [entry["grad_norm"] for entry in history] == [pytest.approx(row["grad_norm"], rel=1e-6) for row in rows]
-    assert config["max_steps"] == 6 and config["report_to"] == ["wandb"]
+    assert config["max_steps"] == 6 and config["report_to"] == ["wandb"] and set(names) == {"run"}  # the --out folder
     assert config["dataset_sha256"] == sha256_file(data)
     assert config["dataset_manifest_sha256"] == sha256_file(manifest)
 
@@ -127,11 +130,11 @@ def test_mlflow_file_store_holds_the_metrics_config_and_dataset_sha256(tmp_path,
 
     data, manifest = study
     run = tmp_path / "run"
-    config, rows = train_with("mlflow", data, tiny_model, run, monkeypatch)
+    config, rows = train_with("mlflow", data, tiny_model, run, monkeypatch, run_name="lora-ende")
     client = MlflowClient(tracking_uri=(run / "mlruns").as_uri())
     experiment = client.get_experiment_by_name("polyglot-trainer")
     (found,) = client.search_runs([experiment.experiment_id])
-    assert found.info.status == "FINISHED" and found.info.run_name == "run"
+    assert found.info.status == "FINISHED" and found.info.run_name == "lora-ende"
     history = client.get_metric_history(found.info.run_id, "loss")
     assert sorted((metric.step, metric.value) for metric in history) == [
         (row["step"], pytest.approx(row["loss"], rel=1e-6)) for row in rows]

@@ -76,6 +76,7 @@ class TrainConfig:
     merge_weights: bool = False  # also write out/merged: base weights with the adapter merged in
     progress_bar: bool = True  # show a tqdm progress bar on rank 0
     report_to: list[str] = field(default_factory=list)  # also send metrics, config, data sha256 to: tensorboard,wandb,mlflow
+    run_name: str | None = None  # the run's name in W&B and MLflow (default: the name of the out folder)
 
 
 def describe_fields() -> list[tuple[str, str, Any, str]]:

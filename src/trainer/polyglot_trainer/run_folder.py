@@ -18,7 +18,7 @@ RECORD_FILE = "checkpoint.json"
 # Settings that do not change what is trained: free to differ on a resume.
 FREE_SETTINGS = {"out", "resume_from", "overwrite", "allow_changes", "progress_bar", "logging_steps", "save_steps",
                  "save_total_limit", "eval_steps", "validation_data", "merge_weights", "device", "data", "model",
-                 "report_to"}
+                 "report_to", "run_name"}
 # Names for the recorded facts beside the settings, usable in --allow-changes.
 FACTS = ("data_sha256", "world_size", "base_model")
 

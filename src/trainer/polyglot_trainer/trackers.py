@@ -55,7 +55,7 @@ def numeric_metrics(row: dict) -> dict[str, float]:
     """The row's numbers other than `step` (None, e.g. gpu_memory_gb on a CPU, and NaN are left out)."""
     return {key: float(value) for key, value in row.items()
             if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool)
-            and value is not None and not math.isnan(value)}
+            and not math.isnan(value)}
 
 
 def run_identity(settings: dict, dataset: dict) -> dict[str, Any]:
@@ -117,7 +117,6 @@ class MlflowTracker:
         experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(name)
         tags = {key: str(value) for key, value in identity.items() if key != "config" and value is not None}
         self.run_id = self.client.create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
-        self.uri = uri
         from mlflow.entities import Param
 
         params = [Param(key, value if isinstance(value, str) else json.dumps(value))
@@ -135,19 +134,25 @@ class MlflowTracker:
         self.client.set_terminated(self.run_id, status="FAILED" if failed else "FINISHED")
 
 
-def open_trackers(names: list[str], out: Path, settings: dict, dataset: dict, start_step: int) -> list:
+def open_trackers(names: list[str], out: Path, settings: dict, dataset: dict, start_step: int,
+                  run_name: str | None = None) -> list:
     """The trackers named in `--report-to`, each holding the resolved config and the dataset's sha256 already."""
     check_trackers(names)
     identity = run_identity(settings, dataset)
-    run_name = out.resolve().name
+    run_name = run_name or out.resolve().name
     trackers = []
-    for name in names:
-        if name == "tensorboard":
-            trackers.append(TensorBoardTracker(out, identity, start_step))
-        elif name == "wandb":
-            trackers.append(WandbTracker(out, identity, run_name))
-        elif name == "mlflow":
-            trackers.append(MlflowTracker(out, identity, run_name))
+    try:
+        for name in names:
+            if name == "tensorboard":
+                trackers.append(TensorBoardTracker(out, identity, start_step))
+            elif name == "wandb":
+                trackers.append(WandbTracker(out, identity, run_name))
+            elif name == "mlflow":
+                trackers.append(MlflowTracker(out, identity, run_name))
+    except BaseException:
+        for tracker in trackers:  # e.g. an unreachable MLflow server: the W&B run already begun ends as failed
+            tracker.close(failed=True)
+        raise
     return trackers
 
 

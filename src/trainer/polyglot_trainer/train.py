@@ -461,7 +461,7 @@ def _train(config: TrainConfig, metrics: MetricsLog) -> dict:
             kept = [line for line in metrics_path.read_text(encoding="utf-8").splitlines()
                     if line.strip() and json.loads(line).get("step", 0) <= start_step]
         metrics_path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-        metrics.open(metrics_path, open_trackers(config.report_to, out, settings, dataset, start_step))
+        metrics.open(metrics_path, open_trackers(config.report_to, out, settings, dataset, start_step, config.run_name))
 
     def record(step: int) -> dict:
         return checkpoint_record(step, settings, dataset["sha256"], distributed.world_size, base_model, counters)
