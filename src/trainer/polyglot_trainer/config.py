@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any, Union
 
 from .errors import ConfigError
+from .trackers import TRACKERS
 
 CHAT_TEMPLATES = ("auto", "tokenizer", "opengptx", "plain", "chatml")
 ATTENTION_IMPLEMENTATIONS = ("auto", "flex", "varlen", "sdpa", "eager", "flash_attention_2")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 SCHEDULERS = ("cosine", "linear", "constant")
-TRACKER_NAMES = ("tensorboard", "wandb", "mlflow")  # trackers.py holds each one's package
+TRACKER_NAMES = tuple(TRACKERS)
 
 
 @dataclass
