@@ -182,6 +182,8 @@ const STEPS: Record<ExperimentJob["kind"], (options: StepOptions) => Promise<voi
     const settings = trainingSettingsOf(context.experiment, cell);
     const trainConfig = {
       progress_bar: false,
+      // Every job trains into a folder named `out`: without this, W&B and MLflow would name all 45 runs "out".
+      run_name: job.id,
       ...settings,
       data: join(context.directory, datasetFileOf(context.experiment, cell.corpus, cell.composition)),
       model: modelDirectory(context, cell.model),

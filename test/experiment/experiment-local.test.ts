@@ -106,6 +106,9 @@ describe("experiment run --executor local on fixtures/experiment.json", () => {
     const result = runBuiltCli(["experiment", "run", "--config", "fixtures/experiment.json", "--out", out, "--quiet"]);
     expect(result.status, result.stderr).toBe(0);
     expect(starts((await jobLog()).slice(before))).toEqual([]);
+    // Every job trains into a folder named `out`; the trackers name the run after the job instead.
+    const trained = JSON.parse(await readFile(join(out, "runs", "tiny-a", "lima-x", "DE", "training_config.json"), "utf8")) as { run_name?: string };
+    expect(trained.run_name).toBe("train.tiny-a.lima-x.DE");
     // The SLURM case below starts from this state.
     await cp(out, join(directory, "exp-slurm"), { recursive: true });
   });
