@@ -23,6 +23,12 @@ const torchIndex = process.env.POLYGLOT_TORCH_INDEX_URL;
 // Hugging Face `datasets` loads a built study through its dataset card in test/core/fixture-study.test.ts.
 const fastChatRequirements = ["pandas==2.3.3", "datasets==5.2.0"];
 const fastChatNoDeps = ["fschat==0.2.36"];
+// The trainers a built study is loaded into by test/trainer/test_trainer_configs.py: TRL with its (light) deps;
+// LLaMA-Factory and axolotl without theirs (each pins a GPU stack of gigabytes: vllm, deepspeed, xformers,
+// bitsandbytes, gradio), plus the few light packages their dataset loaders and converters import. About 20 s of
+// installing; the tests themselves take about a minute on two cores.
+const trainerRequirements = ["trl==1.13.0", "omegaconf==2.3.0", "colorama==0.4.6", "addict==2.4.0", "posthog==6.7.11", "numba==0.63.1"];
+const trainerNoDeps = ["llamafactory==0.9.5", "axolotl==0.19.0"];
 
 function say(message) {
   process.stdout.write(`[test-trainer] ${message}\n`);
@@ -50,7 +56,7 @@ function main() {
   const wanted = createHash("sha256")
     .update(readFileSync(pyproject))
     .update(torchRequirement)
-    .update([...fastChatRequirements, ...fastChatNoDeps].join(" "))
+    .update([...fastChatRequirements, ...fastChatNoDeps, ...trainerRequirements, ...trainerNoDeps].join(" "))
     .digest("hex");
   if (!existsSync(python)) {
     const system = findSystemPython();
@@ -70,6 +76,8 @@ function main() {
     if (run(pip[0], [...pip.slice(1), "-e", `${join(root, "src", "trainer")}[test]`]) !== 0) return 1;
     if (run(pip[0], [...pip.slice(1), ...fastChatRequirements]) !== 0) return 1;
     if (run(pip[0], [...pip.slice(1), "--no-deps", ...fastChatNoDeps]) !== 0) return 1;
+    if (run(pip[0], [...pip.slice(1), ...trainerRequirements]) !== 0) return 1;
+    if (run(pip[0], [...pip.slice(1), "--no-deps", ...trainerNoDeps]) !== 0) return 1;
     writeFileSync(hashFile, `${wanted}\n`);
   } else {
     say(`re-using ${venv} (trainer dependencies up to date)`);

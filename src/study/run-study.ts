@@ -13,6 +13,7 @@ import { sha256File } from "../io/hash-file";
 import { TOOL } from "../package-info";
 import { sampleIds } from "../sample/sample-ids";
 import { renderDatasetCard } from "./dataset-card";
+import { describeTrainerConfig, renderTrainerConfigs } from "./trainer-configs";
 import type { CreateTranslationProviderOptions } from "../translate/create-translation-provider";
 import { createStagingDirectory } from "./staging-directory";
 import { compositionsOf, resolveConfigPath, type CorpusConfig, type StudyConfig } from "./study-config";
@@ -201,6 +202,7 @@ async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> 
         directory: staging.pathOf(folderOf(name)),
         pathPrefix: folderOf(name),
         formats: config.formats,
+        arrowFormat: config.arrowFormat,
         seed,
         validationFraction: config.validationFraction,
         onProgress: ({ composition, format, rows, split }) =>
@@ -214,6 +216,9 @@ async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> 
       corpora[name] = entry;
     }
 
+    // LLaMA-Factory's dataset_info.json and axolotl's datasets: snippets, so the files load unchanged in both.
+    const trainerConfigs = renderTrainerConfigs({ outputs, prefixCorpus: !flat });
+    for (const trainerConfig of trainerConfigs) await writeFileAtomic(staging.pathOf(trainerConfig.path), trainerConfig.text);
     const manifest: StudyManifest = {
       tool: { ...TOOL },
       seed,
@@ -221,12 +226,13 @@ async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> 
       inputs,
       corpora,
       outputs,
+      trainerConfigs: trainerConfigs.map(describeTrainerConfig),
       intermediateFiles: extraFiles,
     };
     // The commit: the old manifest goes first, so at every instant the folder either has no
     // manifest or one that matches every file it lists (a kill or a full disk in between leaves none).
     await rm(join(outDir, "manifest.json"), { force: true });
-    await staging.commit([...extraFiles, ...outputs.map((output) => output.path)]);
+    await staging.commit([...extraFiles, ...outputs.map((output) => output.path), ...trainerConfigs.map((trainerConfig) => trainerConfig.path)]);
     await writeFileAtomic(
       join(outDir, "README.md"),
       renderDatasetCard({
@@ -235,6 +241,8 @@ async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> 
         languages: config.languages,
         outputs,
         prefixCorpus: !flat,
+        arrowFormat: config.arrowFormat,
+        trainerConfigs,
       }),
     );
     await writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");

@@ -51,7 +51,7 @@ describe("build-datasets compose", () => {
       for await (const { value } of readArrow(join(out, `${composition}.arrow`))) arrowRows.push({ ...value, meta: JSON.parse(value.meta as string) });
       expect(arrowRows).toEqual(rows);
       if (python) {
-        const count = runPython(python, "import sys, pyarrow as pa, pyarrow.ipc as ipc\nprint(ipc.open_file(pa.memory_map(sys.argv[1])).read_all().num_rows)", [join(out, `${composition}.arrow`)]);
+        const count = runPython(python, "import sys, pyarrow as pa, pyarrow.ipc as ipc\nprint(ipc.open_stream(pa.memory_map(sys.argv[1])).read_all().num_rows)", [join(out, `${composition}.arrow`)]);
         expect(Number(count)).toBe(expected[composition]);
       }
     }
