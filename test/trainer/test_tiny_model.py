@@ -61,9 +61,8 @@ def test_the_command_line_saves_plain_by_default_and_none_on_request(tmp_path):
     data.write_text("".join(
         '{"id": "%d", "lang": "en", "messages": [{"role": "user", "content": "hi %d"}, '
         '{"role": "assistant", "content": "hello there %d"}]}\n' % (index, index, index) for index in range(20)))
-    for arguments, expected in (([], JINJA_TEMPLATES["plain"]), (["--chat-template", "chatml"], JINJA_TEMPLATES["chatml"]),
-                                (["--chat-template", "none"], None)):
-        out = tmp_path / f"tiny-{len(arguments)}-{arguments[-1] if arguments else 'default'}"
+    for arguments, expected in (([], JINJA_TEMPLATES["plain"]), (["--chat-template", "none"], None)):
+        out = tmp_path / f"tiny-{arguments[-1] if arguments else 'default'}"
         made = run_cli("make-tiny-model", "--data", str(data), "--out", str(out), "--vocab-size", "280",
                        "--hidden-size", "16", "--layers", "1", "--heads", "2", "--kv-heads", "1",
                        "--intermediate-size", "16", *arguments)
