@@ -56,15 +56,14 @@ def test_generation_markers_mark_the_tokens_the_trainer_learns(tokenizers, name)
         assert any(expected.is_assistant) and not all(expected.is_assistant)
 
 
-def test_the_command_line_saves_plain_by_default_and_none_on_request(tmp_path):
+def test_the_command_line_saves_plain_by_default(tmp_path, tokenizer):
     data = tmp_path / "data.jsonl"
     data.write_text("".join(
         '{"id": "%d", "lang": "en", "messages": [{"role": "user", "content": "hi %d"}, '
         '{"role": "assistant", "content": "hello there %d"}]}\n' % (index, index, index) for index in range(20)))
-    for arguments, expected in (([], JINJA_TEMPLATES["plain"]), (["--chat-template", "none"], None)):
-        out = tmp_path / f"tiny-{arguments[-1] if arguments else 'default'}"
-        made = run_cli("make-tiny-model", "--data", str(data), "--out", str(out), "--vocab-size", "280",
-                       "--hidden-size", "16", "--layers", "1", "--heads", "2", "--kv-heads", "1",
-                       "--intermediate-size", "16", *arguments)
-        assert made.returncode == 0, made.stderr
-        assert load_tokenizer(str(out)).chat_template == expected
+    made = run_cli("make-tiny-model", "--data", str(data), "--out", str(tmp_path / "tiny"), "--vocab-size", "280",
+                   "--hidden-size", "16", "--layers", "1", "--heads", "2", "--kv-heads", "1", "--intermediate-size", "16")
+    assert made.returncode == 0, made.stderr
+    assert load_tokenizer(str(tmp_path / "tiny")).chat_template == JINJA_TEMPLATES["plain"]
+    # chat_template=None (`--chat-template none`), as the shared fixture's: no template, so `auto` means plain
+    assert tokenizer.chat_template is None and load_chat_format(tokenizer, "auto").template == "plain"
