@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The performance benchmark of polyglot-instruct against its Python peers (`npm run bench`, after `npm run build`).
 //
-//   node bench/run.mjs                      # 5 languages x 67,017 rows: ours, pandas + pyarrow, HF datasets
+//   node bench/run.mjs                      # 5 languages x 67,017 rows: ours, polars, pandas + pyarrow, HF datasets
 //   node bench/run.mjs --rows 5000          # a quick run on small files
-//   node bench/run.mjs --install-peers      # create or reuse bench/.venv with pandas, pyarrow, datasets
+//   node bench/run.mjs --install-peers      # create or reuse bench/.venv with polars, pandas, pyarrow, datasets
 //   node bench/run.mjs --langs all          # scale check: 52 languages (ours only)
 //   node bench/run.mjs --cpu-prof           # also profile ours once and print the top functions
 //   node bench/run.mjs --rounds 3           # ours and the peers in turn, three times: medians and per-round ratios
@@ -45,7 +45,7 @@ const { values: args } = parseArgs({
     "data-seed": { type: "string", default: "1" },
     missing: { type: "string", default: "0.002" },
     duplicates: { type: "string", default: "0" },
-    tools: { type: "string", default: "ours,pandas,datasets,lower-bound" },
+    tools: { type: "string", default: "ours,polars,pandas,datasets,lower-bound" },
     rounds: { type: "string", default: "1" },
     "install-peers": { type: "boolean", default: false },
     "cpu-prof": { type: "boolean", default: false },
@@ -207,8 +207,9 @@ async function compareOutputs(outputs, compositionsByCorpus) {
 }
 
 /**
- * Opens every .arrow file with pyarrow.ipc.open_file over a memory map (as formats.md requires) and compares its
- * row count with the lines of the JSONL beside it. Returns report lines and whether all agree.
+ * Opens every .arrow file with pyarrow over a memory map (open_stream for the IPC stream format, open_file for the
+ * IPC file format, told apart by the file's first bytes) and compares its row count with the lines of the JSONL
+ * beside it. Returns report lines and whether all agree.
  */
 function checkArrowFiles(python, outputs, compositionsByCorpus) {
   const files = [];
@@ -222,8 +223,11 @@ function checkArrowFiles(python, outputs, compositionsByCorpus) {
     "problems = []",
     "for tool, base in json.load(sys.stdin):",
     "    try:",
-    "        reader = ipc.open_file(pa.memory_map(base + '.arrow'))",
-    "        rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))",
+    "        source = pa.memory_map(base + '.arrow')",
+    "        layout = source.read(6)",
+    "        source.seek(0)",
+    "        reader = ipc.open_file(source) if layout == b'ARROW1' else ipc.open_stream(source)",
+    "        rows = reader.read_all().num_rows",
     "        with open(base + '.jsonl', 'rb') as f: lines = sum(1 for _ in f)",
     "        if rows != lines: problems.append(f'{tool}: {base}.arrow has {rows} rows, the JSONL {lines} lines')",
     "    except Exception as error:",
@@ -232,7 +236,7 @@ function checkArrowFiles(python, outputs, compositionsByCorpus) {
   ].join("\n");
   try {
     const problems = JSON.parse(execFileSync(python, ["-c", script], { input: JSON.stringify(files), encoding: "utf8", maxBuffer: 1 << 24 }));
-    return { ok: problems.length === 0, report: problems.length ? problems.map((problem) => `  ${problem}`) : [`  ${files.length} .arrow files open with pyarrow.ipc.open_file and hold as many rows as their JSONL`] };
+    return { ok: problems.length === 0, report: problems.length ? problems.map((problem) => `  ${problem}`) : [`  ${files.length} .arrow files open with pyarrow.ipc (stream or file) and hold as many rows as their JSONL`] };
   } catch (error) {
     return { ok: false, report: [`  arrow check could not run: ${error.message}`] };
   }
@@ -299,18 +303,20 @@ function findPeerPython(log) {
     log("creating bench/.venv (python3 -m venv) ...");
     execFileSync("python3", ["-m", "venv", join(benchDir, ".venv")], { stdio: "inherit" });
   }
-  if (existsSync(venvPython) && args["install-peers"] && !has(venvPython, "pandas, pyarrow, datasets")) {
-    log("installing pandas, pyarrow, datasets into bench/.venv ...");
-    execFileSync(venvPython, ["-m", "pip", "install", "--quiet", "pandas", "pyarrow", "datasets"], { stdio: "inherit" });
+  if (existsSync(venvPython) && args["install-peers"] && !has(venvPython, "pandas, pyarrow, datasets, polars")) {
+    log("installing polars, pandas, pyarrow, datasets into bench/.venv ...");
+    execFileSync(venvPython, ["-m", "pip", "install", "--quiet", "polars", "pandas", "pyarrow", "datasets"], { stdio: "inherit" });
   }
   for (const python of [venvPython, "python3"]) {
     if (existsSync(python) || python === "python3") {
       const pandas = has(python, "pandas, pyarrow");
       const datasets = has(python, "datasets, pyarrow");
-      if (pandas || datasets) return { python, pandas, datasets };
+      // the polars peer needs pyarrow only for the shared workload module (and the Arrow check)
+      const polars = has(python, "polars, pyarrow");
+      if (pandas || datasets || polars) return { python, pandas, datasets, polars };
     }
   }
-  return { python: "python3", pandas: false, datasets: false };
+  return { python: "python3", pandas: false, datasets: false, polars: false };
 }
 
 function describeVersions(python) {
@@ -321,7 +327,7 @@ function describeVersions(python) {
     memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
   };
   const script =
-    "import importlib.metadata as m\nfor name in ['pandas','pyarrow','datasets','numpy']:\n" +
+    "import importlib.metadata as m\nfor name in ['polars','pandas','pyarrow','datasets','numpy']:\n" +
     "    try: print(name, m.version(name))\n    except Exception: print(name, 'missing')";
   const packages = commandOutput(python, ["-c", script]);
   if (packages) for (const line of packages.split("\n")) versions[line.split(" ")[0]] = line.split(" ")[1];
@@ -459,6 +465,7 @@ async function runStudyBenchmark(log) {
   };
   const peerEnv = { HF_DATASETS_OFFLINE: "1", HF_HUB_OFFLINE: "1", HF_HUB_DISABLE_TELEMETRY: "1", PYTHONWARNINGS: "ignore" };
   const peerTools = [
+    ["polars", "polars", peers.polars, "compose_polars.py"],
     ["pandas", "pandas + pyarrow", peers.pandas, "compose_pandas.py"],
     ["datasets", "HF datasets", peers.datasets, "compose_hf_datasets.py"],
   ];
@@ -478,7 +485,7 @@ async function runStudyBenchmark(log) {
     for (const [tool, label, available, script] of peerTools) {
       if (!tools.has(tool)) continue;
       if (!available) {
-        if (round === 1) log(`${label}: SKIPPED, ${peers.python} cannot import ${tool === "pandas" ? "pandas and pyarrow" : "datasets"} (pass --install-peers to create bench/.venv)`);
+        if (round === 1) log(`${label}: SKIPPED, ${peers.python} cannot import ${{ polars: "polars and pyarrow", pandas: "pandas and pyarrow", datasets: "datasets" }[tool]} (pass --install-peers to create bench/.venv)`);
         continue;
       }
       log(`${label}: running bench/peers/${script}${roundLabel} ...`);
@@ -494,7 +501,7 @@ async function runStudyBenchmark(log) {
   for (const [tool, runs] of byTool) {
     const failed = runs.find((run) => run.exitCode !== 0);
     results.push(failed ? { tool, ...failed } : { tool, ...runs.at(-1), wallSeconds: median(runs.map((run) => run.wallSeconds)), peakMegabytes: median(runs.map((run) => run.peakMegabytes)), rounds: runs.map(({ output, ...rest }) => rest) });
-    const dir = { "polyglot-instruct": join(runDir, "ours"), "pandas + pyarrow": join(runDir, "pandas"), "HF datasets": join(runDir, "datasets") }[tool];
+    const dir = { "polyglot-instruct": join(runDir, "ours"), polars: join(runDir, "polars"), "pandas + pyarrow": join(runDir, "pandas"), "HF datasets": join(runDir, "datasets") }[tool];
     if (!failed) outputs.push({ tool, dir });
   }
   const ours = byTool.get("polyglot-instruct");
@@ -524,13 +531,13 @@ async function runStudyBenchmark(log) {
   if (outputs.length < 2) log("check: fewer than two tools wrote output, nothing to compare");
   else log(check.ok ? `check: OK, ${outputs.map((output) => output.tool).join(", ")} wrote the same lines in all 18 compositions` : "check: FAILED (see above)");
   let arrowOk = true;
-  if (outputs.length > 0 && (peers.pandas || peers.datasets)) {
+  if (outputs.length > 0 && (peers.pandas || peers.datasets || peers.polars)) {
     log("checking the Arrow files with pyarrow ...");
     const arrow = checkArrowFiles(peers.python, outputs, compositionsByCorpus);
     for (const line of arrow.report) log(line);
     arrowOk = arrow.ok;
   }
-  if (peers.pandas || peers.datasets) {
+  if (peers.pandas || peers.datasets || peers.polars) {
     const port = checkSeedrandomPort({ python: peers.python });
     log(`seedrandom port (bench/peers/seedrandom_port.py) vs Node seedrandom: ${port.ok ? "OK" : "MISMATCH"}, ${port.detail}`);
   }
@@ -557,7 +564,7 @@ async function runStudyBenchmark(log) {
   const record = { date: new Date().toISOString(), load: loadavg(), args, versions, results: results.map(({ output, ...rest }) => rest), check: check.ok, profile };
   await writeFile(join(args.data, `results-${args.langs === "all" ? "all" : "study"}-r${rows}.json`), `${JSON.stringify(record, null, 2)}\n`);
   if (!args["keep-output"]) {
-    for (const dir of ["ours", "ours-profiled", "pandas", "datasets", "lower-bound"]) await rm(join(runDir, dir), { recursive: true, force: true });
+    for (const dir of ["ours", "ours-profiled", "polars", "pandas", "datasets", "lower-bound"]) await rm(join(runDir, dir), { recursive: true, force: true });
   }
   return check.ok && arrowOk && results.every((result) => result.exitCode === 0);
 }
@@ -634,7 +641,7 @@ async function main() {
   if (args.help) {
     console.log(
       "usage: node bench/run.mjs [--rows 67017] [--langs en,de,fr,it,es|all] [--seed 42] [--data-seed 1]\n" +
-        "       [--missing 0.002] [--duplicates 0] [--tools ours,pandas,datasets,lower-bound] [--rounds 1] [--install-peers]\n" +
+        "       [--missing 0.002] [--duplicates 0] [--tools ours,polars,pandas,datasets,lower-bound] [--rounds 1] [--install-peers]\n" +
         "       [--cpu-prof] [--keep-output] [--skip-translate] [--data bench/.data]\n" +
         "       [--cli dist/cli/main.js]",
     );

@@ -28,6 +28,12 @@ const fastChatNoDeps = ["fschat==0.2.36"];
 // Deno). About 2 minutes of the venv's first install on a busy 2-core machine (wandb and grpcio are the big wheels).
 const trackerRequirements = ["tensorboard==2.21.0", "wandb==0.31.0", "mlflow-skinny==3.18.0", "jupyter-client==8.10.0",
   "nbformat==5.11.1"];
+// The trainers a built study is loaded into by test/trainer/test_trainer_configs.py: TRL with its (light) deps;
+// LLaMA-Factory and axolotl without theirs (each pins a GPU stack of gigabytes: vllm, deepspeed, xformers,
+// bitsandbytes, gradio), plus the few light packages their dataset loaders and converters import. About 20 s of
+// installing; the tests themselves take about a minute on two cores.
+const trainerRequirements = ["trl==1.13.0", "omegaconf==2.3.0", "colorama==0.4.6", "addict==2.4.0", "posthog==6.7.11", "numba==0.63.1"];
+const trainerNoDeps = ["llamafactory==0.9.5", "axolotl==0.19.0"];
 
 function say(message) {
   process.stdout.write(`[test-trainer] ${message}\n`);
@@ -55,7 +61,7 @@ function main() {
   const wanted = createHash("sha256")
     .update(readFileSync(pyproject))
     .update(torchRequirement)
-    .update([...fastChatRequirements, ...fastChatNoDeps, ...trackerRequirements].join(" "))
+    .update([...fastChatRequirements, ...fastChatNoDeps, ...trackerRequirements, ...trainerRequirements, ...trainerNoDeps].join(" "))
     .digest("hex");
   if (!existsSync(python)) {
     const system = findSystemPython();
@@ -76,6 +82,8 @@ function main() {
     if (run(pip[0], [...pip.slice(1), ...fastChatRequirements]) !== 0) return 1;
     if (run(pip[0], [...pip.slice(1), "--no-deps", ...fastChatNoDeps]) !== 0) return 1;
     if (run(pip[0], [...pip.slice(1), ...trackerRequirements]) !== 0) return 1;
+    if (run(pip[0], [...pip.slice(1), ...trainerRequirements]) !== 0) return 1;
+    if (run(pip[0], [...pip.slice(1), "--no-deps", ...trainerNoDeps]) !== 0) return 1;
     writeFileSync(hashFile, `${wanted}\n`);
   } else {
     say(`re-using ${venv} (trainer dependencies up to date)`);

@@ -44,3 +44,12 @@ export function parseFraction(value: string): number {
   if (number >= 1) throw new InvalidArgumentError(`expected a share below 1 such as 0.03, got "${value}"`);
   return number;
 }
+
+/** `--arrow-format`: the Arrow IPC layout of written `.arrow` files. */
+export function parseArrowFormat(value: string): "stream" | "file" {
+  const layout = value.trim();
+  if (layout !== "stream" && layout !== "file") {
+    throw new InvalidArgumentError(`expected stream (what datasets.Dataset.from_file memory-maps) or file (pyarrow.ipc.open_file), got "${value}"`);
+  }
+  return layout;
+}

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors";
+import type { ArrowFormat } from "../io/arrow";
 import { EncodedWriterPool } from "../io/encoded-writer-pool";
 import type { ParallelCorpus } from "../corpus/load-parallel-corpus";
 import { splitValidation } from "../sample/split-validation";
@@ -15,6 +16,9 @@ const MAX_QUEUED_WRITES = 3;
 
 export const outputFormatSchema = z.enum(["jsonl", "arrow"]);
 export type OutputFormat = z.infer<typeof outputFormatSchema>;
+
+/** Arrow IPC layout of `.arrow` outputs: `stream` (what `datasets.Dataset.from_file` maps) or `file`. */
+export const arrowFormatSchema = z.enum(["stream", "file"]);
 
 /** One written file as the manifest records it. */
 export interface OutputFileInfo extends RecordStatistics {
@@ -38,6 +42,8 @@ export interface WriteCompositionsOptions {
   pathPrefix?: string;
   corpusName?: string;
   formats: readonly OutputFormat[];
+  /** Arrow IPC stream (default, what `datasets` memory-maps) or file (`pyarrow.ipc.open_file`). */
+  arrowFormat?: ArrowFormat;
   seed: number | string;
   /** Share of ids held out as a validation split in every language (0 = none). */
   validationFraction?: number;
@@ -99,7 +105,7 @@ export async function writeCompositionsWith(pool: EncodedWriterPool, options: Wr
       const { table, statistics } = compositionTable(planComposition(spec, ids, seed), located);
       const fileName = (format: OutputFormat) => `${spec.name}${suffix}.${format}`;
       const files = Object.fromEntries(formats.map((format) => [format, join(directory, fileName(format))]));
-      const output = pool.write({ table, ...files }).then((written) =>
+      const output = pool.write({ table, ...files, ...(options.arrowFormat ? { arrowFormat: options.arrowFormat } : {}) }).then((written) =>
         formats.map((format): OutputFileInfo => {
           const file = written[format]!;
           options.onProgress?.({ composition: spec.name, split, format, rows: file.rows });

@@ -60,11 +60,14 @@ const studyManifestSchema = z.looseObject({
   outputs: z
     .array(z.looseObject({ path: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, "a hex sha256") }))
     .min(1, "lists no outputs"),
+  /** LLaMA-Factory's dataset_info.json and the axolotl snippets (absent in manifests of older builds). */
+  trainerConfigs: z.array(z.looseObject({ path: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, "a hex sha256") })).optional(),
 });
 
 /**
  * Publishes a built study as a dataset repository: `manifest.json`, the `README.md` dataset card
- * (whose `configs:` make each composition loadable by name) and every output the manifest lists.
+ * (whose `configs:` make each composition loadable by name), every output the manifest lists and
+ * its trainer configs (LLaMA-Factory's `dataset_info.json`, `axolotl/<config>.yaml`).
  * Before anything is sent, each output must exist with the sha256 the manifest recorded; otherwise
  * the push is refused with every problem listed. Private by default; the commit title names the
  * tool version and seed from the manifest. After the commit, the hub's copy is checked file by file.
@@ -134,7 +137,7 @@ async function planDatasetPush(input: {
   }
 
   const files: UploadFile[] = [];
-  for (const output of manifest?.outputs ?? []) {
+  for (const output of [...(manifest?.outputs ?? []), ...(manifest?.trainerConfigs ?? [])]) {
     const localPath = isAbsolute(output.path) ? output.path : join(outDir, output.path);
     const pathInRepo = relative(outDir, localPath).split(sep).join("/");
     if (pathInRepo.startsWith("..") || isAbsolute(pathInRepo)) {

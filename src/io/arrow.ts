@@ -7,6 +7,7 @@ import {
   RecordBatch,
   RecordBatchFileWriter,
   RecordBatchReader,
+  RecordBatchStreamWriter,
   Schema,
   Struct,
   Utf8,
@@ -36,13 +37,30 @@ export const canonicalArrowSchema = new Schema([
 export const ARROW_BATCH_ROWS = 8192;
 
 /**
- * Writes canonical records as an Arrow IPC **file** (magic `ARROW1`), in record batches of
- * `batchRows`, atomically. pyarrow reads it with `pyarrow.ipc.open_file(pyarrow.memory_map(path))`.
+ * The Arrow IPC layout of a written `.arrow` file. `stream` (the default) is what Hugging Face
+ * `datasets` memory-maps (`Dataset.from_file`, and the `.arrow` files of its own cache); `file`
+ * (magic `ARROW1`, with a footer for random access) is what `pyarrow.ipc.open_file` and
+ * `pyarrow.feather` read. `pyarrow.ipc.open_stream` and our own readers take both.
+ */
+export type ArrowFormat = "stream" | "file";
+
+/** Options of the Arrow writers. */
+export interface WriteArrowOptions {
+  /** Rows per record batch (default `ARROW_BATCH_ROWS`). */
+  batchRows?: number;
+  /** IPC stream (default) or IPC file. */
+  format?: ArrowFormat;
+}
+
+/**
+ * Writes canonical records as Arrow IPC (the stream format unless `format: "file"`), in record
+ * batches of `batchRows`, atomically. `datasets.Dataset.from_file(path)` memory-maps the stream
+ * format; `pyarrow.ipc.open_file(pyarrow.memory_map(path))` reads the file format.
  */
 export async function writeArrow(
   path: string,
   records: Iterable<CanonicalRecord> | AsyncIterable<CanonicalRecord>,
-  options: { batchRows?: number } = {},
+  options: WriteArrowOptions = {},
 ): Promise<WrittenFile> {
   const batchRows = options.batchRows ?? ARROW_BATCH_ROWS;
   async function* batches(): AsyncGenerator<RecordBatch> {
@@ -58,18 +76,22 @@ export async function writeArrow(
     }
     if (pending.length > 0 || !any) yield buildRecordBatch(pending);
   }
-  return writeRecordBatches(path, batches());
+  return writeRecordBatches(path, batches(), options.format === undefined ? {} : { format: options.format });
 }
 
 /**
- * Writes record batches with the canonical schema as an Arrow IPC file, atomically. A batch's bytes
+ * Writes record batches with the canonical schema as Arrow IPC (stream unless `format: "file"`), atomically. A batch's bytes
  * are copied out as soon as it is written, and the next batch is requested only once the one before
  * it is on disk, so about two batches of bytes are held in memory and batches may reuse buffers.
  */
-export async function writeRecordBatches(path: string, batches: Iterable<RecordBatch> | AsyncIterable<RecordBatch>): Promise<WrittenFile> {
+export async function writeRecordBatches(
+  path: string,
+  batches: Iterable<RecordBatch> | AsyncIterable<RecordBatch>,
+  options: { format?: ArrowFormat } = {},
+): Promise<WrittenFile> {
   const file = await openAtomicFile(path);
   const sink = new CollectingSink();
-  const writer = new RecordBatchFileWriter();
+  const writer = (options.format ?? "stream") === "file" ? new RecordBatchFileWriter() : new RecordBatchStreamWriter();
   writer.reset(sink, canonicalArrowSchema);
   const output = new BufferedOutput(file);
   // A batch is many small buffers: copied into the output, whose write then overlaps building the next batch.

@@ -3,6 +3,7 @@ import type { Worker } from "node:worker_threads";
 import type { EncodedRows } from "../record/encoded-rows";
 import { deserialiseError, type SerialisedError } from "../worker/worker-errors";
 import { resolveWorkerScript, startWorker, type WorkerScript, type WorkerScripts } from "../worker/worker-script";
+import type { ArrowFormat } from "./arrow";
 import type { WrittenFile } from "./jsonl";
 
 /** Files to write from encoded rows: JSONL and/or Arrow (both from one pass over the rows). */
@@ -10,6 +11,8 @@ export interface EncodedWriteTask {
   table: EncodedRows;
   jsonl?: string;
   arrow?: string;
+  /** Arrow IPC stream (default) or file. */
+  arrowFormat?: ArrowFormat;
 }
 
 /** What was written, per format. */
@@ -22,8 +25,8 @@ export interface EncodedWriteResult {
 export async function writeEncodedFiles(task: EncodedWriteTask): Promise<EncodedWriteResult> {
   // Loaded on first use: the main thread, which leaves writing to writer threads, never loads Arrow.
   const { writeEncoded } = await import("./write-encoded");
-  const { table, ...files } = task;
-  return writeEncoded(table, files);
+  const { table, arrowFormat, ...files } = task;
+  return writeEncoded(table, files, arrowFormat === undefined ? {} : { arrowFormat });
 }
 
 type Reply = { ok: true; written: EncodedWriteResult } | { ok: false; error: SerialisedError };

@@ -1,7 +1,7 @@
 import { makeData, RecordBatch, Struct, Utf8, type List } from "apache-arrow";
 import type { EncodedRows } from "../record/encoded-rows";
 import { ESCAPED_FLAG, RECORD_STRIDE, RecordSlot, type EncodedLanguageData } from "../record/encoded-record";
-import { ARROW_BATCH_ROWS, canonicalArrowSchema, writeRecordBatches } from "./arrow";
+import { ARROW_BATCH_ROWS, canonicalArrowSchema, writeRecordBatches, type ArrowFormat } from "./arrow";
 import { unescapeJsonString } from "./unescape-json-string";
 import { openAtomicFile } from "./atomic-write";
 import { BufferedOutput } from "./buffered-output";
@@ -49,6 +49,8 @@ export interface WriteEncodedOptions {
   batchRows?: number;
   /** Bytes of each of the JSONL output's two buffers (default 4 MB). */
   bufferBytes?: number;
+  /** Arrow IPC stream (default) or file. */
+  arrowFormat?: ArrowFormat;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function writeEncoded(table: EncodedRows, files: EncodedFiles, opti
   }
 }
 
-/** Writes encoded rows as an Arrow IPC file with the canonical schema, copying stored field bytes. */
+/** Writes encoded rows as Arrow IPC (stream or file) with the canonical schema, copying stored field bytes. */
 export async function writeEncodedArrow(path: string, table: EncodedRows, options: WriteEncodedOptions = {}): Promise<WrittenFile> {
   return writeArrowAndLines(path, table, undefined, options);
 }
@@ -99,7 +101,7 @@ async function writeArrowAndLines(path: string, table: EncodedRows, lines: Buffe
       if (count === 0) return;
     }
   }
-  const written = await writeRecordBatches(path, batches());
+  const written = await writeRecordBatches(path, batches(), options.arrowFormat === undefined ? {} : { format: options.arrowFormat });
   spareScratch.push(scratch);
   return written;
 }

@@ -1,7 +1,7 @@
 import { basename, dirname, resolve } from "node:path";
 import { z } from "zod";
 import { parseCompositionName } from "../compose/composition-name";
-import { outputFormatSchema } from "../compose/write-compositions";
+import { arrowFormatSchema, outputFormatSchema } from "../compose/write-compositions";
 import { sourceFormatSchema } from "../sources/read-source";
 import { parseStudyConfig } from "./study-config";
 import { runStudy, type StudyEvent } from "./run-study";
@@ -16,6 +16,8 @@ export const composeDatasetOptionsSchema = z.strictObject({
   outDir: z.string().min(1),
   seed: z.number().int().default(42),
   formats: z.array(outputFormatSchema).min(1).default(["jsonl", "arrow"]),
+  /** Arrow IPC layout: `stream` (default, what `datasets.Dataset.from_file` maps) or `file`. */
+  arrowFormat: arrowFormatSchema.default("stream"),
   format: sourceFormatSchema.optional(),
   /** Share of ids held out as a validation split, by id (0 = none). */
   validationFraction: z.number().min(0).lt(1).default(0),
@@ -44,6 +46,7 @@ export async function composeDataset(options: ComposeDatasetOptions): Promise<St
     seed: parsed.seed,
     languages,
     formats: parsed.formats,
+    arrowFormat: parsed.arrowFormat,
     validationFraction: parsed.validationFraction,
     compositions: parsed.compositions,
     corpora: { [name]: { path: basename(input), ...(parsed.format ? { format: parsed.format } : {}) } },

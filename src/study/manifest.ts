@@ -1,6 +1,7 @@
 import type { OutputFileInfo } from "../compose/write-compositions";
 import type { AlignmentReport } from "../corpus/load-parallel-corpus";
 import type { StudyConfig } from "./study-config";
+import type { TrainerConfigFile } from "./trainer-configs";
 
 /** One input file of a study. */
 export interface ManifestInput {
@@ -37,6 +38,8 @@ export interface StudyManifest {
   inputs: ManifestInput[];
   corpora: Record<string, CorpusManifestEntry>;
   outputs: OutputFileInfo[];
+  /** LLaMA-Factory's `dataset_info.json` and axolotl's `axolotl/<config>.yaml`, written beside the outputs and pushed with them. */
+  trainerConfigs: TrainerConfigFile[];
   /** Files written besides the compositions, e.g. a translated corpus, relative to the output directory. */
   intermediateFiles: string[];
 }

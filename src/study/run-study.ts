@@ -16,6 +16,7 @@ import type { WorkerScripts } from "../worker/worker-script";
 import { sampleIds } from "../sample/sample-ids";
 import { strataByMetaField } from "../sample/strata-by-meta-field";
 import { renderDatasetCard } from "./dataset-card";
+import { describeTrainerConfig, renderTrainerConfigs, type RenderedTrainerConfig } from "./trainer-configs";
 import type { CreateTranslationProviderOptions } from "../translate/create-translation-provider";
 import { createStagingDirectory, type StagingDirectory } from "./staging-directory";
 import { compositionsOf, resolveConfigPath, type CorpusConfig, type StudyConfig } from "./study-config";
@@ -117,7 +118,7 @@ async function runStudyLocked(options: ParsedRunStudyOptions): Promise<StudyMani
   const pool = new EncodedWriterPool(options.workerScripts ? { workerScripts: options.workerScripts } : {});
   pool.prestart();
   try {
-    const manifest: StudyManifest = { tool: { ...TOOL }, seed, config, inputs: [], corpora: {}, outputs: [], intermediateFiles: [] };
+    const manifest: StudyManifest = { tool: { ...TOOL }, seed, config, inputs: [], corpora: {}, outputs: [], trainerConfigs: [], intermediateFiles: [] };
     for (const name of order) {
       const loaded = await loadCorpus(run, name);
       run.loaded.set(name, loaded.corpus);
@@ -132,7 +133,11 @@ async function runStudyLocked(options: ParsedRunStudyOptions): Promise<StudyMani
         : 0;
       manifest.corpora[name] = loaded.entry;
     }
-    await commitStudy(run, manifest);
+    // LLaMA-Factory's dataset_info.json and axolotl's datasets: snippets, so the files load unchanged in both.
+    const trainerConfigs = renderTrainerConfigs({ outputs: manifest.outputs, prefixCorpus: !flat });
+    for (const trainerConfig of trainerConfigs) await writeFileAtomic(staging.pathOf(trainerConfig.path), trainerConfig.text);
+    manifest.trainerConfigs = trainerConfigs.map(describeTrainerConfig);
+    await commitStudy(run, manifest, trainerConfigs);
     run.emit({ type: "done", outputs: manifest.outputs.length });
     return manifest;
   } catch (error) {
@@ -280,6 +285,7 @@ function writeCorpus(run: StudyRun, pool: EncodedWriterPool, name: string, corpu
     directory: run.staging.pathOf(folder),
     pathPrefix: folder,
     formats: run.config.formats,
+    arrowFormat: run.config.arrowFormat,
     seed: run.seed,
     validationFraction: run.config.validationFraction,
     onProgress: ({ composition, format, rows, split }) =>
@@ -288,12 +294,12 @@ function writeCorpus(run: StudyRun, pool: EncodedWriterPool, name: string, corpu
 }
 
 /** Moves the staged files into place, then writes the dataset card and, last, the manifest. */
-async function commitStudy(run: StudyRun, manifest: StudyManifest): Promise<void> {
+async function commitStudy(run: StudyRun, manifest: StudyManifest, trainerConfigs: RenderedTrainerConfig[]): Promise<void> {
   const { outDir } = run.options;
   // The commit: the old manifest goes first, so at every instant the folder either has no
   // manifest or one that matches every file it lists (a kill or a full disk in between leaves none).
   await rm(join(outDir, "manifest.json"), { force: true });
-  await run.staging.commit([...manifest.intermediateFiles, ...manifest.outputs.map((output) => output.path)]);
+  await run.staging.commit([...manifest.intermediateFiles, ...manifest.outputs.map((output) => output.path), ...manifest.trainerConfigs.map((trainerConfig) => trainerConfig.path)]);
   await writeFileAtomic(
     join(outDir, "README.md"),
     renderDatasetCard({
@@ -302,6 +308,8 @@ async function commitStudy(run: StudyRun, manifest: StudyManifest): Promise<void
       languages: run.config.languages,
       outputs: manifest.outputs,
       prefixCorpus: !run.flat,
+      arrowFormat: run.config.arrowFormat,
+      trainerConfigs,
     }),
   );
   await writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");

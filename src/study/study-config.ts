@@ -7,7 +7,7 @@ import { googleTranslateOptionsSchema } from "../translate/providers/google";
 import { openAITranslatorOptionsSchema } from "../translate/providers/openai-compatible";
 import { ConfigError, type ConfigIssue } from "../errors";
 import { parseCompositionName, studyCompositions } from "../compose/composition-name";
-import { outputFormatSchema } from "../compose/write-compositions";
+import { arrowFormatSchema, outputFormatSchema } from "../compose/write-compositions";
 import { languageCodeSchema } from "../record/canonical-record";
 import { sourceFormatSchema } from "../sources/read-source";
 
@@ -85,6 +85,8 @@ export const studyConfigSchema = z
     compositions: compositionListSchema.optional(),
     /** Output formats. */
     formats: z.array(outputFormatSchema).min(1).default(["jsonl", "arrow"]),
+    /** Arrow IPC layout: `stream` (what `datasets.Dataset.from_file` memory-maps) or `file` (`pyarrow.ipc.open_file`, feather). */
+    arrowFormat: arrowFormatSchema.default("stream"),
     /** Share of ids held out as a validation split, in every language (0 = none). */
     validationFraction: z.number().min(0).lt(1).default(0),
     /** The corpora, by name (the name is the output folder). */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, readdir, writeFile, mkdir, copyFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readArrow, validateDataset } from "../../src/index";
 import { findPythonWithPyarrow, runPython } from "../support/python";
@@ -21,10 +21,11 @@ async function jsonlRows(path: string): Promise<Record<string, unknown>[]> {
 
 async function hashes(directory: string): Promise<Record<string, string>> {
   const result: Record<string, string> = {};
-  for (const name of (await readdir(directory)).sort()) {
-    result[name] = createHash("sha256").update(await readFile(join(directory, name))).digest("hex");
+  for (const entry of (await readdir(directory, { withFileTypes: true, recursive: true })).filter((item) => item.isFile())) {
+    const path = join(entry.parentPath, entry.name);
+    result[relative(directory, path)] = createHash("sha256").update(await readFile(path)).digest("hex");
   }
-  return result;
+  return Object.fromEntries(Object.entries(result).sort(([left], [right]) => (left < right ? -1 : 1)));
 }
 
 describe("build-datasets compose", () => {
@@ -51,7 +52,7 @@ describe("build-datasets compose", () => {
       for await (const { value } of readArrow(join(out, `${composition}.arrow`))) arrowRows.push({ ...value, meta: JSON.parse(value.meta as string) });
       expect(arrowRows).toEqual(rows);
       if (python) {
-        const count = runPython(python, "import sys, pyarrow as pa, pyarrow.ipc as ipc\nprint(ipc.open_file(pa.memory_map(sys.argv[1])).read_all().num_rows)", [join(out, `${composition}.arrow`)]);
+        const count = runPython(python, "import sys, pyarrow as pa, pyarrow.ipc as ipc\nprint(ipc.open_stream(pa.memory_map(sys.argv[1])).read_all().num_rows)", [join(out, `${composition}.arrow`)]);
         expect(Number(count)).toBe(expected[composition]);
       }
     }
@@ -75,6 +76,50 @@ describe("build-datasets compose", () => {
     const other = await hashes(third);
     expect(other["EN.jsonl"]).not.toBe((await hashes(first))["EN.jsonl"]);
     expect(other["DEFRITES-sampled.jsonl"]).not.toBe((await hashes(first))["DEFRITES-sampled.jsonl"]);
+  });
+
+  it("writes Arrow IPC streams by default and IPC files with --arrow-format file, with the trainer configs beside them", async () => {
+    const [stream, file] = [await makeDirectory(), await makeDirectory()];
+    expect(runBuiltCli(["compose", "--input", bactrianX, "--compositions", "EN,DE", "--validation", "0.1", "--out", stream, "--quiet"]).status).toBe(0);
+    expect(runBuiltCli(["compose", "--input", bactrianX, "--compositions", "EN,DE", "--validation", "0.1", "--arrow-format", "file", "--out", file, "--quiet"]).status).toBe(0);
+    expect((await readFile(join(stream, "EN.arrow"))).subarray(0, 4).toString("hex")).toBe("ffffffff");
+    expect((await readFile(join(file, "EN.arrow"))).subarray(0, 6).toString("latin1")).toBe("ARROW1");
+    // our own readers take both layouts: readArrow, inspect, and compose from an .arrow input
+    for (const out of [stream, file]) {
+      const rows = [];
+      for await (const { value } of readArrow(join(out, "DE.validation.arrow"))) rows.push(value.id);
+      expect(rows).toEqual((await jsonlRows(join(out, "DE.validation.jsonl"))).map((row) => row.id));
+      const inspected = runBuiltCli(["inspect", join(out, "DE.arrow")]);
+      expect(inspected.status).toBe(0);
+      expect(inspected.stdout).toContain(`DE.arrow: ${(await jsonlRows(join(out, "DE.jsonl"))).length} rows, 1 languages`);
+      const recomposed = join(out, "again");
+      expect(runBuiltCli(["compose", "--input", join(out, "DE.arrow"), "--compositions", "DE", "--format", "jsonl", "--out", recomposed, "--quiet"]).status).toBe(0);
+      expect(new Set((await jsonlRows(join(recomposed, "DE.jsonl"))).map((row) => JSON.stringify(row)))).toEqual(
+        new Set((await jsonlRows(join(out, "DE.jsonl"))).map((row) => JSON.stringify(row))),
+      );
+    }
+    const manifest = JSON.parse(await readFile(join(stream, "manifest.json"), "utf8"));
+    expect(manifest.config.arrowFormat).toBe("stream");
+    expect(JSON.parse(await readFile(join(file, "manifest.json"), "utf8")).config.arrowFormat).toBe("file");
+    expect(manifest.trainerConfigs.map((config: { path: string; tool: string }) => `${config.tool} ${config.path}`)).toEqual([
+      "llama-factory dataset_info.json",
+      "axolotl axolotl/EN.yaml",
+      "axolotl axolotl/DE.yaml",
+    ]);
+    const info = JSON.parse(await readFile(join(stream, "dataset_info.json"), "utf8"));
+    expect(Object.keys(info)).toEqual(["EN", "EN-validation", "DE", "DE-validation"]);
+    expect(info["DE-validation"]).toEqual({
+      file_name: "DE.validation.jsonl",
+      formatting: "sharegpt",
+      columns: { messages: "messages" },
+      tags: { role_tag: "role", content_tag: "content", user_tag: "user", assistant_tag: "assistant", system_tag: "system" },
+    });
+    const axolotl = await readFile(join(stream, "axolotl", "DE.yaml"), "utf8");
+    expect(axolotl).toContain("datasets:\n  - path: DE.jsonl\n    ds_type: json\n    split: train\n    type: chat_template\n");
+    expect(axolotl).toContain("test_datasets:\n  - path: DE.validation.jsonl\n");
+    const card = await readFile(join(file, "README.md"), "utf8");
+    expect(card).toContain("Arrow IPC **files**");
+    expect(card).toContain('ipc.open_file(pa.memory_map("EN.arrow"))');
   });
 
   it("holds out validation ids in every language, so no translation of a validation item is in training", async () => {
@@ -121,6 +166,9 @@ describe("build-datasets compose", () => {
     const inputFormat = runBuiltCli(["compose", "--input", bactrianX, "--compositions", "EN", "--out", out, "--input-format", "yaml"]);
     expect(inputFormat.status).toBe(2);
     expect(inputFormat.stderr).toContain("choose from canonical, messages, sharegpt, lima, bactrian-x");
+    const arrowFormat = runBuiltCli(["compose", "--input", bactrianX, "--compositions", "EN", "--out", out, "--arrow-format", "feather"]);
+    expect(arrowFormat.status).toBe(2);
+    expect(arrowFormat.stderr).toContain('expected stream (what datasets.Dataset.from_file memory-maps) or file (pyarrow.ipc.open_file), got "feather"');
     expect(existsSync(out)).toBe(false);
     const usage = runBuiltCli(["compose", "--input", bactrianX]);
     expect(usage.status).toBe(2);

@@ -152,34 +152,42 @@ describe("JSON arrays, streamed element by element", () => {
 });
 
 describe("Arrow IPC", () => {
-  it("writes the file format with many record batches and reads it back", async () => {
-    const path = join(await makeDirectory(), "x.arrow");
-    const many = Array.from({ length: 25 }, (_, index) => ({ ...records[index % 2]!, id: `id-${index}` }));
-    const written = await writeArrow(path, many, { batchRows: 10 });
-    expect(written.rows).toBe(25);
-    const bytes = await readFile(path);
-    expect(bytes.subarray(0, 6).toString("latin1")).toBe("ARROW1");
-    const rows = await collect(readArrow(path));
-    expect(rows.map((row) => row.value.id)).toEqual(many.map((record) => record.id));
-    expect(rows[1]!.value.messages).toEqual(many[1]!.messages);
-    expect(JSON.parse(rows[0]!.value.meta as string)).toEqual(many[0]!.meta);
-    // readSource turns it back into canonical records.
-    expect(await collect(readSource({ path }))).toEqual(many);
-  });
+  // The stream format (default) starts with a continuation marker, the file format with its magic.
+  const magic = { stream: "ffffffff", file: Buffer.from("ARROW1").toString("hex") } as const;
 
-  it("is read by pyarrow.ipc.open_file over a memory map, with plain Utf8 columns and no dictionaries", async () => {
+  for (const format of ["stream", "file"] as const) {
+    it(`writes the ${format} format with many record batches and reads it back`, async () => {
+      const path = join(await makeDirectory(), "x.arrow");
+      const many = Array.from({ length: 25 }, (_, index) => ({ ...records[index % 2]!, id: `id-${index}` }));
+      const written = await writeArrow(path, many, { batchRows: 10, ...(format === "file" ? { format } : {}) });
+      expect(written.rows).toBe(25);
+      const bytes = await readFile(path);
+      expect(bytes.subarray(0, magic[format].length / 2).toString("hex")).toBe(magic[format]);
+      const rows = await collect(readArrow(path));
+      expect(rows.map((row) => row.value.id)).toEqual(many.map((record) => record.id));
+      expect(rows[1]!.value.messages).toEqual(many[1]!.messages);
+      expect(JSON.parse(rows[0]!.value.meta as string)).toEqual(many[0]!.meta);
+      // readSource turns it back into canonical records.
+      expect(await collect(readSource({ path }))).toEqual(many);
+    });
+  }
+
+  it("is read by pyarrow over a memory map (open_stream, or open_file for the file format), with plain Utf8 columns and no dictionaries", async () => {
     const python = findPythonWithPyarrow();
     if (!python) return; // outside CI, a machine without pyarrow cannot run this check
-    const path = join(await makeDirectory(), "x.arrow");
-    await writeArrow(path, records, { batchRows: 1 });
+    const directory = await makeDirectory();
+    await writeArrow(join(directory, "stream.arrow"), records, { batchRows: 1 });
+    await writeArrow(join(directory, "file.arrow"), records, { batchRows: 1, format: "file" });
     const output = runPython(
       python,
       [
         "import json, sys, pyarrow as pa, pyarrow.ipc as ipc",
-        "reader = ipc.open_file(pa.memory_map(sys.argv[1]))",
-        "print(json.dumps({'batches': reader.num_record_batches, 'schema': str(reader.schema), 'rows': reader.read_all().to_pylist()}, ensure_ascii=False))",
+        "stream = ipc.open_stream(pa.memory_map(sys.argv[1])).read_all()",
+        "reader = ipc.open_file(pa.memory_map(sys.argv[2]))",
+        "assert reader.read_all().equals(stream)",
+        "print(json.dumps({'batches': reader.num_record_batches, 'schema': str(stream.schema), 'rows': stream.to_pylist()}, ensure_ascii=False))",
       ].join("\n"),
-      [path],
+      [join(directory, "stream.arrow"), join(directory, "file.arrow")],
     );
     const result = JSON.parse(output) as { batches: number; schema: string; rows: Record<string, unknown>[] };
     expect(result.batches).toBe(2);

@@ -67,7 +67,9 @@ describe("a study built from hf:// sources", () => {
     expect(pushed.commitTitle).toContain(`seed 3`);
     expect(pushed.warnings).toEqual([]);
     expect(hub.repo("dataset", "alice/bactrian-x-study")?.private).toBe(true);
-    for (const output of manifest.outputs) {
+    // the trainer configs go with the dataset, so LLaMA-Factory and axolotl load the pushed copy as the local one
+    expect(manifest.trainerConfigs.map((config) => config.path)).toContain("dataset_info.json");
+    for (const output of [...manifest.outputs, ...manifest.trainerConfigs]) {
       const local = await readFile(join(out, output.path));
       const remote = hub.readFile("dataset", "alice/bactrian-x-study", output.path);
       expect(remote, output.path).toBeDefined();

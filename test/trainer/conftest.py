@@ -82,8 +82,10 @@ def write_arrow(path: Path, records: list[dict], stream: bool = False) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     texts = [message["content"] for record in make_records(200, seed=1) for message in record["messages"]]
+    # No chat template, as most base models: `auto` resolves to plain (test_tiny_model.py covers the saved ones).
     return make_tiny_model(None, str(tmp_path_factory.mktemp("tiny") / "model"), vocab_size=300, hidden_size=32,
-                           layers=2, heads=4, kv_heads=2, intermediate_size=64, seed=0, texts=texts)
+                           layers=2, heads=4, kv_heads=2, intermediate_size=64, seed=0, texts=texts,
+                           chat_template=None)
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +100,35 @@ def run_cli(*arguments: str, cwd: Path | None = None, env: dict | None = None, t
     environment = {**os.environ, "PYTHONPATH": str(TRAINER_SOURCE), "TOKENIZERS_PARALLELISM": "false", **(env or {})}
     return subprocess.run([sys.executable, "-m", "polyglot_trainer", *arguments], cwd=cwd, env=environment,
                           capture_output=True, text=True, timeout=timeout)
+
+
+CLI = REPO / "dist" / "cli" / "main.js"
+
+
+def build_study(out: Path, arrow_format: str = "stream") -> Path:
+    """`build-datasets build` of a small study (Lima-X from the translation cache with its multi-turn conversations,
+    Bactrian-X; en and de; a validation split) into `out`, as a user runs it."""
+    if not CLI.is_file():
+        pytest.fail(f"{CLI} is missing: run `npm run build` first (npm test does)")
+    fixtures = REPO / "fixtures"
+    config = {
+        "seed": 42, "languages": ["en", "de"], "compositions": ["EN", "DE", "ENDE-sampled"],
+        "formats": ["jsonl", "arrow"], "validationFraction": 0.1,
+        "corpora": {
+            "lima-x": {"translate": {"input": str(fixtures / "lima" / "train.jsonl"), "from": "en", "to": ["de"],
+                                     "provider": "cache", "cache": str(fixtures / "translation-cache")}},
+            "bactrian-x": {"path": str(fixtures / "bactrian-x"), "format": "bactrian-x"},
+        },
+    }
+    config_path = out.parent / f"{out.name}-study.json"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    built = subprocess.run(["node", str(CLI), "build", "--config", str(config_path), "--out", str(out),
+                            "--arrow-format", arrow_format, "--quiet"], cwd=REPO, capture_output=True, text=True,
+                           timeout=300)
+    assert built.returncode == 0, built.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def built_study(tmp_path_factory) -> Path:
+    return build_study(tmp_path_factory.mktemp("study") / "out")

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { bundledPath } from "../../package-info";
 import { compositionsOf, readStudyConfig } from "../../study/study-config";
 import { runStudy } from "../../study/run-study";
-import { parseInteger } from "../option-parsers";
+import { parseArrowFormat, parseInteger } from "../option-parsers";
 import { createStudyEventRenderer } from "../render-study-events";
 import { addRemoteOptions, printWait, remotePolicyOf, type RemoteCommandOptions } from "../remote-options";
 
@@ -11,6 +11,7 @@ interface BuildOptions extends RemoteCommandOptions {
   config?: string;
   out: string;
   seed?: number;
+  arrowFormat?: "stream" | "file";
   quiet?: boolean;
 }
 
@@ -22,10 +23,13 @@ export function registerBuildCommand(program: Command): void {
     .option("--config <file>", "study config JSON (default: the bundled fixtures/study.json)")
     .option("--out <dir>", "output directory", "out")
     .option("--seed <n>", "override the config's seed", parseInteger)
+    .option("--arrow-format <layout>", "override the config's Arrow IPC layout: stream (default; datasets.Dataset.from_file maps it) or file (pyarrow.ipc.open_file)", parseArrowFormat)
     .option("--quiet", "no progress output");
   addRemoteOptions(command, 120).action(async (options: BuildOptions) => {
       const configPath = options.config ? resolve(options.config) : bundledPath("fixtures", "study.json");
-      const { config, baseDirectory } = await readStudyConfig(configPath);
+      const read = await readStudyConfig(configPath);
+      const { baseDirectory } = read;
+      const config = options.arrowFormat ? { ...read.config, arrowFormat: options.arrowFormat } : read.config;
       const seed = options.seed ?? config.seed;
       const quiet = options.quiet ?? false;
       const totalOutputs = Object.values(config.corpora).reduce(

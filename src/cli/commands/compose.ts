@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { outputFormatSchema, type OutputFormat } from "../../compose/write-compositions";
+import { parseArrowFormat } from "../option-parsers";
 import { UsageError } from "../../errors";
 import { sourceFormatSchema, SOURCE_FORMATS, type SourceFormat } from "../../sources/read-source";
 import { parseFraction, parseInteger, parseList } from "../option-parsers";
@@ -11,6 +12,7 @@ interface ComposeOptions {
   seed: number;
   out: string;
   format: string[];
+  arrowFormat: "stream" | "file";
   inputFormat?: SourceFormat;
   validation: number;
   quiet?: boolean;
@@ -26,6 +28,7 @@ export function registerComposeCommand(program: Command): void {
     .requiredOption("--out <dir>", "output directory")
     .option("--seed <n>", "seed of sampling, assignment and order", parseInteger, 42)
     .option("--format <formats>", "output formats: jsonl, arrow or jsonl,arrow", parseList, ["jsonl", "arrow"])
+    .option("--arrow-format <layout>", "Arrow IPC layout: stream (what datasets.Dataset.from_file maps) or file (pyarrow.ipc.open_file)", parseArrowFormat, "stream")
     .option("--input-format <format>", `force the input format (${SOURCE_FORMATS.join(", ")})`)
     .option("--validation <share>", "hold out this share of ids as a validation split, e.g. 0.03", parseFraction, 0)
     .option("--quiet", "no progress output")
@@ -49,6 +52,7 @@ export function registerComposeCommand(program: Command): void {
           outDir: options.out,
           seed: options.seed,
           formats,
+          arrowFormat: options.arrowFormat,
           validationFraction: options.validation,
           ...(options.inputFormat ? { format: options.inputFormat } : {}),
           onEvent: renderer.onEvent,

@@ -125,13 +125,17 @@ def command_make_tiny_model(arguments: list[str]) -> int:
     parser.add_argument("--kv-heads", type=int, default=2)
     parser.add_argument("--intermediate-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--chat-template", default="plain", choices=["plain", "opengptx", "chatml", "none"],
+                        help="template saved with the tokenizer, as Jinja with {%% generation %%} markers (TRL's "
+                             "assistant_only_loss needs them); none: no template (train then uses plain)")
     options = parser.parse_args(arguments)
     check_dependencies()
     from .tiny_model import make_tiny_model
 
     path = make_tiny_model(options.data, options.out, vocab_size=options.vocab_size, hidden_size=options.hidden_size,
                            layers=options.layers, heads=options.heads, kv_heads=options.kv_heads,
-                           intermediate_size=options.intermediate_size, seed=options.seed)
+                           intermediate_size=options.intermediate_size, seed=options.seed,
+                           chat_template=None if options.chat_template == "none" else options.chat_template)
     print(f"tiny model written to {path}", file=sys.stderr)
     return 0
 

@@ -60,6 +60,38 @@ CHATML_JINJA = (
 )
 
 
+# The named templates as Jinja, for tokenizers that other tools (TRL, axolotl, vLLM) apply: the same text as the
+# render functions below, after `bos_token` (which the trainer puts before the rendering as an id, see
+# `template_prefix`). `{% generation %}` marks what the trainer learns (each answer and its end-of-turn token),
+# so TRL's `assistant_only_loss` masks the same tokens. A Jinja template cannot know an example's language, so
+# `opengptx` uses the conversation's system message, else FastChat's English default.
+_ASSISTANT_TURN = "{% generation %}{{ message['content'] + END }}{% endgeneration %}"
+JINJA_TEMPLATES = {
+    "plain": (
+        "{{ bos_token }}{% for message in messages %}{% if not loop.first %}{{ '\\n' }}{% endif %}"
+        "{% if message['role'] == 'assistant' %}{{ 'Assistant: ' }}" + _ASSISTANT_TURN.replace("END", "eos_token") +
+        "{% elif message['role'] == 'user' %}{{ 'User: ' + message['content'] }}"
+        "{% else %}{{ 'System: ' + message['content'] }}{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}{% if messages %}{{ '\\n' }}{% endif %}{{ 'Assistant: ' }}{% endif %}"
+    ),
+    "opengptx": (
+        "{{ bos_token }}{% if messages and messages[0]['role'] == 'system' %}{{ 'System: ' + messages[0]['content'] }}"
+        "{% else %}{{ 'System: ' + \"" + OPENGPTX_DEFAULT_SYSTEM_MESSAGE + "\" }}{% endif %}"
+        "{% for message in messages %}{% if message['role'] == 'user' %}{{ '\\nUser: ' + message['content'] }}"
+        # the generation prompt ends at "Assistant:", so the space after it is the answer's (the model writes it)
+        "{% elif message['role'] == 'assistant' %}{{ '\\nAssistant:' }}"
+        "{% generation %}{{ ' ' + message['content'] + eos_token }}{% endgeneration %}"
+        "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '\\nAssistant:' }}{% endif %}"
+    ),
+    "chatml": (
+        "{{ bos_token }}{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' }}"
+        "{% if message['role'] == 'assistant' %}" + _ASSISTANT_TURN.replace("END", "'<|im_end|>'") + "{{ '\\n' }}"
+        "{% else %}{{ message['content'] + '<|im_end|>\\n' }}{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+    ),
+}
+
+
 def render_plain(messages: list[Message], add_generation_prompt: bool, eos_token: str) -> str:
     """`System: ...\\nUser: ...\\nAssistant: ...</s>\\nUser: ...` (the named template "plain")."""
     pieces = []

@@ -1,6 +1,8 @@
 """make-tiny-model: a random Llama-architecture model and a byte-level BPE tokenizer trained on local text.
 
-Nothing is downloaded, so the whole chain (dataset -> train -> generate) can be smoke-tested on a CPU.
+Nothing is downloaded, so the whole chain (dataset -> train -> generate) can be smoke-tested on a CPU. The tokenizer
+carries the chosen template as a Jinja chat template with `{% generation %}` markers, so other trainers (TRL's
+`SFTTrainer` with `assistant_only_loss=True`, axolotl) train on the same text and tokens as this one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from typing import Iterable
 import torch
 
 from .data import read_records
+from .errors import TrainerError
+from .templates import JINJA_TEMPLATES
 
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<|im_start|>", "<|im_end|>"]
 
@@ -39,12 +43,21 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
 
 def make_tiny_model(data: str | None, out: str, vocab_size: int = 512, hidden_size: int = 64, layers: int = 2,
                     heads: int = 4, kv_heads: int = 2, intermediate_size: int = 128, max_positions: int = 4096,
-                    initializer_range: float = 0.02, seed: int = 0, texts: list[str] | None = None) -> Path:
-    """Write `out/` with config.json, model.safetensors and the tokenizer files; returns the path."""
+                    initializer_range: float = 0.02, seed: int = 0, texts: list[str] | None = None,
+                    chat_template: str | None = "plain") -> Path:
+    """Write `out/` with config.json, model.safetensors and the tokenizer files; returns the path.
+
+    `chat_template` ("plain", "opengptx", "chatml" or None for none) is saved as the tokenizer's Jinja template.
+    """
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    if chat_template is not None and chat_template not in JINJA_TEMPLATES:
+        raise TrainerError(f"make-tiny-model: unknown chat template {chat_template!r}; choose from "
+                           f"{', '.join(JINJA_TEMPLATES)} or none")
     corpus = list(texts) if texts is not None else list(texts_of(data))
     tokenizer = train_tokenizer(corpus, vocab_size)
+    if chat_template is not None:
+        tokenizer.chat_template = JINJA_TEMPLATES[chat_template]
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=intermediate_size,
                          num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
