@@ -38,9 +38,39 @@ export function parseNonNegativeNumber(value: string): number {
   return number;
 }
 
-/** A share in [0, 1), e.g. `0.03`. */
-export function parseFraction(value: string): number {
-  const number = parseNonNegativeNumber(value);
-  if (number >= 1) throw new InvalidArgumentError(`expected a share below 1 such as 0.03, got "${value}"`);
+/** The interval a fraction option must lie in; an end is allowed only when marked inclusive. */
+export interface FractionRange {
+  min: number;
+  max: number;
+  minInclusive: boolean;
+  maxInclusive: boolean;
+  /** A value shown in the error message, e.g. `"0.03"`. */
+  example: string;
+}
+
+/** A share to hold out or keep, in [0, 1): 0 is "none", 1 would leave nothing. */
+export const SHARE_RANGE: FractionRange = { min: 0, max: 1, minInclusive: true, maxInclusive: false, example: "0.03" };
+
+/** A confidence level, in (0, 1): neither end describes an interval. */
+export const CONFIDENCE_RANGE: FractionRange = { min: 0, max: 1, minInclusive: false, maxInclusive: false, example: "0.95" };
+
+function describeRange(range: FractionRange): string {
+  return `${range.minInclusive ? "[" : "("}${range.min}, ${range.max}${range.maxInclusive ? "]" : ")"}`;
+}
+
+/** Parses a decimal number and checks it lies in `range`, e.g. `parseFraction("0.03", SHARE_RANGE)` -> `0.03`. */
+export function parseFraction(value: string, range: FractionRange): number {
+  const number = Number(value);
+  const inRange =
+    value.trim() !== "" &&
+    Number.isFinite(number) &&
+    (range.minInclusive ? number >= range.min : number > range.min) &&
+    (range.maxInclusive ? number <= range.max : number < range.max);
+  if (!inRange) throw new InvalidArgumentError(`expected a number in ${describeRange(range)} such as ${range.example}, got "${value}"`);
   return number;
+}
+
+/** A commander option parser for fractions in `range`. */
+export function fractionIn(range: FractionRange): (value: string) => number {
+  return (value) => parseFraction(value, range);
 }

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { outputFormatSchema, type OutputFormat } from "../../compose/write-compositions";
 import { UsageError } from "../../errors";
 import { sourceFormatSchema, SOURCE_FORMATS, type SourceFormat } from "../../sources/read-source";
-import { parseFraction, parseInteger, parseList } from "../option-parsers";
+import { fractionIn, parseInteger, parseList, SHARE_RANGE } from "../option-parsers";
 import { createStudyEventRenderer } from "../render-study-events";
 
 interface ComposeOptions {
@@ -27,7 +27,7 @@ export function registerComposeCommand(program: Command): void {
     .option("--seed <n>", "seed of sampling, assignment and order", parseInteger, 42)
     .option("--format <formats>", "output formats: jsonl, arrow or jsonl,arrow", parseList, ["jsonl", "arrow"])
     .option("--input-format <format>", `force the input format (${SOURCE_FORMATS.join(", ")})`)
-    .option("--validation <share>", "hold out this share of ids as a validation split, e.g. 0.03", parseFraction, 0)
+    .option("--validation <share>", "hold out this share of ids as a validation split, e.g. 0.03", fractionIn(SHARE_RANGE), 0)
     .option("--quiet", "no progress output")
     .action(async (options: ComposeOptions) => {
       const formats = options.format.map((format) => {

@@ -5,17 +5,11 @@ import type { JudgeSummary } from "../../eval/judge/judge-mt-bench";
 import type { ComparisonPair } from "../../eval/report/cross-lingual";
 import { createTranslationProvider, PROVIDER_NAMES, type ProviderName } from "../../translate/create-translation-provider";
 import type { TranslationProvider } from "../../translate/translation-provider";
-import { parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger } from "../option-parsers";
+import { CONFIDENCE_RANGE, fractionIn, parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger } from "../option-parsers";
 import { createProgressReporter } from "../progress-reporter";
 import { addRemoteOptions, printWait, remotePolicyOf, type RemoteCommandOptions } from "../remote-options";
 import { JudgeCallsFailedError } from "../../eval/judge/judge-errors";
 import { defaultTranslationCachePath } from "../../cache-directory";
-
-function parseFraction(value: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0 || number >= 1) throw new InvalidArgumentError(`expected a number between 0 and 1 such as 0.95, got "${value}"`);
-  return number;
-}
 
 function parseNonNegativeInteger(value: string): number {
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer >= 0, got "${value}"`);
@@ -348,7 +342,7 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--baseline <model>", "baseline of pairwise win rates (default: the model every pairwise judgment shares)")
     .option("--resamples <n>", "bootstrap resamples", parsePositiveInteger, 1000)
     .option("--seed <seed>", "bootstrap seed", "0")
-    .option("--confidence <level>", "confidence level of the intervals", parseFraction, 0.95)
+    .option("--confidence <level>", "confidence level of the intervals", fractionIn(CONFIDENCE_RANGE), 0.95)
     .option("--quiet", "no output but the files")
     .action(async (options: ReportCommandOptions) => {
       const [{ parseComparisonPairs }, { writeMtBenchReport }] = await Promise.all([import("../../eval/report/cross-lingual"), import("../../eval/report/write-report")]);
