@@ -6,8 +6,8 @@ import { estimateCost, type CostEstimate } from "./estimate-cost";
 import { checkTranslationQuality, loadLanguageDetector, type DetectLanguage, type QualityIssue, type QualityThresholds } from "./quality-check";
 import { callWithRetry, nextTimeout, remoteCallPolicySchema, resolveMaxTimeout } from "../remote/call-with-retry";
 import { RemoteCallError, RemoteQuotaError } from "../remote/remote-call-error";
+import { countCodePoints } from "../text/count-code-points";
 import {
-  countCodePoints,
   countPlaceholders,
   neutralText,
   proseText,
