@@ -283,20 +283,28 @@ describe("judgeMtBench against a local OpenAI-compatible server", () => {
 });
 
 describe("judge cache", () => {
-  it("ignores a torn last line and appends on a fresh line", async () => {
+  const entry = { key: "a".repeat(64), judge_model: "j", judgment: "Rating: [[5]]", input_tokens: 1, output_tokens: 2, tstamp: 1 };
+
+  it("ignores a torn last line and cuts it off before the next append", async () => {
     const directory = await makeTemporaryDirectory();
     const path = join(directory, "cache.jsonl");
-    const entry = { key: "a".repeat(64), judge_model: "j", judgment: "Rating: [[5]]", input_tokens: 1, output_tokens: 2, tstamp: 1 };
     await writeFile(path, JSON.stringify(entry) + "\n" + '{"key":"bbbb", "judgm');
     const cache = await openJudgeCache({ path });
     expect(cache.size).toBe(1);
-    expect(cache.skippedLines).toBe(1);
     await cache.add({ ...entry, key: "c".repeat(64) });
     await cache.close();
+    expect((await readFile(path, "utf8")).split("\n")).toEqual([JSON.stringify(entry), JSON.stringify({ ...entry, key: "c".repeat(64) }), ""]);
     const reopened = await openJudgeCache({ path });
     expect(reopened.size).toBe(2);
     expect(reopened.get("c".repeat(64))?.judgment).toBe("Rating: [[5]]");
     await reopened.close();
+  });
+
+  it("names the file and line of a damaged line in the middle", async () => {
+    const directory = await makeTemporaryDirectory();
+    const path = join(directory, "cache.jsonl");
+    await writeFile(path, JSON.stringify(entry) + "\n{not json\n" + JSON.stringify({ ...entry, key: "c".repeat(64) }) + "\n");
+    await expect(openJudgeCache({ path })).rejects.toThrow(`${path}:2: not a judge cache entry (invalid JSON)`);
   });
 });
 

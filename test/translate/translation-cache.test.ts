@@ -30,7 +30,7 @@ describe("openTranslationCache", () => {
     await reopened.close();
   });
 
-  it("drops a line torn by a kill and truncates it away, so appends continue cleanly", async () => {
+  it("ignores a line torn by a kill and cuts it off before the next append, so appends continue cleanly", async () => {
     const path = join(directory, "cache.jsonl");
     const cache = await openTranslationCache({ path });
     await cache.put([entry("Hello", "Hallo")]);
@@ -38,6 +38,8 @@ describe("openTranslationCache", () => {
     await appendFile(path, '{"provider":"deepl","from":"en","to":"de","source":"Wor');
     const reopened = await openTranslationCache({ path });
     expect(reopened.size).toBe(1);
+    // Opening alone changes nothing on disk.
+    expect(await readFile(path, "utf8")).toContain('"source":"Wor');
     await reopened.put([entry("World", "Welt")]);
     await reopened.close();
     const lines = (await readFile(path, "utf8")).trimEnd().split("\n");
