@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +29,13 @@ describe("provider options", () => {
     } catch (error) {
       expect((error as ConfigError).issues.map((issue) => issue.path).sort()).toEqual(["", "formality"].sort());
     }
+  });
+
+  it("puts a sha256 of DeepL's context in the cache identity, never the text", () => {
+    const context = "A cooking blog.";
+    const sha256 = createHash("sha256").update(context).digest("hex");
+    expect(createDeepL({ context, env: {} }).id).toBe(`deepl:context=sha256:${sha256}`);
+    expect(createDeepL({ context: "A cooking blog!", env: {} }).id).not.toBe(createDeepL({ context, env: {} }).id);
   });
 
   it("sends DeepL's formality, glossary and context as deepl-node does", async () => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type * as deepl from "deepl-node";
 import { z } from "zod";
 import type { TranslationProvider, TranslationRequest, TranslationResponse } from "../translation-provider";
@@ -135,13 +136,13 @@ async function loadDeepL(): Promise<DeepLModule> {
   return loaded.Translator ? loaded : loaded.default!;
 }
 
+/**
+ * The context's part of the cache identity. A full sha256, never a short hash: two contexts that
+ * collide would share translations (a wrong cache hit). Entries cached while this was FNV-32
+ * (`context=<8 hex digits>`) no longer match and are translated again.
+ */
 function hashText(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < text.length; index++) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, "0");
+  return `sha256:${createHash("sha256").update(text, "utf8").digest("hex")}`;
 }
 
 /**
