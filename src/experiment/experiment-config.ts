@@ -5,7 +5,8 @@ import { parseCompositionName } from "../compose/composition-name";
 import { ConfigError, type ConfigIssue } from "../errors";
 import { comparisonPairSchema, parseComparisonPairs } from "../eval/report/cross-lingual";
 import { languageCodeSchema } from "../record/canonical-record";
-import { compositionsOf, parseStudyConfig, readConfigJson, resolveConfigPath, studyConfigSchema, toConfigIssues, type StudyConfig } from "../study/study-config";
+import { toConfigIssues } from "../parse-options";
+import { compositionsOf, parseStudyConfig, readConfigJson, resolveConfigPath, studyConfigSchema, type StudyConfig } from "../study/study-config";
 
 const nameSchema = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, "use lowercase letters, digits, '.' and '-' (no '_': it separates the parts of a model id)");
 

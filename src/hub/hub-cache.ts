@@ -6,7 +6,7 @@ import { cacheRoot } from "../cache-directory";
 import { writeFileAtomic } from "../io/atomic-write";
 import { sha256File } from "../io/hash-file";
 import type { HubRepo } from "./errors";
-import { parseOptions } from "./parse-options";
+import { parseOptions } from "../parse-options";
 import { environmentSchema } from "./hub-credentials";
 
 export const hubCacheDirOptionsSchema = z.strictObject({

@@ -51,7 +51,7 @@ async function setUp(source: string, extra: Partial<BuildMtBenchXOptions> = {}) 
     judgePrompts: join(source, "judge_prompts.jsonl"),
     to: ["de", "fr", "it", "es"],
     out,
-    provider: createTranslationProvider({ provider: "deepl", apiKey: AUTH_KEY, serverUrl: server.url }),
+    provider: createTranslationProvider({ provider: "deepl", apiKey: AUTH_KEY, baseUrl: server.url }),
     cache,
     ...extra,
   };

@@ -38,7 +38,7 @@ async function setUp(server: OpenAIBatchServer, extra: Partial<JudgeMtBenchOptio
     bench,
     answers,
     out,
-    provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: target.baseURL, apiKey: "test-key" }),
+    provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: target.baseUrl, apiKey: "test-key" }),
     mode: "pairwise-baseline",
     baseline: "m-base",
     batch: { pollIntervalMs: 1 },
@@ -89,7 +89,7 @@ describe("OpenAI Batch API", () => {
     const { answers, out, options } = await setUp(server);
     const statePath = join(out, "judge-batches.json");
     // Node itself with tsx as a loader: killing a tsx wrapper could leave its node child polling.
-    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-batch-child.ts"), bench, answers, out, server.baseURL], {
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-batch-child.ts"), bench, answers, out, server.baseUrl], {
       cwd: repoRoot,
       stdio: "ignore",
     });
@@ -126,7 +126,7 @@ describe("OpenAI Batch API", () => {
     server.holdBatches = true;
     const { answers, out, options } = await setUp(server);
     const statePath = join(out, "judge-batches.json");
-    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-batch-child.ts"), bench, answers, out, server.baseURL], { cwd: repoRoot, stdio: "ignore" });
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-batch-child.ts"), bench, answers, out, server.baseUrl], { cwd: repoRoot, stdio: "ignore" });
     const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
     while (!(server.batches.length === 1 && server.batches[0]!.retrievals >= 1)) {
       if (child.exitCode !== null) throw new Error(`child exited early with ${child.exitCode}`);

@@ -99,7 +99,7 @@ describe("pairwise judging", () => {
       bench,
       answers,
       out,
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "test-key" }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: "test-key" }),
       mode: "pairwise-baseline",
       baseline: "m-base",
       retry: { retries: 0 },
@@ -132,7 +132,7 @@ describe("pairwise judging", () => {
       bench,
       answers,
       out,
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "test-key" }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: "test-key" }),
       mode: "pairwise-baseline",
       baseline: "m-base",
     });
@@ -149,7 +149,7 @@ describe("pairwise judging", () => {
       bench,
       answers,
       out,
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "test-key" }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: "test-key" }),
       mode: "pairwise-all",
       retry: { retries: 0 },
     });
@@ -174,7 +174,7 @@ describe("pairwise judging", () => {
       bench,
       answers,
       out,
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "test-key" }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: "test-key" }),
       mode: "pairwise-all",
       retryErrors: true,
     });
@@ -206,7 +206,7 @@ describe("pairwise report", () => {
       bench,
       answers,
       out,
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "test-key" }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: "test-key" }),
       mode: "pairwise-baseline",
       baseline: "m-base",
     });
@@ -255,8 +255,8 @@ describe("pairwise report", () => {
       answers,
       out,
       judges: [
-        createOpenAICompatibleJudge({ model: "fair-judge", baseURL: fair.baseURL, apiKey: "a" }),
-        createOpenAICompatibleJudge({ model: "biased-judge", baseURL: biased.baseURL, apiKey: "b" }),
+        createOpenAICompatibleJudge({ model: "fair-judge", baseUrl: fair.baseUrl, apiKey: "a" }),
+        createOpenAICompatibleJudge({ model: "biased-judge", baseUrl: biased.baseUrl, apiKey: "b" }),
       ],
       mode: "pairwise-baseline",
       baseline: "m-base",

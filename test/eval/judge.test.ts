@@ -68,7 +68,7 @@ function runOptions(server: OpenAIServer, out: string, extra: Partial<JudgeMtBen
     bench,
     answers,
     out,
-    provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: API_KEY }),
+    provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: API_KEY }),
     concurrency: 3,
     retry: { retries: 3, minBackoffMs: 1, maxBackoffMs: 5 },
     now: () => 1_750_000_000,
@@ -235,7 +235,7 @@ describe("judgeMtBench against a local OpenAI-compatible server", () => {
 
     const missing = await judgeMtBench({
       ...runOptions(server, out),
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKeyEnv: "JUDGE_KEY_FOR_TEST", env: {} }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKeyEnv: "JUDGE_KEY_FOR_TEST", env: {} }),
     }).catch((caught: unknown) => caught);
     expect(missing).toBeInstanceOf(MissingJudgeApiKeyError);
     expect((missing as Error).message).toContain("JUDGE_KEY_FOR_TEST");
@@ -316,7 +316,7 @@ describe("resume after a kill", () => {
     const out = await makeTemporaryDirectory();
     const cachePath = join(out, "judge-cache.jsonl");
     // node --import tsx, not the tsx binary: a SIGKILL must hit the process that judges, not a wrapper.
-    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-child.ts"), bench, answers, out, first.baseURL], {
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-child.ts"), bench, answers, out, first.baseUrl], {
       cwd: repoRoot,
       stdio: "ignore",
     });
@@ -333,7 +333,7 @@ describe("resume after a kill", () => {
     expect(existsSync(join(out, "judge-summary.json"))).toBe(false);
 
     const second = await startJudgeServer();
-    const summary = await judgeMtBench({ ...runOptions(second, out), provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: second.baseURL, apiKey: API_KEY }) });
+    const summary = await judgeMtBench({ ...runOptions(second, out), provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: second.baseUrl, apiKey: API_KEY }) });
     expect(summary.judgments).toBe(18);
     expect(summary.cacheHits).toBe(answeredBeforeKill);
     expect(second.requests).toHaveLength(18 - answeredBeforeKill);

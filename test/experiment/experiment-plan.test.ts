@@ -75,7 +75,7 @@ describe("experiment config and plan", () => {
     const judge = await startSmokeTestJudge();
     try {
       const { default: OpenAI } = await import("openai");
-      const client = new OpenAI({ apiKey: "smoke-test", baseURL: judge.baseURL });
+      const client = new OpenAI({ apiKey: "smoke-test", baseURL: judge.baseUrl });
       const reply = await client.chat.completions.create({ model: "smoke-test-judge", messages: [{ role: "user", content: "judge this" }] });
       expect(reply.choices[0]!.message.content).toBe(`SMOKE TEST: a deterministic scorer, not an LLM judge; these scores say nothing about the answer.\nRating: [[${smokeTestScore("judge this")}]]`);
     } finally {

@@ -98,7 +98,7 @@ describe("kill and resume (child process)", () => {
       input: LIMA,
       from: "en",
       to: ["de", "fr"],
-      provider: createDeepL({ apiKey: "resume-key", serverUrl: server.url, maxSegmentsPerRequest: 4, env: {} }),
+      provider: createDeepL({ apiKey: "resume-key", baseUrl: server.url, maxSegmentsPerRequest: 4, env: {} }),
       cache: freshCache,
       outDir: join(directory, "fresh"),
       concurrency: 1,

@@ -51,7 +51,7 @@ describe("translateCorpus (Lima-X)", () => {
       input: LIMA,
       from: "en",
       to: ["de", "fr"],
-      provider: createDeepL({ apiKey: TEST_KEY, serverUrl: server.url, env: {} }),
+      provider: createDeepL({ apiKey: TEST_KEY, baseUrl: server.url, env: {} }),
       cache,
       outDir,
       retry: FAST_RETRY,
@@ -113,7 +113,7 @@ describe("translateCorpus (Lima-X)", () => {
           input: LIMA,
           from: "en",
           to: ["it"],
-          provider: createDeepL({ apiKey: TEST_KEY, serverUrl: server.url, env: {} }),
+          provider: createDeepL({ apiKey: TEST_KEY, baseUrl: server.url, env: {} }),
           cache,
           outDir,
           retry: FAST_RETRY,
@@ -157,7 +157,7 @@ describe("translateCorpus (Lima-X)", () => {
     const outDir = join(directory, "dry");
     try {
       await program.parseAsync(
-        ["translate", "--input", LIMA, "--to", "de,es", "--provider", "deepl", "--out", outDir, "--cache", join(directory, "c.jsonl"), "--dry-run", "--quiet", "--server-url", server.url],
+        ["translate", "--input", LIMA, "--to", "de,es", "--provider", "deepl", "--out", outDir, "--cache", join(directory, "c.jsonl"), "--dry-run", "--quiet", "--base-url", server.url],
         { from: "user" },
       );
     } finally {
@@ -170,7 +170,7 @@ describe("translateCorpus (Lima-X)", () => {
     await expect(readFile(join(outDir, "de.jsonl"))).rejects.toThrow();
   });
 
-  it("CLI: a real run through --server-url with DEEPL_AUTH_KEY writes the corpus", async () => {
+  it("CLI: a real run through --base-url with DEEPL_AUTH_KEY writes the corpus", async () => {
     const program = new Command().exitOverride();
     registerTranslateCommands(program);
     const outDir = join(directory, "cli");
@@ -178,7 +178,7 @@ describe("translateCorpus (Lima-X)", () => {
     const write = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     try {
       await program.parseAsync(
-        ["translate", "--input", LIMA, "--to", "es", "--out", outDir, "--cache", join(directory, "c.jsonl"), "--quiet", "--server-url", server.url, "--concurrency", "2"],
+        ["translate", "--input", LIMA, "--to", "es", "--out", outDir, "--cache", join(directory, "c.jsonl"), "--quiet", "--base-url", server.url, "--concurrency", "2"],
         { from: "user" },
       );
     } finally {

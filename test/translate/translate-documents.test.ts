@@ -48,7 +48,7 @@ describe("translateDocuments with a DeepL-compatible server", () => {
   });
 
   const provider = (options: { maxSegmentsPerRequest?: number } = {}) =>
-    createDeepL({ apiKey: TEST_KEY, serverUrl: server.url, env: {}, ...options });
+    createDeepL({ apiKey: TEST_KEY, baseUrl: server.url, env: {}, ...options });
 
   it("sends each distinct segment once, keeps code identical and a second run sends nothing", async () => {
     const documents = corpus(30);

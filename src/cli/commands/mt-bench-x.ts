@@ -1,12 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../../errors";
 import type { JudgeSummary } from "../../eval/judge/judge-mt-bench";
 import type { ComparisonPair } from "../../eval/report/cross-lingual";
-import { createTranslationProvider, PROVIDER_NAMES, type ProviderName } from "../../translate/create-translation-provider";
-import type { TranslationProvider } from "../../translate/translation-provider";
 import { CONFIDENCE_RANGE, fractionIn, parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger } from "../option-parsers";
 import { createProgressReporter } from "../progress-reporter";
+import { addProviderOptions, createProviderFromFlags, type ProviderFlags } from "../provider-from-flags";
 import { addRemoteOptions, printWait, remotePolicyOf, type RemoteCommandOptions } from "../remote-options";
 import { JudgeCallsFailedError } from "../../eval/judge/judge-errors";
 import { defaultTranslationCachePath } from "../../cache-directory";
@@ -21,35 +20,17 @@ function parseLanguagePolicy(value: string): "fastchat" | "penalize" {
   return value;
 }
 
-interface BuildCommandOptions extends RemoteCommandOptions {
+interface BuildCommandOptions extends RemoteCommandOptions, ProviderFlags {
   questions: string;
   references: string;
   judgePrompts: string;
   to: string[];
-  provider: ProviderName;
-  serverUrl?: string;
-  model?: string;
   out: string;
   cache?: string;
   overrides?: string;
   concurrency?: number;
   dryRun?: boolean;
   quiet?: boolean;
-}
-
-function createBuildProvider(options: BuildCommandOptions): TranslationProvider {
-  switch (options.provider) {
-    case "deepl":
-      return createTranslationProvider({ provider: "deepl", ...(options.serverUrl ? { serverUrl: options.serverUrl } : {}) });
-    case "google":
-      return createTranslationProvider({ provider: "google", ...(options.serverUrl ? { endpoint: options.serverUrl } : {}), ...(options.model ? { model: options.model } : {}) });
-    case "openai":
-      return createTranslationProvider({ provider: "openai", ...(options.serverUrl ? { baseURL: options.serverUrl } : {}), ...(options.model ? { model: options.model } : {}) });
-    case "cache":
-      return createTranslationProvider({ provider: "cache" });
-    default:
-      throw new UsageError(`unknown provider "${String(options.provider)}"; use one of ${PROVIDER_NAMES.join(", ")}`);
-  }
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -176,15 +157,12 @@ export function registerMtBenchXCommands(program: Command): void {
     .requiredOption("--judge-prompts <file>", "FastChat judge_prompts.jsonl")
     .requiredOption("--out <dir>", "output directory (mt_bench_<LANG>/ per language)")
     .option("--to <languages>", "target languages, ISO 639-1", parseLanguageList, ["de", "fr", "it", "es"])
-    .addOption(new Option("--provider <name>", "translation provider").choices([...PROVIDER_NAMES]).default("deepl"))
-    .option("--server-url <url>", "provider endpoint (DeepL server URL, Google endpoint, OpenAI base URL)")
-    .option("--model <name>", "model of the google or openai provider")
     .option("--cache <path>", "translation cache shared by all commands (default: POLYGLOT_TRANSLATION_CACHE or ~/.cache/polyglot-instruct/translations.jsonl)")
     .option("--overrides <file>", "JSONL {question_id, turns?, reference?} for localised questions and human corrections")
     .option("--concurrency <n>", "translation requests in flight", parsePositiveInteger, 4)
     .option("--dry-run", "translate nothing, write nothing; show what would be sent")
     .option("--quiet", "no progress output");
-  addRemoteOptions(buildCommand, 120).action(async (options: BuildCommandOptions) => {
+  addRemoteOptions(addProviderOptions(buildCommand), 120).action(async (options: BuildCommandOptions) => {
       const reporter = createProgressReporter({ label: "mt-bench-x build", unit: "segments", quiet: options.quiet });
       // Each subcommand loads its pipeline when it runs, so the CLI starts fast.
       const [{ openTranslationCache }, { buildMtBenchX, readMtBenchOverrides }] = await Promise.all([
@@ -200,7 +178,7 @@ export function registerMtBenchXCommands(program: Command): void {
           judgePrompts: options.judgePrompts,
           to: options.to,
           out: options.out,
-          provider: createBuildProvider(options),
+          provider: createProviderFromFlags(options),
           cache,
           overrides: options.overrides ? await readMtBenchOverrides(options.overrides) : [],
           concurrency: options.concurrency,
@@ -277,7 +255,7 @@ export function registerMtBenchXCommands(program: Command): void {
               model,
               reasoning: options.reasoning,
               ...(apiKeyEnvs[index] ? { apiKeyEnv: apiKeyEnvs[index] } : {}),
-              ...(baseUrls[index] ? { baseURL: baseUrls[index] } : {}),
+              ...(baseUrls[index] ? { baseUrl: baseUrls[index] } : {}),
             }),
           ),
           mode: options.mode,
