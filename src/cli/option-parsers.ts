@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { parseCompositionName } from "../compose/composition-name";
 import { isIso639_1 } from "../record/language-codes";
 
 /** `"de,fr, it"` -> `["de", "fr", "it"]`, each checked to be an ISO 639-1 code. */
@@ -17,6 +18,26 @@ export function parseList(value: string): string[] {
     .split(",")
     .map((entry) => entry.trim())
     .filter((entry) => entry.length > 0);
+}
+
+/** `"EN,DEFRITES"` -> `["EN", "DEFRITES"]`: at least one name, each a valid composition name. */
+export function parseCompositionList(value: string): string[] {
+  const names = parseList(value);
+  if (names.length === 0) throw new InvalidArgumentError("expected comma-separated composition names such as EN,DE,ENDEFRITES");
+  for (const name of names) {
+    try {
+      parseCompositionName(name);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  }
+  return names;
+}
+
+/** A seed: an integer (kept exact, so within +-2^53) or any other word, which seeds by its text. */
+export function parseSeed(value: string): number | string {
+  if (value.trim() === "") throw new InvalidArgumentError("expected a seed such as 0 or 42");
+  return /^-?\d+$/.test(value.trim()) ? parseInteger(value) : value;
 }
 
 export function parseInteger(value: string): number {

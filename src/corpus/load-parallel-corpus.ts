@@ -9,6 +9,7 @@ import { compareIds } from "../sample/seeded-random";
 import { encodeLanguageFiles } from "./encode-language-files";
 import { RecordEncoder, RecordStore, type EncodedLanguage } from "./record-store";
 import { languageFromFileName, readSource, sourceFormatSchema } from "../sources/read-source";
+import { parseOptions } from "../parse-options";
 
 /** One input file as the manifest records it. */
 export interface InputFileInfo {
@@ -90,7 +91,7 @@ function languageFilesOf(paths: string[], origin: string): Map<string, string> {
  */
 export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Promise<ParallelCorpus> {
   const { path, files: listedFiles, languages: requested, format, source, onProgress } =
-    loadParallelCorpusOptionsSchema.parse(options);
+    parseOptions(loadParallelCorpusOptionsSchema, options, "loadParallelCorpus");
   const records = new Map<string, RecordStore>();
   /** id -> how many of the loaded languages hold it. */
   const presence = new Map<string, number>();

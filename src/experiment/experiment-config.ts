@@ -302,7 +302,8 @@ function crossCheck(config: ExperimentConfig, study: StudyConfig): ConfigIssue[]
   config.report.comparisons.forEach((text, index) => {
     try {
       for (const pair of parseComparisonPairs(text)) {
-        comparisonPairSchema.parse(pair);
+        const checked = comparisonPairSchema.safeParse(pair);
+        if (!checked.success) throw new Error(toConfigIssues(checked.error).map((issue) => `${issue.path}: ${issue.message}`).join("; "));
         for (const side of [pair.multilingual, pair.monolingual]) if (side !== "@lang") parseCompositionName(side);
       }
     } catch (error) {

@@ -20,6 +20,7 @@ import {
 } from "./translate-documents";
 import type { TranslationCache } from "./translation-cache";
 import type { TranslationProvider } from "./translation-provider";
+import { parseOptions } from "../parse-options";
 
 export const translateCorpusOptionsSchema = z.strictObject({
   /** The corpus to translate (LIMA `train.jsonl`, or any format `readSource` reads). */
@@ -103,7 +104,7 @@ export interface TranslateCorpusSummary {
  * await translateCorpus({ input: "lima/train.jsonl", from: "en", to: ["de", "fr"], provider, cache, outDir: "out/lima-x" });
  */
 export async function translateCorpus(options: TranslateCorpusOptions): Promise<TranslateCorpusSummary> {
-  const parsed = translateCorpusOptionsSchema.parse(options);
+  const parsed = parseOptions(translateCorpusOptionsSchema, options, "translateCorpus");
   if (parsed.to.includes(parsed.from)) {
     throw new UsageError(`the target languages include the source language "${parsed.from}"`);
   }

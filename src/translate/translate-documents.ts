@@ -22,6 +22,7 @@ import { segmentMarkdown, type SegmentedDocument } from "./segment-markdown";
 import type { TranslationCache, TranslationCacheEntry } from "./translation-cache";
 import { TranslationCacheMissError, TranslationQuotaError } from "./translation-errors";
 import type { TranslationProvider } from "./translation-provider";
+import { parseOptions } from "../parse-options";
 
 /** A human correction: the whole translated text of one source segment in one language. */
 export interface TranslationCorrection {
@@ -198,7 +199,7 @@ interface Occurrence {
  * const { translations, report } = await translateDocuments({ documents, from: "en", to: "de", provider, cache });
  */
 export async function translateDocuments(options: TranslateDocumentsOptions): Promise<TranslateDocumentsResult> {
-  const parsed = translateDocumentsOptionsSchema.parse(options);
+  const parsed = parseOptions(translateDocumentsOptionsSchema, options, "translateDocuments");
   const { from, to, provider, cache } = parsed;
   const dryRun = parsed.dryRun ?? false;
   const providerId = resolveProviderId(provider, cache, from, to, dryRun);

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { DamagedJsonlError, openAppendOnlyJsonl, type AppendOnlyJsonl } from "../io/append-only-jsonl";
 import { acquireExclusiveLock, type ReleaseLock } from "../io/exclusive-lock";
 import { TranslationCacheError } from "./translation-errors";
+import { parseOptions } from "../parse-options";
 
 /** File name used when the cache path is a directory (e.g. `fixtures/translation-cache/`). */
 export const CACHE_FILE_NAME = "translations.jsonl";
@@ -81,7 +82,7 @@ async function resolveCacheFile(path: string): Promise<string> {
  * never keys or server URLs.
  */
 export async function openTranslationCache(options: OpenTranslationCacheOptions): Promise<TranslationCache> {
-  const parsed = openTranslationCacheOptionsSchema.parse(options);
+  const parsed = parseOptions(openTranslationCacheOptionsSchema, options, "openTranslationCache");
   const path = await resolveCacheFile(parsed.path);
   const readOnly = parsed.readOnly ?? false;
   const entries = new Map<string, TranslationCacheEntry>();

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { outputFormatSchema, type OutputFormat } from "../../compose/write-compositions";
 import { UsageError } from "../../errors";
 import { sourceFormatSchema, SOURCE_FORMATS, type SourceFormat } from "../../sources/read-source";
-import { fractionIn, parseInteger, parseList, SHARE_RANGE } from "../option-parsers";
+import { fractionIn, parseCompositionList, parseInteger, parseList, SHARE_RANGE } from "../option-parsers";
 import { createStudyEventRenderer } from "../render-study-events";
 
 interface ComposeOptions {
@@ -22,7 +22,7 @@ export function registerComposeCommand(program: Command): void {
     .command("compose")
     .description("build compositions (EN, DEFRITES, ENDEFRITES-sampled, ...) of a parallel corpus")
     .requiredOption("--input <path>", "directory with one file per language (en.jsonl, de.json.gz, ...) or one file with a lang column")
-    .requiredOption("--compositions <names>", "comma-separated composition names, e.g. EN,DE,ENDEFRITES,DEFRITES-sampled", parseList)
+    .requiredOption("--compositions <names>", "comma-separated composition names, e.g. EN,DE,ENDEFRITES,DEFRITES-sampled", parseCompositionList)
     .requiredOption("--out <dir>", "output directory")
     .option("--seed <n>", "seed of sampling, assignment and order", parseInteger, 42)
     .option("--format <formats>", "output formats: jsonl, arrow or jsonl,arrow", parseList, ["jsonl", "arrow"])

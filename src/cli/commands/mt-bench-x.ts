@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../../errors";
 import type { JudgeSummary } from "../../eval/judge/judge-mt-bench";
 import type { ComparisonPair } from "../../eval/report/cross-lingual";
-import { CONFIDENCE_RANGE, fractionIn, parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger } from "../option-parsers";
+import { CONFIDENCE_RANGE, fractionIn, parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger, parseSeed } from "../option-parsers";
 import { createProgressReporter } from "../progress-reporter";
 import { addProviderOptions, createProviderFromFlags, type ProviderFlags } from "../provider-from-flags";
 import { addRemoteOptions, printWait, remotePolicyOf, type RemoteCommandOptions } from "../remote-options";
@@ -107,7 +107,7 @@ interface ReportCommandOptions {
   humanRatings?: string;
   baseline?: string;
   resamples: number;
-  seed: string;
+  seed: number | string;
   confidence: number;
   quiet?: boolean;
 }
@@ -319,7 +319,7 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--human-ratings <file>", "CSV question_id,model,turn,score[,lang] for judge-human agreement")
     .option("--baseline <model>", "baseline of pairwise win rates (default: the model every pairwise judgment shares)")
     .option("--resamples <n>", "bootstrap resamples", parsePositiveInteger, 1000)
-    .option("--seed <seed>", "bootstrap seed", "0")
+    .option("--seed <seed>", "bootstrap seed: an integer or a word", parseSeed, 0)
     .option("--confidence <level>", "confidence level of the intervals", fractionIn(CONFIDENCE_RANGE), 0.95)
     .option("--quiet", "no output but the files")
     .action(async (options: ReportCommandOptions) => {
@@ -337,7 +337,7 @@ export function registerMtBenchXCommands(program: Command): void {
         pairs,
         ...(options.humanRatings ? { humanRatings: options.humanRatings } : {}),
         ...(options.baseline ? { baseline: options.baseline } : {}),
-        bootstrap: { resamples: options.resamples, seed: /^\d+$/.test(options.seed) ? Number(options.seed) : options.seed, confidence: options.confidence },
+        bootstrap: { resamples: options.resamples, seed: options.seed, confidence: options.confidence },
       });
       if (options.quiet) return;
       const lines = report.fastchat.map(

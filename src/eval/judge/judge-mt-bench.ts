@@ -32,6 +32,7 @@ import { loadAnswerFiles, loadBenchLanguage, type BenchLanguage } from "./load-j
 import { buildPairPrompt, type BuiltPairPrompt } from "./pairwise/build-pair-prompt";
 import { combinePairWinners, mapPairVerdict, parsePairVerdict } from "./pairwise/parse-pair-verdict";
 import { parseJudgmentScore } from "./parse-score";
+import { parseOptions } from "../../parse-options";
 
 const judgeProviderSchema = z.custom<JudgeProvider>((value) => typeof (value as JudgeProvider)?.doJudge === "function", "expected a JudgeProvider");
 
@@ -398,7 +399,7 @@ function itemLabel(item: JudgeItem): string {
  * `score: -1` and `error: "unparseable"` (pairwise: winner `error`), never averaged.
  */
 export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeSummary> {
-  const parsed = judgeMtBenchOptionsSchema.parse(options);
+  const parsed = parseOptions(judgeMtBenchOptionsSchema, options, "judgeMtBench");
   const judges = parsed.judges ?? [parsed.provider!];
   const judgeModels = judges.map((judge) => judge.model);
   const duplicate = judgeModels.find((model, index) => judgeModels.indexOf(model) !== index);

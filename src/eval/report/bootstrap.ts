@@ -1,6 +1,7 @@
 import seedrandom from "seedrandom";
 import { z } from "zod";
 import { sumCompensated } from "./fastchat-average";
+import { parseOptions } from "../../parse-options";
 
 /** Options of the bootstrap confidence intervals. */
 export const bootstrapOptionsSchema = z.strictObject({
@@ -43,7 +44,7 @@ export interface BootstrapInterval {
  * @example bootstrapMeanInterval({ clusters: [[8, 6], [9, 7]], seed: 1, resamples: 1000 })
  */
 export function bootstrapMeanInterval(options: BootstrapMeanIntervalOptions): BootstrapInterval {
-  const { clusters: allClusters, resamples, seed, confidence, stream } = bootstrapMeanIntervalOptionsSchema.parse(options);
+  const { clusters: allClusters, resamples, seed, confidence, stream } = parseOptions(bootstrapMeanIntervalOptionsSchema, options, "bootstrapMeanInterval");
   const clusters = allClusters.filter((cluster) => cluster.length > 0);
   const scores = clusters.flat();
   if (scores.length === 0) return { mean: null, lower: null, upper: null, resamples, confidence };
