@@ -1,15 +1,14 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { CommanderError } from "commander";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { runMtBenchX } from "../support/run-mt-bench-x";
 import { startDeepLServer } from "../servers/deepl-server";
 import { startOpenAIServer, type OpenAIServer } from "../servers/openai-server";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const fixtures = join(repoRoot, "fixtures/mt-bench");
-const temporary: string[] = [];
 const servers: OpenAIServer[] = [];
 
 afterEach(async () => {
@@ -18,15 +17,8 @@ afterEach(async () => {
   delete process.env.DEEPL_AUTH_KEY;
   for (const server of servers.splice(0)) await server.close();
 });
-afterAll(async () => {
-  for (const directory of temporary) await rm(directory, { recursive: true, force: true });
-});
 
-async function makeTemporaryDirectory(): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), "mt-bench-cli-"));
-  temporary.push(directory);
-  return directory;
-}
+const makeTemporaryDirectory = useTemporaryDirectories({ prefix: "mt-bench-cli-", removeAfter: "all" });
 
 const run = runMtBenchX;
 

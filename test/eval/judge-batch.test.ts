@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   createOpenAICompatibleJudge,
   judgeMtBench,
@@ -11,18 +11,16 @@ import {
   type JudgeMtBenchOptions,
 } from "../../src/eval/index";
 import type { OpenAIBatchServer } from "../servers/openai-server";
-import { makeTemporaryDirectory, readPairPrompt, startServer, STRENGTH, writePanelAnswers } from "./judge-helpers";
+import { readPairPrompt, startServer, STRENGTH, writePanelAnswers } from "./judge-helpers";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const bench = join(repoRoot, "fixtures/mt-bench/mt-bench-x");
-const temporary: string[] = [];
+const makeTemporaryDirectory = useTemporaryDirectories({ prefix: "mt-bench-batch-", removeAfter: "all" });
 const servers: OpenAIBatchServer[] = [];
 
 afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
-});
-afterAll(async () => {
-  for (const directory of temporary) await rm(directory, { recursive: true, force: true });
 });
 
 function fairJudge(userPrompt: string): string {
@@ -31,7 +29,7 @@ function fairJudge(userPrompt: string): string {
 }
 
 async function setUp(server: OpenAIBatchServer, extra: Partial<JudgeMtBenchOptions> = {}) {
-  const directory = await makeTemporaryDirectory(temporary, "mt-bench-batch-");
+  const directory = await makeTemporaryDirectory();
   const answers = await writePanelAnswers(directory);
   const out = join(directory, "judgments");
   const options = (target: OpenAIBatchServer = server): JudgeMtBenchOptions => ({

@@ -1,7 +1,6 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { runMtBenchX } from "../support/run-mt-bench-x";
 import {
   buildChatCompletionBody,
@@ -14,10 +13,10 @@ import {
   readJudgments,
 } from "../../src/eval/index";
 import { startOpenAIServer, type ChatCompletionRequestBody, type OpenAIBatchServer } from "../servers/openai-server";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const fixtures = join(repoRoot, "fixtures/mt-bench");
-const temporary: string[] = [];
 const servers: OpenAIBatchServer[] = [];
 
 afterEach(async () => {
@@ -26,15 +25,8 @@ afterEach(async () => {
   delete process.env.PANEL_KEY_B;
   for (const server of servers.splice(0)) await server.close();
 });
-afterAll(async () => {
-  for (const directory of temporary) await rm(directory, { recursive: true, force: true });
-});
 
-async function makeTemporaryDirectory(): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), "mt-bench-panel-"));
-  temporary.push(directory);
-  return directory;
-}
+const makeTemporaryDirectory = useTemporaryDirectories({ prefix: "mt-bench-panel-", removeAfter: "all" });
 
 const run = runMtBenchX;
 

@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { RemoteCallError } from "../../src/remote/index";
 import {
   buildJudgePrompt,
@@ -23,27 +22,20 @@ import {
   type JudgeMtBenchOptions,
 } from "../../src/eval/index";
 import { startOpenAIServer, type OpenAIServer, type OpenAIServerReply } from "../servers/openai-server";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const fixtures = join(repoRoot, "fixtures/mt-bench");
 const bench = join(fixtures, "mt-bench-x");
 const answers = join(fixtures, "answers");
 const API_KEY = "test-only-judge-key-SECRET-0123456789";
-const temporary: string[] = [];
 const servers: OpenAIServer[] = [];
 
 afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
-afterAll(async () => {
-  for (const directory of temporary) await rm(directory, { recursive: true, force: true });
-});
 
-async function makeTemporaryDirectory(): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), "mt-bench-judge-"));
-  temporary.push(directory);
-  return directory;
-}
+const makeTemporaryDirectory = useTemporaryDirectories({ prefix: "mt-bench-judge-", removeAfter: "all" });
 
 /** A deterministic judge: the score depends only on the prompt. */
 function deterministicScore(userPrompt: string): number {
