@@ -90,30 +90,30 @@ describe("translateDocuments with a DeepL-compatible server", () => {
   });
 
   it("packs requests up to the segment limit and never exceeds the concurrency", async () => {
+    // Requests in flight are counted around the provider's call, from its start to its answer (no
+    // timer guesses when a request ended); the server's delay only makes requests overlap.
     let inFlight = 0;
     let most = 0;
-    server.options = {
-      authKey: TEST_KEY,
-      fault: () => {
+    server.options = { authKey: TEST_KEY, fault: () => ({ delayMs: 40 }) };
+    const deepl = provider({ maxSegmentsPerRequest: 5 });
+    const counted: typeof deepl = {
+      ...deepl,
+      async doTranslate(request) {
         inFlight++;
         most = Math.max(most, inFlight);
-        setTimeout(() => inFlight--, 40);
-        return { delayMs: 40 };
+        try {
+          return await deepl.doTranslate(request);
+        } finally {
+          inFlight--;
+        }
       },
     };
     const documents = Array.from({ length: 60 }, (_, index) => `Paragraph number ${index} is here.`);
-    await translateDocuments({
-      documents,
-      from: "en",
-      to: "it",
-      provider: provider({ maxSegmentsPerRequest: 5 }),
-      cache,
-      concurrency: 3,
-      retry: FAST_RETRY,
-    });
+    await translateDocuments({ documents, from: "en", to: "it", provider: counted, cache, concurrency: 3, retry: FAST_RETRY });
     expect(server.requests).toHaveLength(12);
     expect(server.requests.every((request) => request.texts.length === 5)).toBe(true);
     expect(most).toBeLessThanOrEqual(3);
+    expect(most).toBeGreaterThan(1);
   });
 
   it("stops cleanly on quota exhaustion (456) and a rerun finishes the job without resending", async () => {
