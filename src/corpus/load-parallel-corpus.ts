@@ -6,8 +6,8 @@ import { sha256File } from "../io/hash-file";
 import { fileKindOf } from "../io/read-rows";
 import type { CanonicalRecord } from "../record/canonical-record";
 import { compareIds } from "../sample/seeded-random";
-import { encodeLanguageFiles } from "./encode-language-files";
-import { RecordEncoder, RecordStore, type EncodedLanguage } from "./record-store";
+import { encodeLanguageFiles } from "../encode/encode-language-files";
+import { RecordEncoder, RecordStore, type EncodedLanguage } from "../encode/record-store";
 import { languageFromFileName, readSource, sourceFormatSchema } from "../sources/read-source";
 import { parseOptions } from "../parse-options";
 

@@ -3,12 +3,12 @@ import { z } from "zod";
 import { writeFileAtomic } from "../io/atomic-write";
 import type { WrittenFile } from "../io/jsonl";
 import { writeEncodedJsonl } from "../io/write-encoded";
-import { toEncodedRows } from "./encoded-rows";
+import { toEncodedRows } from "../record/encoded-rows";
 import { TOOL } from "../package-info";
-import { sampleIds } from "../sample/sample-ids";
+import { sampleIds } from "./sample-ids";
 import { sourceFormatSchema } from "../sources/read-source";
-import { summariseEncodedRecords, type RecordStatistics } from "../compose/record-statistics";
-import { loadParallelCorpus, type AlignmentReport, type InputFileInfo } from "./load-parallel-corpus";
+import { summariseEncodedRecords, type RecordStatistics } from "../record/record-statistics";
+import { loadParallelCorpus, type AlignmentReport, type InputFileInfo } from "../corpus/load-parallel-corpus";
 
 export const sampleCorpusOptionsSchema = z.strictObject({
   /** A parallel corpus: a directory with one file per language, or one file with a `lang` column. */

@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { countCodePoints } from "../text/count-code-points";
 import { readSource, sourceFormatSchema } from "../sources/read-source";
-import { findLanguageFiles } from "./load-parallel-corpus";
+import { findLanguageFiles } from "../corpus/load-parallel-corpus";
 
 export const inspectDatasetOptionsSchema = z.strictObject({
   /** A data file, or a directory of per-language files. */
