@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../../errors";
-import type { JudgeSummary } from "../../eval/judge/judge-mt-bench";
+import type { JudgeMtBenchOptions, JudgeSummary } from "../../eval/judge/judge-mt-bench";
 import type { ComparisonPair } from "../../eval/report/cross-lingual";
 import { CONFIDENCE_RANGE, fractionIn, parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger, parseSeed } from "../option-parsers";
 import { createProgressReporter } from "../progress-reporter";
@@ -148,8 +148,14 @@ function summariseJudgeRun(summary: JudgeSummary, dryRun: boolean): string[] {
  */
 export function registerMtBenchXCommands(program: Command): void {
   const group = program.command("mt-bench-x").description("Build, judge and report MT-Bench-X (MT-Bench in several languages)");
+  registerBuildCommand(group);
+  registerJudgeCommand(group);
+  registerReportCommand(group);
+}
 
-  const buildCommand = group
+/** `mt-bench-x build`: translate FastChat's MT-Bench through the translation engine. */
+function registerBuildCommand(group: Command): void {
+  const command = group
     .command("build")
     .description("Translate FastChat's MT-Bench (questions, references, judge prompts) into the MT-Bench-X layout")
     .requiredOption("--questions <file>", "FastChat question.jsonl (English)")
@@ -162,7 +168,7 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--concurrency <n>", "translation requests in flight", parsePositiveInteger, 4)
     .option("--dry-run", "translate nothing, write nothing; show what would be sent")
     .option("--quiet", "no progress output");
-  addRemoteOptions(addProviderOptions(buildCommand), 120).action(async (options: BuildCommandOptions) => {
+  addRemoteOptions(addProviderOptions(command), 120).action(async (options: BuildCommandOptions) => {
       const reporter = createProgressReporter({ label: "mt-bench-x build", unit: "segments", quiet: options.quiet });
       // Each subcommand loads its pipeline when it runs, so the CLI starts fast.
       const [{ openTranslationCache }, { buildMtBenchX, readMtBenchOverrides }] = await Promise.all([
@@ -196,8 +202,11 @@ export function registerMtBenchXCommands(program: Command): void {
         await cache.close();
       }
     });
+}
 
-  const judgeCommand = group
+/** `mt-bench-x judge`: judge answer files with one or several OpenAI-compatible judges. */
+function registerJudgeCommand(group: Command): void {
+  const command = group
     .command("judge")
     .description("Judge FastChat answer files with an OpenAI-compatible judge (FastChat single-answer grading)")
     .requiredOption("--bench <dir>", "the MT-Bench-X tree (mt_bench_<LANG>/) or FastChat's mt_bench/")
@@ -231,81 +240,98 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--currency <code>", "currency of the prices", "USD")
     .option("--dry-run", "count judgments and cache hits; call nothing, write nothing")
     .option("--quiet", "no progress output");
-  addRemoteOptions(judgeCommand, 300).action(async (options: JudgeCommandOptions) => {
-      // The judge's client (openai) and language identifier (tinyld) load only for this command.
-      const [{ judgeMtBench }, { readLanguageExceptions }, { createOpenAICompatibleJudge }] = await Promise.all([
-        import("../../eval/judge/judge-mt-bench"),
-        import("../../eval/judge/language-check"),
-        import("../../eval/judge/providers/openai-compatible"),
-      ]);
-      if ((options.priceInput === undefined) !== (options.priceOutput === undefined)) {
-        throw new UsageError("give both --price-input and --price-output, or neither");
-      }
-      if (options.mode === "pairwise-baseline" && !options.baseline) throw new UsageError("--mode pairwise-baseline needs --baseline MODEL");
-      const baseUrls = alignWithJudges("--base-url", options.baseUrl, options.judgeModel.length);
-      const apiKeyEnvs = alignWithJudges("--api-key-env", options.apiKeyEnv, options.judgeModel.length);
-      const reporter = createProgressReporter({ label: "mt-bench-x judge", unit: "judge calls", quiet: options.quiet });
-      try {
-        const summary = await judgeMtBench({
-          bench: options.bench,
-          answers: options.answers,
-          out: options.out,
-          judges: options.judgeModel.map((model, index) =>
-            createOpenAICompatibleJudge({
-              model,
-              reasoning: options.reasoning,
-              ...(apiKeyEnvs[index] ? { apiKeyEnv: apiKeyEnvs[index] } : {}),
-              ...(baseUrls[index] ? { baseUrl: baseUrls[index] } : {}),
-            }),
-          ),
-          mode: options.mode,
-          ...(options.baseline ? { baseline: options.baseline } : {}),
-          repeats: options.repeats,
-          ...(options.batch
-            ? { batch: { pollIntervalMs: Math.round(options.batchPollSeconds * 1000), ...(options.batchJudges ? { judges: options.batchJudges } : {}) } }
-            : {}),
-          expectedOutputTokens: options.expectedOutputTokens,
-          ...(options.lang ? { languages: options.lang, ...(options.lang.length === 1 ? { lang: options.lang[0] } : {}) } : {}),
-          ...(options.models ? { models: options.models } : {}),
-          referenceModel: options.referenceModel,
-          ...(options.judgePrompts ? { judgePrompts: options.judgePrompts } : {}),
-          ...(options.cache ? { cache: options.cache } : {}),
-          concurrency: options.concurrency,
-          maxTokens: options.maxTokens,
-          retryErrors: options.retryErrors ?? false,
-          languagePolicy: options.languagePolicy,
-          languageExceptions: options.languageExceptions ? await readLanguageExceptions(options.languageExceptions) : [],
-          ...(options.priceInput !== undefined && options.priceOutput !== undefined
-            ? { prices: { inputPerMillion: options.priceInput, outputPerMillion: options.priceOutput, currency: options.currency, batchFactor: options.batchPriceFactor } }
-            : {}),
-          retry: { retries: options.retries, ...remotePolicyOf(options) },
-          wait: options.wait,
-          onWait: printWait,
-          dryRun: options.dryRun ?? false,
-          onProgress: (event) => {
-            if (event.message) reporter.log(event.message);
-            reporter.update(event.done, { total: event.total, calls: event.calls, cached: event.cacheHits, errors: event.errors });
-          },
-        });
-        reporter.stop();
-        // The summary is printed even with --quiet when calls failed: the exit code alone says too little.
-        if (!options.quiet || summary.failedCalls > 0) process.stdout.write(summariseJudgeRun(summary, options.dryRun ?? false).join("\n") + "\n");
-        if (summary.failedCalls > 0) {
-          const first = summary.errors.find((error) => error.error.includes("api: "));
-          throw new JudgeCallsFailedError({
-            failed: summary.failedCalls,
-            total: summary.calls,
-            summaryPath: `${options.out}/judge-summary.json`,
-            example: first
-              ? `${first.lang} ${first.model} ${first.questionId} turn ${first.turn}: ${first.error.replace(/^.*?api: /, "")}`
-              : "see the summary",
-          });
-        }
-      } finally {
-        reporter.stop();
-      }
-    });
+  addRemoteOptions(command, 300).action(async (options: JudgeCommandOptions) => {
+    checkJudgeFlags(options);
+    // The judge's client (openai) and language identifier (tinyld) load only for this command.
+    const { judgeMtBench } = await import("../../eval/judge/judge-mt-bench");
+    const reporter = createProgressReporter({ label: "mt-bench-x judge", unit: "judge calls", quiet: options.quiet });
+    try {
+      const summary = await judgeMtBench({
+        ...(await judgeOptionsFromFlags(options)),
+        onProgress: (event) => {
+          if (event.message) reporter.log(event.message);
+          reporter.update(event.done, { total: event.total, calls: event.calls, cached: event.cacheHits, errors: event.errors });
+        },
+      });
+      reporter.stop();
+      // The summary is printed even with --quiet when calls failed: the exit code alone says too little.
+      if (!options.quiet || summary.failedCalls > 0) process.stdout.write(summariseJudgeRun(summary, options.dryRun ?? false).join("\n") + "\n");
+      throwIfJudgeCallsFailed(summary, options.out);
+    } finally {
+      reporter.stop();
+    }
+  });
+}
 
+/** Flag combinations commander cannot check on its own. */
+function checkJudgeFlags(options: JudgeCommandOptions): void {
+  if ((options.priceInput === undefined) !== (options.priceOutput === undefined)) {
+    throw new UsageError("give both --price-input and --price-output, or neither");
+  }
+  if (options.mode === "pairwise-baseline" && !options.baseline) throw new UsageError("--mode pairwise-baseline needs --baseline MODEL");
+}
+
+/** The options of `judgeMtBench` that the judge command's flags give (all but progress reporting). */
+async function judgeOptionsFromFlags(options: JudgeCommandOptions): Promise<JudgeMtBenchOptions> {
+  const [{ readLanguageExceptions }, { createOpenAICompatibleJudge }] = await Promise.all([
+    import("../../eval/judge/language-check"),
+    import("../../eval/judge/providers/openai-compatible"),
+  ]);
+  const baseUrls = alignWithJudges("--base-url", options.baseUrl, options.judgeModel.length);
+  const apiKeyEnvs = alignWithJudges("--api-key-env", options.apiKeyEnv, options.judgeModel.length);
+  return {
+    bench: options.bench,
+    answers: options.answers,
+    out: options.out,
+    judges: options.judgeModel.map((model, index) =>
+      createOpenAICompatibleJudge({
+        model,
+        reasoning: options.reasoning,
+        ...(apiKeyEnvs[index] ? { apiKeyEnv: apiKeyEnvs[index] } : {}),
+        ...(baseUrls[index] ? { baseUrl: baseUrls[index] } : {}),
+      }),
+    ),
+    mode: options.mode,
+    ...(options.baseline ? { baseline: options.baseline } : {}),
+    repeats: options.repeats,
+    ...(options.batch
+      ? { batch: { pollIntervalMs: Math.round(options.batchPollSeconds * 1000), ...(options.batchJudges ? { judges: options.batchJudges } : {}) } }
+      : {}),
+    expectedOutputTokens: options.expectedOutputTokens,
+    ...(options.lang ? { languages: options.lang, ...(options.lang.length === 1 ? { lang: options.lang[0] } : {}) } : {}),
+    ...(options.models ? { models: options.models } : {}),
+    referenceModel: options.referenceModel,
+    ...(options.judgePrompts ? { judgePrompts: options.judgePrompts } : {}),
+    ...(options.cache ? { cache: options.cache } : {}),
+    concurrency: options.concurrency,
+    maxTokens: options.maxTokens,
+    retryErrors: options.retryErrors ?? false,
+    languagePolicy: options.languagePolicy,
+    languageExceptions: options.languageExceptions ? await readLanguageExceptions(options.languageExceptions) : [],
+    ...(options.priceInput !== undefined && options.priceOutput !== undefined
+      ? { prices: { inputPerMillion: options.priceInput, outputPerMillion: options.priceOutput, currency: options.currency, batchFactor: options.batchPriceFactor } }
+      : {}),
+    retry: { retries: options.retries, ...remotePolicyOf(options) },
+    wait: options.wait,
+    onWait: printWait,
+    dryRun: options.dryRun ?? false,
+  };
+}
+
+/** Calls that failed for good make the run fail (exit 1), with the first failure as an example. */
+function throwIfJudgeCallsFailed(summary: JudgeSummary, out: string): void {
+  if (summary.failedCalls === 0) return;
+  const first = summary.errors.find((error) => error.error.includes("api: "));
+  throw new JudgeCallsFailedError({
+    failed: summary.failedCalls,
+    total: summary.calls,
+    summaryPath: `${out}/judge-summary.json`,
+    example: first ? `${first.lang} ${first.model} ${first.questionId} turn ${first.turn}: ${first.error.replace(/^.*?api: /, "")}` : "see the summary",
+  });
+}
+
+/** `mt-bench-x report`: FastChat averages, intervals, cross-lingual gains and charts. */
+function registerReportCommand(group: Command): void {
   group
     .command("report")
     .description("Report FastChat averages, per-category scores, bootstrap intervals, cross-lingual gains and charts")
