@@ -419,41 +419,9 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
     throw new UsageError("--batch: no judge can use the Batch API (it needs an OpenAI-compatible judge)");
   }
 
-  // Every call the run needs, once per cache key: judge x repeat x item x game.
-  const callsByItem: string[][][][] = judges.map(() => []);
-  const calls = new Map<string, JudgeCall>();
-  judges.forEach((judge, judgeIndex) => {
-    for (let repeat = 0; repeat < parsed.repeats; repeat += 1) {
-      callsByItem[judgeIndex]![repeat] = items.map((item) =>
-        item.prompts.map((prompt, game) => {
-          const key = judgeCacheKey({ judgeModel: judge.model, systemPrompt: prompt.systemPrompt, userPrompt: prompt.userPrompt, repeat });
-          if (!calls.has(key)) {
-            const label = `${itemLabel(item)}${item.kind === "pair" ? ` game ${game + 1}` : ""}${parsed.repeats > 1 ? ` repeat ${repeat + 1}` : ""}${judges.length > 1 ? ` (${judge.model})` : ""}`;
-            calls.set(key, { key, judgeIndex, repeat, systemPrompt: prompt.systemPrompt, userPrompt: prompt.userPrompt, label, outputFormat: prompt.outputFormat });
-          }
-          return key;
-        }),
-      );
-    }
-  });
-
+  const { calls, callsByItem } = planCalls(parsed, judges, items);
   const cachePath = parsed.cache ?? join(parsed.out, "judge-cache.jsonl");
-  // One judge run per output folder and per cache at a time (folder first, then cache, in every
-  // run, so two runs never wait for each other). The cache is read once the locks are held, so a
-  // run that waited finds every judgment the other one paid for.
-  const releases: ReleaseLock[] = [];
-  if (!parsed.dryRun) {
-    const lockOptions = { wait: parsed.wait, ...(parsed.onWait ? { onWait: parsed.onWait } : {}) };
-    releases.push(await acquireExclusiveLock({ path: parsed.out, what: `the judge output folder ${parsed.out}`, ...lockOptions }));
-    if (parsed.cache && !resolve(parsed.cache).startsWith(resolve(parsed.out) + "/")) {
-      try {
-        releases.push(await acquireExclusiveLock({ path: cachePath, what: `the judge cache ${cachePath}`, ...lockOptions }));
-      } catch (error) {
-        await releases[0]!();
-        throw error;
-      }
-    }
-  }
+  const releases = parsed.dryRun ? [] : await lockJudgeRun(parsed, cachePath);
   try {
     return await judgeWithLocks();
   } finally {
@@ -691,6 +659,70 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
 
   total();
   summary.batch = batchRun;
+  await writeJudgmentFiles({ parsed, judges, items, languages, callsByItem, outcomes, now }, summary);
+  await writeFileAtomic(join(parsed.out, "judge-summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  return summary;
+  }
+}
+
+
+/** Every call the run needs, once per cache key (judge x repeat x item x game), and each item's keys. */
+function planCalls(parsed: ParsedOptions, judges: readonly JudgeProvider[], items: readonly JudgeItem[]): { calls: Map<string, JudgeCall>; callsByItem: string[][][][] } {
+  const callsByItem: string[][][][] = judges.map(() => []);
+  const calls = new Map<string, JudgeCall>();
+  judges.forEach((judge, judgeIndex) => {
+    for (let repeat = 0; repeat < parsed.repeats; repeat += 1) {
+      callsByItem[judgeIndex]![repeat] = items.map((item) =>
+        item.prompts.map((prompt, game) => {
+          const key = judgeCacheKey({ judgeModel: judge.model, systemPrompt: prompt.systemPrompt, userPrompt: prompt.userPrompt, repeat });
+          if (!calls.has(key)) {
+            const label = `${itemLabel(item)}${item.kind === "pair" ? ` game ${game + 1}` : ""}${parsed.repeats > 1 ? ` repeat ${repeat + 1}` : ""}${judges.length > 1 ? ` (${judge.model})` : ""}`;
+            calls.set(key, { key, judgeIndex, repeat, systemPrompt: prompt.systemPrompt, userPrompt: prompt.userPrompt, label, outputFormat: prompt.outputFormat });
+          }
+          return key;
+        }),
+      );
+    }
+  });
+  return { calls, callsByItem };
+}
+
+/**
+ * One judge run per output folder and per cache at a time (folder first, then cache, in every run,
+ * so two runs never wait for each other). The cache is read once the locks are held, so a run that
+ * waited finds every judgment the other one paid for.
+ */
+async function lockJudgeRun(parsed: ParsedOptions, cachePath: string): Promise<ReleaseLock[]> {
+  const lockOptions = { wait: parsed.wait, ...(parsed.onWait ? { onWait: parsed.onWait } : {}) };
+  const releases: ReleaseLock[] = [await acquireExclusiveLock({ path: parsed.out, what: `the judge output folder ${parsed.out}`, ...lockOptions })];
+  if (parsed.cache && !resolve(parsed.cache).startsWith(resolve(parsed.out) + "/")) {
+    try {
+      releases.push(await acquireExclusiveLock({ path: cachePath, what: `the judge cache ${cachePath}`, ...lockOptions }));
+    } catch (error) {
+      await releases[0]!();
+      throw error;
+    }
+  }
+  return releases;
+}
+
+/**
+ * Builds each judge's judgment rows from the call outcomes and writes FastChat's files per
+ * language; records the outputs, the judge snapshots and the sorted errors in the summary.
+ */
+async function writeJudgmentFiles(
+  run: {
+    parsed: ParsedOptions;
+    judges: readonly JudgeProvider[];
+    items: readonly JudgeItem[];
+    languages: readonly string[];
+    callsByItem: string[][][][];
+    outcomes: ReadonlyMap<string, CallOutcome>;
+    now: () => number;
+  },
+  summary: JudgeSummary,
+): Promise<void> {
+  const { parsed, judges, items, languages, callsByItem, outcomes, now } = run;
   const snapshots = new Set<string>();
   for (const [judgeIndex, judge] of judges.entries()) {
     const judgeSnapshots = new Set<string>();
@@ -707,7 +739,7 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
         rowsByLang.set(item.lang, list);
       });
     }
-    parts[judgeIndex]!.snapshots = [...judgeSnapshots].sort();
+    summary.judges[judgeIndex]!.snapshots = [...judgeSnapshots].sort();
     for (const snapshot of judgeSnapshots) snapshots.add(snapshot);
     for (const lang of languages) {
       const rows = rowsByLang.get(lang) ?? [];
@@ -716,7 +748,7 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
       const path = join(benchLanguageDirectory(parsed.out, lang), "model_judgment", name);
       await writeMtBenchJsonl(path, rows.map(({ row }) => row));
       summary.outputs.push(path);
-      parts[judgeIndex]!.outputs.push(path);
+      summary.judges[judgeIndex]!.outputs.push(path);
     }
   }
   summary.judgeSnapshots = [...snapshots].sort();
@@ -725,9 +757,6 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
   summary.errors.sort((a, b) => (byTask(a) < byTask(b) ? -1 : 1));
   summary.languageMismatches.sort((a, b) => (byTask(a) < byTask(b) ? -1 : 1));
   if (parsed.mode !== "single") summary.inconsistentPairs ??= 0;
-  await writeFileAtomic(join(parsed.out, "judge-summary.json"), JSON.stringify(summary, null, 2) + "\n");
-  return summary;
-  }
 }
 
 function sum(values: readonly number[]): number {
