@@ -20,6 +20,11 @@ export interface TemporaryDirectoryOptions {
  * it("...", async () => { const out = await temporaryDirectory(); ... });
  * ```
  */
+/** A fresh temporary directory that the caller removes (prefer {@link useTemporaryDirectories}, which removes it for you). */
+export async function makeTemporaryDirectory(prefix = "polyglot-test-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
 export function useTemporaryDirectories(options: TemporaryDirectoryOptions = {}): () => Promise<string> {
   const created: string[] = [];
   const removeAll = async (): Promise<void> => {
@@ -28,7 +33,7 @@ export function useTemporaryDirectories(options: TemporaryDirectoryOptions = {})
   if (options.removeAfter === "all") afterAll(removeAll);
   else afterEach(removeAll);
   return async () => {
-    const path = await mkdtemp(join(tmpdir(), options.prefix ?? "polyglot-test-"));
+    const path = await makeTemporaryDirectory(options.prefix);
     created.push(path);
     return path;
   };
