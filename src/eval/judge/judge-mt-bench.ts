@@ -18,7 +18,7 @@ import {
 import { UsageError } from "../../errors";
 import { judgeBatchOptionsSchema, runJudgeBatches } from "./batch/run-judge-batches";
 import { buildJudgePrompt, type BuiltJudgePrompt } from "./build-judge-prompt";
-import { judgeCacheKey, openJudgeCache, type JudgeCacheEntry } from "./judge-cache";
+import { judgeCacheKey, openJudgeCache, type JudgeCache, type JudgeCacheEntry } from "./judge-cache";
 import { MissingJudgeApiKeyError } from "./judge-errors";
 import type { JudgeProvider } from "./judge-provider";
 import {
@@ -430,8 +430,6 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
 
   async function judgeWithLocks(): Promise<JudgeSummary> {
   const cache = await openJudgeCache({ path: cachePath, readOnly: parsed.dryRun });
-  const needsCall = (entry: JudgeCacheEntry | undefined) =>
-    entry === undefined || (parsed.retryErrors && !entryIsParseable(entry, calls.get(entry.key)!));
 
   const parts: JudgeRunPart[] = judges.map((judge, judgeIndex) => ({
     judgeModel: judge.model,
@@ -475,26 +473,7 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
 
   const tokens = judges.map(() => ({ usage: pricedTokens(), cachedUsage: pricedTokens() }));
   const estimated = pricedTokens();
-  const outcomes = new Map<string, CallOutcome>();
-  const toCall: JudgeCall[] = [];
-  const countTokens = parsed.countTokens ?? estimateTokens;
-  for (const call of calls.values()) {
-    const entry = cache.get(call.key);
-    const part = parts[call.judgeIndex]!;
-    if (needsCall(entry)) {
-      toCall.push(call);
-      if (parsed.dryRun) {
-        part.toCall += 1;
-        const inputTokens = countTokens(call.systemPrompt) + countTokens(call.userPrompt);
-        summary.estimate.calls += 1;
-        addTokens(estimated, { inputTokens, outputTokens: parsed.expectedOutputTokens }, part.batch);
-      }
-    } else {
-      outcomes.set(call.key, { entry, cached: true });
-      part.cacheHits += 1;
-      addTokens(tokens[call.judgeIndex]!.cachedUsage, { inputTokens: entry!.input_tokens, outputTokens: entry!.output_tokens }, entry!.batch_id !== undefined);
-    }
-  }
+  const { outcomes, toCall } = lookUpCache({ parsed, calls, cache, summary, tokens, estimated });
 
   const total = () => {
     parts.forEach((part, index) => {
@@ -704,6 +683,46 @@ async function lockJudgeRun(parsed: ParsedOptions, cachePath: string): Promise<R
     }
   }
   return releases;
+}
+
+
+/**
+ * Splits the calls into outcomes the cache already holds and calls still to make (an unparseable
+ * cached answer counts as missing with `retryErrors`); counts cache hits, their tokens and, on a
+ * dry run, the estimated tokens of the calls to make.
+ */
+function lookUpCache(run: {
+  parsed: ParsedOptions;
+  calls: ReadonlyMap<string, JudgeCall>;
+  cache: JudgeCache;
+  summary: JudgeSummary;
+  tokens: readonly { usage: PricedTokens; cachedUsage: PricedTokens }[];
+  estimated: PricedTokens;
+}): { outcomes: Map<string, CallOutcome>; toCall: JudgeCall[] } {
+  const { parsed, calls, cache, summary } = run;
+  const needsCall = (entry: JudgeCacheEntry | undefined) =>
+    entry === undefined || (parsed.retryErrors && !entryIsParseable(entry, calls.get(entry.key)!));
+  const outcomes = new Map<string, CallOutcome>();
+  const toCall: JudgeCall[] = [];
+  const countTokens = parsed.countTokens ?? estimateTokens;
+  for (const call of calls.values()) {
+    const entry = cache.get(call.key);
+    const part = summary.judges[call.judgeIndex]!;
+    if (needsCall(entry)) {
+      toCall.push(call);
+      if (parsed.dryRun) {
+        part.toCall += 1;
+        const inputTokens = countTokens(call.systemPrompt) + countTokens(call.userPrompt);
+        summary.estimate.calls += 1;
+        addTokens(run.estimated, { inputTokens, outputTokens: parsed.expectedOutputTokens }, part.batch);
+      }
+    } else {
+      outcomes.set(call.key, { entry, cached: true });
+      part.cacheHits += 1;
+      addTokens(run.tokens[call.judgeIndex]!.cachedUsage, { inputTokens: entry!.input_tokens, outputTokens: entry!.output_tokens }, entry!.batch_id !== undefined);
+    }
+  }
+  return { outcomes, toCall };
 }
 
 /**
