@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { translateDocuments } from "../../src/translate/translate-documents";
@@ -7,6 +6,7 @@ import { openTranslationCache, type TranslationCache } from "../../src/translate
 import { RemoteAuthError } from "../../src/remote/index";
 import { MissingApiKeyError } from "../../src/translate/translation-errors";
 import { harnesses, TEST_KEY, type ProviderHarness } from "./provider-harness";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 5, timeoutMs: 5000 };
 
@@ -25,17 +25,17 @@ const DOCUMENT = [
 describe.each(harnesses)("provider conformance: $name", (factory) => {
   let harness: ProviderHarness;
   let directory: string;
+  const temporaryDirectory = useTemporaryDirectories({ prefix: `conformance-${factory.name}-` });
   let cache: TranslationCache;
 
   beforeEach(async () => {
     harness = await factory.start();
-    directory = await mkdtemp(join(tmpdir(), `conformance-${factory.name}-`));
+    directory = await temporaryDirectory();
     cache = await openTranslationCache({ path: join(directory, "cache.jsonl") });
   });
   afterEach(async () => {
     await cache.close();
     await harness.close();
-    await rm(directory, { recursive: true, force: true });
   });
 
   const run = (documents: string[], extra: Partial<Parameters<typeof translateDocuments>[0]> = {}) =>

@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command } from "commander";
 import { parse } from "fast-csv";
@@ -13,6 +12,7 @@ import { startDeepLServer, type DeepLServer } from "../servers/deepl-server";
 import { fakeTranslateMarkup } from "../servers/fake-translation";
 import { codeSpans } from "./code-spans";
 import { TEST_KEY } from "./provider-harness";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const LIMA = join(import.meta.dirname, "../../fixtures/lima/train.jsonl");
 const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 5, timeoutMs: 5000 };
@@ -34,14 +34,14 @@ async function readCsvRows(path: string): Promise<Record<string, string>[]> {
 describe("translateCorpus (Lima-X)", () => {
   let server: DeepLServer;
   let directory: string;
+  const temporaryDirectory = useTemporaryDirectories({ prefix: "lima-x-" });
 
   beforeEach(async () => {
     server = await startDeepLServer({ authKey: TEST_KEY });
-    directory = await mkdtemp(join(tmpdir(), "lima-x-"));
+    directory = await temporaryDirectory();
   });
   afterEach(async () => {
     await server.close();
-    await rm(directory, { recursive: true, force: true });
   });
 
   it("writes the parallel corpus with the same ids, every turn translated, code byte-identical", async () => {

@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDeepL } from "../../src/translate/providers/deepl";
@@ -9,6 +7,7 @@ import { openTranslationCache, type TranslationCache } from "../../src/translate
 import { TranslationCacheMissError, TranslationQuotaError } from "../../src/translate/translation-errors";
 import { startDeepLServer, type DeepLServer } from "../servers/deepl-server";
 import { TEST_KEY } from "./provider-harness";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 5, timeoutMs: 5000 };
 
@@ -34,17 +33,17 @@ function corpus(count: number): string[] {
 describe("translateDocuments with a DeepL-compatible server", () => {
   let server: DeepLServer;
   let directory: string;
+  const temporaryDirectory = useTemporaryDirectories({ prefix: "translate-documents-" });
   let cache: TranslationCache;
 
   beforeEach(async () => {
     server = await startDeepLServer({ authKey: TEST_KEY });
-    directory = await mkdtemp(join(tmpdir(), "translate-documents-"));
+    directory = await temporaryDirectory();
     cache = await openTranslationCache({ path: join(directory, "cache.jsonl") });
   });
   afterEach(async () => {
     await cache.close();
     await server.close();
-    await rm(directory, { recursive: true, force: true });
   });
 
   const provider = (options: { maxSegmentsPerRequest?: number } = {}) =>

@@ -1,19 +1,17 @@
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { openTranslationCache } from "../../src/translate/translation-cache";
 import { TranslationCacheError } from "../../src/translate/translation-errors";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const entry = (source: string, translation: string) => ({ provider: "deepl", from: "en", to: "de", source, translation });
 
 describe("openTranslationCache", () => {
   let directory: string;
+  const temporaryDirectory = useTemporaryDirectories({ prefix: "translation-cache-" });
   beforeEach(async () => {
-    directory = await mkdtemp(join(tmpdir(), "translation-cache-"));
-  });
-  afterEach(async () => {
-    await rm(directory, { recursive: true, force: true });
+    directory = await temporaryDirectory();
   });
 
   it("persists entries across opens, keyed by provider, languages and text", async () => {
