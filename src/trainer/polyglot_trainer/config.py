@@ -18,7 +18,7 @@ from typing import Any, Union
 
 from .errors import ConfigError
 
-CHAT_TEMPLATES = ("auto", "tokenizer", "opengptx", "plain", "chatml")
+CHAT_TEMPLATES = ("auto", "tokenizer", "opengptx", "plain", "chatml", "llama3")
 ATTENTION_IMPLEMENTATIONS = ("auto", "flex", "varlen", "sdpa", "eager", "flash_attention_2")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 SCHEDULERS = ("cosine", "linear", "constant")
@@ -31,7 +31,7 @@ class TrainConfig:
     validation_data: str | None = None  # optional held-out set in the same format, scored every eval_steps
     max_length: int = 2048  # tokens per example and per packed row; longer examples are truncated from the end
     packing: bool = True  # best-fit-decreasing packing of examples into rows of max_length tokens
-    chat_template: str = "auto"  # auto (the tokenizer's template, else plain) | tokenizer | opengptx (the study's) | plain | chatml
+    chat_template: str = "auto"  # auto (the tokenizer's template, else plain) | tokenizer | opengptx (the study's) | plain | chatml | llama3
     system_message: str | None = None  # system message prepended when an example has none
     system_messages: dict[str, str] = field(default_factory=dict)  # per-language system message, e.g. {"de": "..."}
     # --- model ---
