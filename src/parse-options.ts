@@ -32,9 +32,9 @@ export function parseOptions<Schema extends z.ZodType>(
   functionName: string,
   renamed: Readonly<Record<string, string>> = {},
 ): z.output<Schema> {
-  let renamedOptions: unknown;
+  let renamedOptions: unknown = options;
   try {
-    renamedOptions = acceptDeprecatedNames(options, renamed, functionName);
+    if (Object.keys(renamed).length > 0) renamedOptions = acceptDeprecatedNames(options, renamed, functionName);
   } catch (error) {
     if (error instanceof ConfigError) throw new InvalidOptionsError(functionName, error.issues, { cause: error });
     throw error;
