@@ -500,11 +500,10 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
     return summary;
   }
 
-  let done = calls.size - toCall.length;
-  let errorCount = 0;
+  const progress = { done: calls.size - toCall.length, errors: 0 };
   const report = (message?: string) => {
     total();
-    parsed.onProgress?.({ done, total: calls.size, calls: summary.calls, cacheHits: summary.cacheHits, errors: errorCount, message });
+    parsed.onProgress?.({ done: progress.done, total: calls.size, calls: summary.calls, cacheHits: summary.cacheHits, errors: progress.errors, message });
   };
   const record = async (call: JudgeCall, response: { text: string; inputTokens: number; outputTokens: number; model?: string }, batchId?: string) => {
     const entry: JudgeCacheEntry = {
@@ -521,120 +520,23 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
     outcomes.set(call.key, { entry, cached: false });
     addTokens(tokens[call.judgeIndex]!.usage, response, batchId !== undefined);
   };
+  const phase: CallPhase = { parsed, judges, summary, outcomes, progress, record, report, now };
 
   let batchRun: JudgeSummary["batch"];
   try {
     const online = toCall.filter((call) => !batchedJudge(call.judgeIndex));
     const batched = toCall.filter((call) => batchedJudge(call.judgeIndex));
-    const statePath = parsed.batch?.statePath ?? join(parsed.out, "judge-batches.json");
     const runBatches = async () => {
-      if (batched.length === 0) return;
-      batchRun = { statePath, batchIds: [], created: 0, resumed: 0 };
-      for (const [judgeIndex, judge] of judges.entries()) {
-        const mine = batched.filter((call) => call.judgeIndex === judgeIndex);
-        if (mine.length === 0) continue;
-        const byKey = new Map(mine.map((call) => [call.key, call]));
-        const result = await runJudgeBatches({
-          client: await judge.batch!.client(),
-          judgeModel: judge.model,
-          requests: mine.map((call) => ({
-            custom_id: call.key,
-            method: "POST",
-            url: "/v1/chat/completions",
-            body: judge.batch!.requestBody({ systemPrompt: call.systemPrompt, userPrompt: call.userPrompt, temperature: parsed.temperature, maxTokens: parsed.maxTokens }),
-          })),
-          statePath,
-          pollIntervalMs: parsed.batch!.pollIntervalMs,
-          maxRequestsPerFile: parsed.batch!.maxRequestsPerFile,
-          maxBytesPerFile: parsed.batch!.maxBytesPerFile,
-          now,
-          onEvent: (event) =>
-            report(`batch ${event.batchId} (${judge.model}, ${event.requests} requests): ${event.kind === "status" ? event.status : event.kind}${event.completed !== undefined ? `, ${event.completed} done, ${event.failed ?? 0} failed` : ""}`),
-          onResults: async (results) => {
-            for (const result of results) {
-              const call = byKey.get(result.customId);
-              if (!call || outcomes.has(call.key)) continue;
-              parts[judgeIndex]!.calls += 1;
-              if (result.text !== undefined) await record(call, { text: result.text, inputTokens: result.inputTokens, outputTokens: result.outputTokens, model: result.model }, result.batchId);
-              else {
-                outcomes.set(call.key, { cached: false, apiError: result.error ?? "no result" });
-                summary.failedCalls += 1;
-                errorCount += 1;
-              }
-              done += 1;
-            }
-            report();
-          },
-        });
-        batchRun.batchIds.push(...result.batchIds);
-        batchRun.created += result.created;
-        batchRun.resumed += result.resumed;
-      }
+      batchRun = await callThroughBatches(phase, batched);
     };
     // Both finish before the cache closes, even when one of them fails.
-    const settled = await Promise.allSettled([runOnlineCalls(online), runBatches()]);
+    const settled = await Promise.allSettled([callOnline(phase, online), runBatches()]);
     for (const result of settled) if (result.status === "rejected") throw result.reason;
   } finally {
     await cache.close();
   }
   // The summary is the commit point of the folder: removed before the judgment files change.
   await rm(join(parsed.out, "judge-summary.json"), { force: true });
-
-  async function runOnlineCalls(list: JudgeCall[]): Promise<void> {
-    const limit = pLimit(parsed.concurrency);
-    let fatal: unknown;
-    await Promise.all(
-      list.map((call) =>
-        limit(async () => {
-          if (fatal) return;
-          const judge = judges[call.judgeIndex]!;
-          parts[call.judgeIndex]!.calls += 1;
-          try {
-            const response = await callWithRetry(
-              (attempt) =>
-                judge.doJudge({
-                  systemPrompt: call.systemPrompt,
-                  userPrompt: call.userPrompt,
-                  temperature: parsed.temperature,
-                  maxTokens: parsed.maxTokens,
-                  signal: attempt.signal,
-                  ...(attempt.timeoutMs ? { timeoutMs: attempt.timeoutMs } : {}),
-                }),
-              {
-                retries: 8,
-                timeoutMs: 300_000,
-                ...parsed.retry,
-                service: "judge",
-                ...(parsed.sleep ? { sleep: parsed.sleep } : {}),
-                onRetry: (error) => report(`retrying ${call.label}: ${error.message}`),
-                onPossiblyBilled: () => {
-                  summary.possiblyBilledCalls += 1;
-                },
-              },
-            );
-            await record(call, response);
-          } catch (error) {
-            // Bad credentials, model or endpoint fail every call alike: stop instead of writing errors.
-            const stopsRun =
-              error instanceof MissingJudgeApiKeyError ||
-              error instanceof RemoteAuthError ||
-              (error instanceof RemoteCallError && [401, 403, 404].includes(error.statusCode ?? 0)) ||
-              !(error instanceof RemoteCallError);
-            if (stopsRun) {
-              fatal ??= error;
-              return;
-            }
-            summary.failedCalls += 1;
-            outcomes.set(call.key, { cached: false, apiError: error.message });
-            errorCount += 1;
-          }
-          done += 1;
-          report();
-        }),
-      ),
-    );
-    if (fatal) throw fatal;
-  }
 
   total();
   summary.batch = batchRun;
@@ -685,6 +587,130 @@ async function lockJudgeRun(parsed: ParsedOptions, cachePath: string): Promise<R
   return releases;
 }
 
+
+
+/** What the two ways of calling the judges share: the run, where answers go, and the progress. */
+interface CallPhase {
+  parsed: ParsedOptions;
+  judges: readonly JudgeProvider[];
+  summary: JudgeSummary;
+  outcomes: Map<string, CallOutcome>;
+  progress: { done: number; errors: number };
+  /** Caches an answer and counts its tokens. */
+  record: (call: JudgeCall, response: { text: string; inputTokens: number; outputTokens: number; model?: string }, batchId?: string) => Promise<void>;
+  report: (message?: string) => void;
+  now: () => number;
+}
+
+/** Call the judges through the OpenAI Batch API (one batch run per judge; a rerun resumes its batches). */
+async function callThroughBatches(phase: CallPhase, batched: readonly JudgeCall[]): Promise<JudgeSummary["batch"]> {
+  const { parsed, judges, summary, outcomes, progress, record, report, now } = phase;
+  if (batched.length === 0) return undefined;
+  const statePath = parsed.batch?.statePath ?? join(parsed.out, "judge-batches.json");
+  const batchRun = { statePath, batchIds: [] as string[], created: 0, resumed: 0 };
+  for (const [judgeIndex, judge] of judges.entries()) {
+    const mine = batched.filter((call) => call.judgeIndex === judgeIndex);
+    if (mine.length === 0) continue;
+    const byKey = new Map(mine.map((call) => [call.key, call]));
+    const result = await runJudgeBatches({
+      client: await judge.batch!.client(),
+      judgeModel: judge.model,
+      requests: mine.map((call) => ({
+        custom_id: call.key,
+        method: "POST",
+        url: "/v1/chat/completions",
+        body: judge.batch!.requestBody({ systemPrompt: call.systemPrompt, userPrompt: call.userPrompt, temperature: parsed.temperature, maxTokens: parsed.maxTokens }),
+      })),
+      statePath,
+      pollIntervalMs: parsed.batch!.pollIntervalMs,
+      maxRequestsPerFile: parsed.batch!.maxRequestsPerFile,
+      maxBytesPerFile: parsed.batch!.maxBytesPerFile,
+      now,
+      onEvent: (event) =>
+        report(`batch ${event.batchId} (${judge.model}, ${event.requests} requests): ${event.kind === "status" ? event.status : event.kind}${event.completed !== undefined ? `, ${event.completed} done, ${event.failed ?? 0} failed` : ""}`),
+      onResults: async (results) => {
+        for (const result of results) {
+          const call = byKey.get(result.customId);
+          if (!call || outcomes.has(call.key)) continue;
+          summary.judges[judgeIndex]!.calls += 1;
+          if (result.text !== undefined) await record(call, { text: result.text, inputTokens: result.inputTokens, outputTokens: result.outputTokens, model: result.model }, result.batchId);
+          else {
+            outcomes.set(call.key, { cached: false, apiError: result.error ?? "no result" });
+            summary.failedCalls += 1;
+            progress.errors += 1;
+          }
+          progress.done += 1;
+        }
+        report();
+      },
+    });
+    batchRun.batchIds.push(...result.batchIds);
+    batchRun.created += result.created;
+    batchRun.resumed += result.resumed;
+  }
+  return batchRun;
+}
+
+/**
+ * Call the judges one request at a time, `concurrency` in flight, through the remote layer's retries.
+ * A failed call is kept as an error; bad credentials, model or endpoint stop the run instead.
+ */
+async function callOnline(phase: CallPhase, list: readonly JudgeCall[]): Promise<void> {
+  const { parsed, judges, summary, outcomes, progress, record, report } = phase;
+  const limit = pLimit(parsed.concurrency);
+  let fatal: unknown;
+  await Promise.all(
+    list.map((call) =>
+      limit(async () => {
+        if (fatal) return;
+        const judge = judges[call.judgeIndex]!;
+        summary.judges[call.judgeIndex]!.calls += 1;
+        try {
+          const response = await callWithRetry(
+            (attempt) =>
+              judge.doJudge({
+                systemPrompt: call.systemPrompt,
+                userPrompt: call.userPrompt,
+                temperature: parsed.temperature,
+                maxTokens: parsed.maxTokens,
+                signal: attempt.signal,
+                ...(attempt.timeoutMs ? { timeoutMs: attempt.timeoutMs } : {}),
+              }),
+            {
+              retries: 8,
+              timeoutMs: 300_000,
+              ...parsed.retry,
+              service: "judge",
+              ...(parsed.sleep ? { sleep: parsed.sleep } : {}),
+              onRetry: (error) => report(`retrying ${call.label}: ${error.message}`),
+              onPossiblyBilled: () => {
+                summary.possiblyBilledCalls += 1;
+              },
+            },
+          );
+          await record(call, response);
+        } catch (error) {
+          // Bad credentials, model or endpoint fail every call alike: stop instead of writing errors.
+          const stopsRun =
+            error instanceof MissingJudgeApiKeyError ||
+            error instanceof RemoteAuthError ||
+            (error instanceof RemoteCallError && [401, 403, 404].includes(error.statusCode ?? 0)) ||
+            !(error instanceof RemoteCallError);
+          if (stopsRun) {
+            fatal ??= error;
+            return;
+          }
+          summary.failedCalls += 1;
+          outcomes.set(call.key, { cached: false, apiError: error.message });
+          progress.errors += 1;
+        }
+        progress.done += 1;
+        report();
+      }),
+    ),
+  );
+  if (fatal) throw fatal;
+}
 
 /**
  * Splits the calls into outcomes the cache already holds and calls still to make (an unparseable
