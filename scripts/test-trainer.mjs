@@ -25,6 +25,11 @@ const torchIndex = process.env.POLYGLOT_TORCH_INDEX_URL;
 // over the same resamples); pinned here although pandas pulls it in, so the reference never drifts.
 const fastChatRequirements = ["pandas==2.3.3", "datasets==5.2.0", "numpy==2.3.5"];
 const fastChatNoDeps = ["fschat==0.2.36"];
+// The trackers of `train --report-to` (test/trainer/test_trackers.py reads each one back offline), and the Jupyter
+// client that runs examples/study.ipynb on the Deno kernel in test/core/notebook.test.ts (no ipykernel: the kernel is
+// Deno). About 2 minutes of the venv's first install on a busy 2-core machine (wandb and grpcio are the big wheels).
+const trackerRequirements = ["tensorboard==2.21.0", "wandb==0.31.0", "mlflow-skinny==3.18.0", "jupyter-client==8.10.0",
+  "nbformat==5.11.1"];
 
 function say(message) {
   process.stdout.write(`[test-trainer] ${message}\n`);
@@ -52,7 +57,7 @@ function main() {
   const wanted = createHash("sha256")
     .update(readFileSync(pyproject))
     .update(torchRequirement)
-    .update([...fastChatRequirements, ...fastChatNoDeps].join(" "))
+    .update([...fastChatRequirements, ...fastChatNoDeps, ...trackerRequirements].join(" "))
     .digest("hex");
   if (!existsSync(python)) {
     const system = findSystemPython();
@@ -72,6 +77,7 @@ function main() {
     if (run(pip[0], [...pip.slice(1), "-e", `${join(root, "src", "trainer")}[test]`]) !== 0) return 1;
     if (run(pip[0], [...pip.slice(1), ...fastChatRequirements]) !== 0) return 1;
     if (run(pip[0], [...pip.slice(1), "--no-deps", ...fastChatNoDeps]) !== 0) return 1;
+    if (run(pip[0], [...pip.slice(1), ...trackerRequirements]) !== 0) return 1;
     writeFileSync(hashFile, `${wanted}\n`);
   } else {
     say(`re-using ${venv} (trainer dependencies up to date)`);

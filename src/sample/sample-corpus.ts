@@ -5,7 +5,9 @@ import type { WrittenFile } from "../io/jsonl";
 import { writeEncodedJsonl } from "../io/write-encoded";
 import { toEncodedRows } from "../record/encoded-rows";
 import { TOOL } from "../package-info";
+import type { WorkerScripts } from "../worker/worker-script";
 import { sampleIds } from "./sample-ids";
+import { strataByMetaField } from "./strata-by-meta-field";
 import { sourceFormatSchema } from "../sources/read-source";
 import { summariseEncodedRecords, type RecordStatistics } from "../record/record-statistics";
 import { loadParallelCorpus, type AlignmentReport, type InputFileInfo } from "../corpus/load-parallel-corpus";
@@ -23,6 +25,8 @@ export const sampleCorpusOptionsSchema = z.strictObject({
   /** Stratify by this meta field (e.g. `origin`). */
   stratifyBy: z.string().optional(),
   format: sourceFormatSchema.optional(),
+  /** Where the reader threads' script is (default: the built one; tests run it from `src/`). */
+  workerScripts: z.custom<WorkerScripts>((value) => typeof value === "function", "expected a function").optional(),
 });
 export type SampleCorpusOptions = z.input<typeof sampleCorpusOptionsSchema>;
 
@@ -48,12 +52,9 @@ export async function sampleCorpus(options: SampleCorpusOptions): Promise<Sample
     path: parsed.input,
     ...(parsed.languages ? { languages: parsed.languages } : {}),
     ...(parsed.format ? { format: parsed.format } : {}),
+    ...(parsed.workerScripts ? { workerScripts: parsed.workerScripts } : {}),
   });
-  let strata: Map<string, string> | undefined;
-  if (parsed.stratifyBy) {
-    const first = corpus.records.get(corpus.languages[0]!)!;
-    strata = new Map(corpus.commonIds.map((id) => [id, String(first.get(id)!.meta[parsed.stratifyBy!] ?? "")]));
-  }
+  const strata = parsed.stratifyBy ? strataByMetaField({ corpus, field: parsed.stratifyBy, lang: corpus.languages[0]! }) : undefined;
   const ids = sampleIds({ ids: corpus.commonIds, n: parsed.n, seed: parsed.seed, ...(strata ? { strata } : {}) });
   const outputs: SampleManifest["outputs"] = [];
   for (const lang of corpus.languages) {

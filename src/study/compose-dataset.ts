@@ -7,6 +7,7 @@ import { parseStudyConfig } from "./study-config";
 import { runStudy, type StudyEvent } from "./run-study";
 import type { StudyManifest } from "./manifest";
 import { parseOptions } from "../parse-options";
+import type { WorkerScripts } from "../worker/worker-script";
 
 export const composeDatasetOptionsSchema = z.strictObject({
   /** A directory with one file per language, or one file with a `lang` column. */
@@ -20,6 +21,8 @@ export const composeDatasetOptionsSchema = z.strictObject({
   /** Share of ids held out as a validation split, by id (0 = none). */
   validationFraction: z.number().min(0).lt(1).default(0),
   onEvent: z.custom<(event: StudyEvent) => void>((value) => typeof value === "function").optional(),
+  /** Where the reader and writer threads' scripts are (default: the built ones; tests run them from `src/`). */
+  workerScripts: z.custom<WorkerScripts>((value) => typeof value === "function", "expected a function").optional(),
 });
 export type ComposeDatasetOptions = z.input<typeof composeDatasetOptionsSchema>;
 
@@ -53,5 +56,6 @@ export async function composeDataset(options: ComposeDatasetOptions): Promise<St
     layout: "flat",
     title: `${name}: ${parsed.compositions.join(", ")}`,
     ...(parsed.onEvent ? { onEvent: parsed.onEvent } : {}),
+    ...(parsed.workerScripts ? { workerScripts: parsed.workerScripts } : {}),
   });
 }

@@ -103,6 +103,9 @@ def command_train(arguments: list[str]) -> int:
     from .data import detect_format
 
     detect_format(Path(config.data))  # a wrong file is reported before torch is imported
+    from .trackers import check_trackers
+
+    check_trackers(config.report_to)  # as is a missing tracker package
     check_dependencies()
     from .train import train
 
