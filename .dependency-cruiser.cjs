@@ -1,7 +1,7 @@
 // The layer rule of src/ (see docs/architecture.md): a folder imports only folders below it, and no
 // file imports itself through others. `npm run lint:deps` checks it; `npm test` runs that.
 
-/** Bottom to top. `base` is the top-level files every layer may use (errors, cache root, package info). */
+/** Bottom to top. `base` is the top-level files every layer may use (errors, cache root, package info, the options validator and its deprecated-name handling). */
 const LAYERS = [
   "base",
   "text",
@@ -24,7 +24,7 @@ const LAYERS = [
   "cli",
 ];
 
-const BASE_FILES = ["errors", "cache-directory", "package-info"];
+const BASE_FILES = ["errors", "cache-directory", "package-info", "parse-options", "deprecated-names"];
 
 function layerPath(layer) {
   return layer === "base" ? `^src/(${BASE_FILES.join("|")})\\.ts$` : `^src/${layer}/`;

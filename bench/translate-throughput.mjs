@@ -140,7 +140,7 @@ try {
     input,
     from: "en",
     to: LANGUAGES,
-    provider: library.createDeepL({ apiKey: "bench", serverUrl: server.url, env: {} }),
+    provider: library.createDeepL({ apiKey: "bench", baseUrl: server.url, env: {} }),
     cache,
     outDir: join(directory, "out"),
     concurrency: CONCURRENCY,

@@ -51,7 +51,7 @@ const cachePath = join(CACHE_DIRECTORY, library.CACHE_FILE_NAME);
 await mkdir(CACHE_DIRECTORY, { recursive: true });
 await rm(cachePath, { force: true });
 const scratch = await mkdtemp(join(tmpdir(), "fixture-cache-"));
-const provider = library.createDeepL({ apiKey: "fixture-not-a-secret", serverUrl: server.url, label: LABEL, env: {} });
+const provider = library.createDeepL({ apiKey: "fixture-not-a-secret", baseUrl: server.url, label: LABEL, env: {} });
 const cache = await library.openTranslationCache({ path: cachePath });
 try {
   const summary = await library.translateCorpus({ input: INPUT, from: "en", to: LANGUAGES, provider, cache, outDir: scratch });

@@ -21,7 +21,9 @@ const torchIndex = process.env.POLYGLOT_TORCH_INDEX_URL;
 // FastChat's own aggregation (show_result.py), run by test/eval/fastchat-show-result.test.ts against the
 // report's pairwise win rates. It needs only pandas, so fschat comes without its serving stack (--no-deps).
 // Hugging Face `datasets` loads a built study through its dataset card in test/core/fixture-study.test.ts.
-const fastChatRequirements = ["pandas==2.3.3", "datasets==5.2.0"];
+// numpy is the independent reference of test/eval/report.test.ts's bootstrap intervals (numpy.percentile
+// over the same resamples); pinned here although pandas pulls it in, so the reference never drifts.
+const fastChatRequirements = ["pandas==2.3.3", "datasets==5.2.0", "numpy==2.3.5"];
 const fastChatNoDeps = ["fschat==0.2.36"];
 // The trackers of `train --report-to` (test/trainer/test_trackers.py reads each one back offline), and the Jupyter
 // client that runs examples/study.ipynb on the Deno kernel in test/core/notebook.test.ts (no ipykernel: the kernel is

@@ -1,5 +1,6 @@
 // Public API of polyglot-instruct. Only re-exports live here.
 export * from "./errors";
+export { InvalidOptionsError } from "./parse-options";
 export * from "./record/canonical-record";
 export * from "./record/language-codes";
 export * from "./record/compare-ids";

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, type Option } from "commander";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ConfigError, InputError, PolyglotError, UsageError } from "../errors";
@@ -40,7 +40,32 @@ export function createProgram(): Command {
   registerReviewCommands(program);
   registerExperimentCommands(program);
   for (const command of program.commands) command.exitOverride();
+  checkRequiredOptionsAfterUnknownOnes(program);
   return program;
+}
+
+/**
+ * commander checks required options before it looks for unknown ones, so a typo such as
+ * `--inptu x` was reported as "required option '--input' not specified". Required options are
+ * checked here instead, in a `preAction` hook, which runs after commander's unknown-option check:
+ * the typo is named first.
+ */
+function checkRequiredOptionsAfterUnknownOnes(program: Command): void {
+  const required = new Map<Command, Option[]>();
+  const collect = (command: Command): void => {
+    const options = command.options.filter((option) => option.mandatory);
+    for (const option of options) option.mandatory = false;
+    if (options.length > 0) required.set(command, options);
+    command.commands.forEach(collect);
+  };
+  collect(program);
+  program.hook("preAction", (_program, command) => {
+    for (const option of required.get(command) ?? []) {
+      if (command.getOptionValue(option.attributeName()) === undefined) {
+        command.error(`error: required option '${option.flags}' not specified`, { code: "commander.missingMandatoryOptionValue" });
+      }
+    }
+  });
 }
 
 /**
@@ -72,13 +97,6 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.stderr.write(`build-datasets: ${error.message}\n`);
       trace();
       return EXIT.failure;
-    }
-    if (error instanceof Error && error.name === "ZodError") {
-      const issues = (error as Error & { issues?: { path: PropertyKey[]; message: string }[] }).issues ?? [];
-      const lines = issues.map((issue) => `  - ${issue.path.map(String).join(".") || "(options)"}: ${issue.message}`);
-      process.stderr.write(`build-datasets: invalid options:\n${lines.join("\n")}\n(run with --help for usage)\n`);
-      trace();
-      return EXIT.usage;
     }
     const known = describeSystemError(error);
     if (known) {

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { parseCompositionName } from "../compose/composition-name";
 import { isIso639_1 } from "../record/language-codes";
 
 /** `"de,fr, it"` -> `["de", "fr", "it"]`, each checked to be an ISO 639-1 code. */
@@ -17,6 +18,26 @@ export function parseList(value: string): string[] {
     .split(",")
     .map((entry) => entry.trim())
     .filter((entry) => entry.length > 0);
+}
+
+/** `"EN,DEFRITES"` -> `["EN", "DEFRITES"]`: at least one name, each a valid composition name. */
+export function parseCompositionList(value: string): string[] {
+  const names = parseList(value);
+  if (names.length === 0) throw new InvalidArgumentError("expected comma-separated composition names such as EN,DE,ENDEFRITES");
+  for (const name of names) {
+    try {
+      parseCompositionName(name);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  }
+  return names;
+}
+
+/** A seed: an integer (kept exact, so within +-2^53) or any other word, which seeds by its text. */
+export function parseSeed(value: string): number | string {
+  if (value.trim() === "") throw new InvalidArgumentError("expected a seed such as 0 or 42");
+  return /^-?\d+$/.test(value.trim()) ? parseInteger(value) : value;
 }
 
 export function parseInteger(value: string): number {
@@ -38,10 +59,35 @@ export function parseNonNegativeNumber(value: string): number {
   return number;
 }
 
-/** A share in [0, 1), e.g. `0.03`. */
-export function parseFraction(value: string): number {
-  const number = parseNonNegativeNumber(value);
-  if (number >= 1) throw new InvalidArgumentError(`expected a share below 1 such as 0.03, got "${value}"`);
+/** The interval a fraction option must lie in; an end is allowed only when marked inclusive. */
+export interface FractionRange {
+  min: number;
+  max: number;
+  minInclusive: boolean;
+  maxInclusive: boolean;
+  /** A value shown in the error message, e.g. `"0.03"`. */
+  example: string;
+}
+
+/** A share to hold out or keep, in [0, 1): 0 is "none", 1 would leave nothing. */
+export const SHARE_RANGE: FractionRange = { min: 0, max: 1, minInclusive: true, maxInclusive: false, example: "0.03" };
+
+/** A confidence level, in (0, 1): neither end describes an interval. */
+export const CONFIDENCE_RANGE: FractionRange = { min: 0, max: 1, minInclusive: false, maxInclusive: false, example: "0.95" };
+
+function describeRange(range: FractionRange): string {
+  return `${range.minInclusive ? "[" : "("}${range.min}, ${range.max}${range.maxInclusive ? "]" : ")"}`;
+}
+
+/** Parses a decimal number and checks it lies in `range`, e.g. `parseFraction("0.03", SHARE_RANGE)` -> `0.03`. */
+export function parseFraction(value: string, range: FractionRange): number {
+  const number = Number(value);
+  const inRange =
+    value.trim() !== "" &&
+    Number.isFinite(number) &&
+    (range.minInclusive ? number >= range.min : number > range.min) &&
+    (range.maxInclusive ? number <= range.max : number < range.max);
+  if (!inRange) throw new InvalidArgumentError(`expected a number in ${describeRange(range)} such as ${range.example}, got "${value}"`);
   return number;
 }
 
@@ -52,4 +98,9 @@ export function parseArrowFormat(value: string): "stream" | "file" {
     throw new InvalidArgumentError(`expected stream (what datasets.Dataset.from_file memory-maps) or file (pyarrow.ipc.open_file), got "${value}"`);
   }
   return layout;
+}
+
+/** A commander option parser for fractions in `range`. */
+export function fractionIn(range: FractionRange): (value: string) => number {
+  return (value) => parseFraction(value, range);
 }

@@ -12,6 +12,7 @@ import { RecordEncoder } from "../encode/record-encoder";
 import { RecordStore } from "../encode/record-store";
 import type { EncodedLanguage } from "../record/encoded-record";
 import { languageFromFileName, readSource, sourceFormatSchema } from "../sources/read-source";
+import { parseOptions } from "../parse-options";
 
 /** One input file as the manifest records it. */
 export interface InputFileInfo {
@@ -95,7 +96,7 @@ function languageFilesOf(paths: string[], origin: string): Map<string, string> {
  */
 export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Promise<ParallelCorpus> {
   const { path, files: listedFiles, languages: requested, format, source, onProgress, workerScripts } =
-    loadParallelCorpusOptionsSchema.parse(options);
+    parseOptions(loadParallelCorpusOptionsSchema, options, "loadParallelCorpus");
   const records = new Map<string, RecordStore>();
   /** id -> how many of the loaded languages hold it. */
   const presence = new Map<string, number>();

@@ -21,6 +21,7 @@ import {
   type ModelAnswer,
   type MtBenchQuestion,
 } from "./mt-bench-files";
+import { parseOptions } from "../parse-options";
 
 /**
  * One override: text that replaces the translation of one question in one language, for questions
@@ -156,7 +157,7 @@ interface DocumentSlot {
  * `manifest.json` last.
  */
 export async function buildMtBenchX(options: BuildMtBenchXOptions): Promise<BuildMtBenchXResult> {
-  const parsed = buildMtBenchXOptionsSchema.parse(options);
+  const parsed = parseOptions(buildMtBenchXOptionsSchema, options, "buildMtBenchX");
   const questions = await readQuestions(parsed.questions);
   const references = await readModelAnswers(parsed.references);
   const prompts = [...(await readJudgePrompts(parsed.judgePrompts)).values()];

@@ -5,7 +5,8 @@ import { parseCompositionName } from "../compose/composition-name";
 import { ConfigError, type ConfigIssue } from "../errors";
 import { comparisonPairSchema, parseComparisonPairs } from "../eval/report/cross-lingual";
 import { languageCodeSchema } from "../record/canonical-record";
-import { compositionsOf, parseStudyConfig, readConfigJson, resolveConfigPath, studyConfigSchema, toConfigIssues, type StudyConfig } from "../study/study-config";
+import { toConfigIssues } from "../parse-options";
+import { compositionsOf, parseStudyConfig, readConfigJson, resolveConfigPath, studyConfigSchema, type StudyConfig } from "../study/study-config";
 
 const nameSchema = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, "use lowercase letters, digits, '.' and '-' (no '_': it separates the parts of a model id)");
 
@@ -301,7 +302,8 @@ function crossCheck(config: ExperimentConfig, study: StudyConfig): ConfigIssue[]
   config.report.comparisons.forEach((text, index) => {
     try {
       for (const pair of parseComparisonPairs(text)) {
-        comparisonPairSchema.parse(pair);
+        const checked = comparisonPairSchema.safeParse(pair);
+        if (!checked.success) throw new Error(toConfigIssues(checked.error).map((issue) => `${issue.path}: ${issue.message}`).join("; "));
         for (const side of [pair.multilingual, pair.monolingual]) if (side !== "@lang") parseCompositionName(side);
       }
     } catch (error) {

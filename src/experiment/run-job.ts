@@ -259,8 +259,8 @@ const STEPS: Record<ExperimentJob["kind"], (options: StepOptions) => Promise<voi
     try {
       const provider = createOpenAICompatibleJudge(
         server
-          ? { model: judge.model, baseURL: server.baseURL, apiKey: "smoke-test" }
-          : { model: judge.model, apiKeyEnv: judge.apiKeyEnv, ...(judge.baseUrl ? { baseURL: judge.baseUrl } : {}) },
+          ? { model: judge.model, baseUrl: server.baseUrl, apiKey: "smoke-test" }
+          : { model: judge.model, apiKeyEnv: judge.apiKeyEnv, ...(judge.baseUrl ? { baseUrl: judge.baseUrl } : {}) },
       );
       // The cache lives outside the job's output, so a rerun of a changed or killed judge job never pays twice.
       const cache = join(context.directory, "cache", "judge", `${job.modelId}.jsonl`);

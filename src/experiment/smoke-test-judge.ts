@@ -11,7 +11,7 @@ export const SMOKE_TEST_NOTICE = "SMOKE TEST: a deterministic scorer, not an LLM
 /** A running smoke-test judge. */
 export interface SmokeTestJudge {
   /** Base URL for an OpenAI client: `http://127.0.0.1:<port>/v1`. */
-  baseURL: string;
+  baseUrl: string;
   close(): Promise<void>;
 }
 
@@ -67,7 +67,7 @@ export async function startSmokeTestJudge(): Promise<SmokeTestJudge> {
   });
   const { port } = server.address() as AddressInfo;
   return {
-    baseURL: `http://127.0.0.1:${port}/v1`,
+    baseUrl: `http://127.0.0.1:${port}/v1`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

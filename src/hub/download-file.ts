@@ -10,7 +10,7 @@ import { HubIntegrityError, HubNotFoundError, describeRepo, formatRepoDesignatio
 import type { CacheVerification, HubCache, HubCacheEntry } from "./hub-cache";
 import type { HubProgressCallback } from "./hub-progress";
 import { createObservedFetch } from "./observe-fetch";
-import { parseOptions } from "./parse-options";
+import { parseOptions } from "../parse-options";
 
 /** What the hub's `paths-info` announced for a file, checked after the download. */
 export interface ExpectedFile {

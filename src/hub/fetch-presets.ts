@@ -7,7 +7,7 @@ import { temporaryPathFor, writeFileAtomic } from "../io/atomic-write";
 import { acquireExclusiveLock } from "../io/exclusive-lock";
 import { sha256File } from "../io/hash-file";
 import { isIso639_1 } from "../record/language-codes";
-import { parseOptions } from "./parse-options";
+import { parseOptions } from "../parse-options";
 import { hubConnectionOptionsShape } from "./hub-credentials";
 
 /** A named source of the study on the hub. */

@@ -2,10 +2,11 @@ import { readFile, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
+import { cacheRoot } from "../cache-directory";
 import { writeFileAtomic } from "../io/atomic-write";
 import { sha256File } from "../io/hash-file";
 import type { HubRepo } from "./errors";
-import { parseOptions } from "./parse-options";
+import { parseOptions } from "../parse-options";
 import { environmentSchema } from "./hub-credentials";
 
 export const hubCacheDirOptionsSchema = z.strictObject({
@@ -26,8 +27,7 @@ export type HubCacheDirOptions = z.input<typeof hubCacheDirOptionsSchema>;
 export function resolveHubCacheDir(options: HubCacheDirOptions = {}): string {
   const { cacheDir, env = process.env, homeDir } = parseOptions(hubCacheDirOptionsSchema, options, "resolveHubCacheDir");
   if (cacheDir) return resolve(cacheDir);
-  if (env.POLYGLOT_CACHE_DIR) return resolve(env.POLYGLOT_CACHE_DIR, "hub");
-  return join(env.XDG_CACHE_HOME || join(homeDir ?? homedir(), ".cache"), "polyglot-instruct", "hub");
+  return join(cacheRoot(env, homeDir ?? homedir()), "hub");
 }
 
 /** What the cache knows about one downloaded file; written after the file itself, so its presence means complete. */

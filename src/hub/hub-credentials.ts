@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import type { HubProgressCallback } from "./hub-progress";
-import { parseOptions } from "./parse-options";
+import { parseOptions } from "../parse-options";
 
 /** The public hub; `HF_ENDPOINT` or the `hubUrl` option points elsewhere (a mirror, a test server). */
 export const DEFAULT_HUB_URL = "https://huggingface.co";

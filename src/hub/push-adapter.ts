@@ -10,7 +10,7 @@ import type { PushResult } from "./push-dataset";
 import { hubRepoNameSchema } from "./push-dataset";
 import { renderAdapterCard } from "./render-adapter-card";
 import { uploadToHub, type UploadFile } from "./upload-to-hub";
-import { parseOptions } from "./parse-options";
+import { parseOptions } from "../parse-options";
 import { pathExists } from "../io/path-exists";
 
 /** Names under which the trainer saves its resolved configuration, in order of preference. */

@@ -6,7 +6,7 @@ import { sha256File } from "../io/hash-file";
 import { HubPushRefusedError, HubTokenMissingError, repoPageUrl, type HubRepo } from "./errors";
 import { findHubToken, hubConnectionOptionsShape, resolveHubUrl } from "./hub-credentials";
 import { uploadToHub, type UploadFile } from "./upload-to-hub";
-import { parseOptions } from "./parse-options";
+import { parseOptions } from "../parse-options";
 
 /** `user/name` or `org/name`. */
 export const hubRepoNameSchema = z

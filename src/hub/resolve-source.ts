@@ -10,7 +10,7 @@ import { createHubCache, resolveHubCacheDir, type HubCache } from "./hub-cache";
 import type { HubProgressCallback } from "./hub-progress";
 import { createObservedFetch } from "./observe-fetch";
 import { isHubUri, parseHubUri } from "./parse-hub-uri";
-import { parseOptions } from "./parse-options";
+import { parseOptions } from "../parse-options";
 
 export const resolveSourceOptionsSchema = z.strictObject({
   /** A local path (returned unchanged) or an `hf://` URI, braces allowed: `hf://datasets/MBZUAI/Bactrian-X/data/{en,de}.json.gz`. */

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { countCodePoints } from "../text/count-code-points";
 import { readSource, sourceFormatSchema } from "../sources/read-source";
 import { findLanguageFiles } from "../corpus/load-parallel-corpus";
+import { parseOptions } from "../parse-options";
 
 export const inspectDatasetOptionsSchema = z.strictObject({
   /** A data file, or a directory of per-language files. */
@@ -35,7 +36,7 @@ export interface DatasetInspection {
 
 /** Rows, languages, ids, turns and characters of a dataset, per language. */
 export async function inspectDataset(options: InspectDatasetOptions): Promise<DatasetInspection> {
-  const { path, format } = inspectDatasetOptionsSchema.parse(options);
+  const { path, format } = parseOptions(inspectDatasetOptionsSchema, options, "inspectDataset");
   const files = (await stat(path)).isDirectory() ? Array.from((await findLanguageFiles(path)).values()) : [path];
   const idsByLanguage = new Map<string, Set<string>>();
   const statistics = new Map<string, { rows: number; turnsMin: number; turnsMax: number; turns: number; multi: number; characters: number }>();

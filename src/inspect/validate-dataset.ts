@@ -5,6 +5,7 @@ import { readRows } from "../io/read-rows";
 import { canonicalRecordSchema } from "../record/canonical-record";
 import { findLanguageFiles } from "../corpus/load-parallel-corpus";
 import { detectSourceFormat, languageFromFileName, normaliseRow, sourceFormatSchema } from "../sources/read-source";
+import { parseOptions } from "../parse-options";
 
 export const validateDatasetOptionsSchema = z.strictObject({
   /** A data file, or a directory of per-language files. */
@@ -31,7 +32,7 @@ export function formatProblem(problem: ValidationProblem): string {
  * conversation that does not start with a user turn, and duplicate (id, lang) pairs.
  */
 export async function validateDataset(options: ValidateDatasetOptions): Promise<{ rows: number; problems: ValidationProblem[] }> {
-  const { path, format, maxProblems } = validateDatasetOptionsSchema.parse(options);
+  const { path, format, maxProblems } = parseOptions(validateDatasetOptionsSchema, options, "validateDataset");
   const files = (await stat(path)).isDirectory() ? Array.from((await findLanguageFiles(path)).values()) : [path];
   const problems: ValidationProblem[] = [];
   const seen = new Map<string, InputLocation>();

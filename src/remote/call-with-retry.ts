@@ -1,6 +1,7 @@
 import pRetry, { AbortError } from "p-retry";
 import { z } from "zod";
 import { RemoteCallError, RemoteTimeoutError } from "./remote-call-error";
+import { parseOptions } from "../parse-options";
 
 /** The retry and timeout policy of every remote call. */
 export const remoteCallPolicySchema = z.strictObject({
@@ -66,14 +67,14 @@ export function resolveMaxTimeout(policy: RemoteCallPolicy): number | undefined 
  * own retries are switched off: this is the only place that retries.
  */
 export async function callWithRetry<T>(attempt: (context: AttemptContext) => Promise<T>, options: CallWithRetryOptions): Promise<T> {
-  const policy = remoteCallPolicySchema.parse({
+  const policy = parseOptions(remoteCallPolicySchema, {
     retries: options.retries,
     minBackoffMs: options.minBackoffMs,
     maxBackoffMs: options.maxBackoffMs,
     maxRetryAfterMs: options.maxRetryAfterMs,
     timeoutMs: options.timeoutMs,
     maxTimeoutMs: options.maxTimeoutMs,
-  });
+  }, "callWithRetry");
   const retries = policy.retries ?? 6;
   const minBackoffMs = policy.minBackoffMs ?? 1000;
   const maxBackoffMs = policy.maxBackoffMs ?? 60_000;

@@ -11,10 +11,10 @@ let library: OpenAIModule | undefined;
  * loaded on first use, its own retries off (the remote layer retries), the time limit given per
  * request by the caller.
  */
-export async function createOpenAIClient(options: { apiKey: string; baseURL?: string }): Promise<OpenAI> {
+export async function createOpenAIClient(options: { apiKey: string; baseUrl?: string }): Promise<OpenAI> {
   library ??= (await import("openai")).default;
   registerSecret(options.apiKey);
-  return new library({ apiKey: options.apiKey, ...(options.baseURL ? { baseURL: options.baseURL } : {}), maxRetries: 0, timeout: 24 * 3600_000 });
+  return new library({ apiKey: options.apiKey, ...(options.baseUrl ? { baseURL: options.baseUrl } : {}), maxRetries: 0, timeout: 24 * 3600_000 });
 }
 
 /** What the message of a failed OpenAI call says about where it went. */

@@ -8,6 +8,7 @@ import { createAccessToken, createReviewApp, startReviewServer } from "./review-
 import { openReviewStore, type ReviewStore } from "./review-store";
 import { mountTranslationRoutes } from "./translation-routes";
 import { loadBenchReview, loadCorpusReview } from "./translation-review";
+import { parseOptions } from "../parse-options";
 
 /** The SQLite database of a review session, in its output directory. */
 export const REVIEW_DATABASE = "review.sqlite";
@@ -114,7 +115,7 @@ async function serve(
  * console.log(session.url);
  */
 export async function startTranslationReview(options: TranslationReviewOptions): Promise<ReviewSession> {
-  const parsed = translationReviewOptionsSchema.parse(options);
+  const parsed = parseOptions(translationReviewOptionsSchema, options, "startTranslationReview");
   const review = parsed.corpus
     ? await loadCorpusReview({ corpus: parsed.corpus, ...(parsed.languages ? { languages: parsed.languages } : {}) })
     : await loadBenchReview({ bench: parsed.bench!, ...(parsed.languages ? { languages: parsed.languages } : {}) });
@@ -133,7 +134,7 @@ export async function startTranslationReview(options: TranslationReviewOptions):
  * const session = await startRatingReview({ bench: "mt-bench-x", answers: "answers", lang: "DE", out: "ratings" });
  */
 export async function startRatingReview(options: RatingReviewOptions): Promise<ReviewSession> {
-  const parsed = ratingReviewOptionsSchema.parse(options);
+  const parsed = parseOptions(ratingReviewOptionsSchema, options, "startRatingReview");
   const review = await loadRatingReview({
     bench: parsed.bench,
     answers: parsed.answers,

@@ -11,6 +11,7 @@ import { strataByMetaField } from "./strata-by-meta-field";
 import { sourceFormatSchema } from "../sources/read-source";
 import { summariseEncodedRecords, type RecordStatistics } from "../record/record-statistics";
 import { loadParallelCorpus, type AlignmentReport, type InputFileInfo } from "../corpus/load-parallel-corpus";
+import { parseOptions } from "../parse-options";
 
 export const sampleCorpusOptionsSchema = z.strictObject({
   /** A parallel corpus: a directory with one file per language, or one file with a `lang` column. */
@@ -46,7 +47,7 @@ export interface SampleManifest {
  * `manifest.json`.
  */
 export async function sampleCorpus(options: SampleCorpusOptions): Promise<SampleManifest> {
-  const parsed = sampleCorpusOptionsSchema.parse(options);
+  const parsed = parseOptions(sampleCorpusOptionsSchema, options, "sampleCorpus");
   const corpus = await loadParallelCorpus({
     path: parsed.input,
     ...(parsed.languages ? { languages: parsed.languages } : {}),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { UsageError } from "../errors";
 import { compareIds } from "../record/compare-ids";
 import { shuffleIds } from "./seeded-random";
+import { parseOptions } from "../parse-options";
 
 export const sampleIdsOptionsSchema = z
   .strictObject({
@@ -33,7 +34,7 @@ export type SampleIdsOptions = z.input<typeof sampleIdsOptionsSchema>;
  * sample keeps the population's mix. The result is sorted, so it is a set, not an order.
  */
 export function sampleIds(options: SampleIdsOptions): string[] {
-  const { ids, n, characterBudget, characters, strata, seed } = sampleIdsOptionsSchema.parse(options);
+  const { ids, n, characterBudget, characters, strata, seed } = parseOptions(sampleIdsOptionsSchema, options, "sampleIds");
   const unique = Array.from(new Set(ids));
   if (n !== undefined && n > unique.length) {
     throw new UsageError(`cannot sample ${n} ids from ${unique.length}: the corpus has fewer ids than requested`);

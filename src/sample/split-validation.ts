@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { compareIds } from "../record/compare-ids";
 import { shuffleIds } from "./seeded-random";
+import { parseOptions } from "../parse-options";
 
 export const splitValidationOptionsSchema = z.strictObject({
   ids: z.array(z.string()),
@@ -16,7 +17,7 @@ export type SplitValidationOptions = z.input<typeof splitValidationOptionsSchema
  * `"<seed>:validation"` stream; both lists come back sorted.
  */
 export function splitValidation(options: SplitValidationOptions): { train: string[]; validation: string[] } {
-  const { ids, fraction, seed } = splitValidationOptionsSchema.parse(options);
+  const { ids, fraction, seed } = parseOptions(splitValidationOptionsSchema, options, "splitValidation");
   const order = shuffleIds(ids, seed, "validation");
   const count = fraction === 0 ? 0 : Math.max(1, Math.round(order.length * fraction));
   return { validation: order.slice(0, count).sort(compareIds), train: order.slice(count).sort(compareIds) };

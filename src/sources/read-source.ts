@@ -13,6 +13,7 @@ import { isLimaRow, normaliseLimaRow } from "./lima";
 import { isMtBenchQuestionRow, normaliseMtBenchQuestionRow } from "./mt-bench-question";
 import { isOpenAIMessagesRow, normaliseOpenAIMessagesRow } from "./openai-messages";
 import { isShareGptRow, normaliseShareGptRow } from "./sharegpt";
+import { parseOptions } from "../parse-options";
 
 interface SourceFormatSpec {
   matches(row: Record<string, unknown>): boolean;
@@ -82,7 +83,7 @@ export function normaliseRow(value: unknown, format: SourceFormat, context: RowC
  * raises an InputError that names the file, line and field.
  */
 export async function* readSource(options: ReadSourceOptions): AsyncGenerator<CanonicalRecord> {
-  const { path, format, lang, source } = readSourceOptionsSchema.parse(options);
+  const { path, format, lang, source } = parseOptions(readSourceOptionsSchema, options, "readSource");
   if (lang !== undefined && !isIso639_1(lang)) {
     throw new InputError(`"${lang}" is not a lowercase ISO 639-1 language code`, { file: path, field: "lang" });
   }

@@ -6,6 +6,7 @@ import { sourceFormatSchema } from "../sources/read-source";
 import { parseStudyConfig } from "./study-config";
 import { runStudy, type StudyEvent } from "./run-study";
 import type { StudyManifest } from "./manifest";
+import { parseOptions } from "../parse-options";
 import type { WorkerScripts } from "../worker/worker-script";
 
 export const composeDatasetOptionsSchema = z.strictObject({
@@ -35,7 +36,7 @@ export type ComposeDatasetOptions = z.input<typeof composeDatasetOptionsSchema>;
  * await composeDataset({ input: "data/bactrian-x", compositions: ["EN", "DEFRITES-sampled"], outDir: "out", seed: 7 });
  */
 export async function composeDataset(options: ComposeDatasetOptions): Promise<StudyManifest> {
-  const parsed = composeDatasetOptionsSchema.parse(options);
+  const parsed = parseOptions(composeDatasetOptionsSchema, options, "composeDataset");
   const input = resolve(parsed.input);
   const name = basename(input).split(".")[0]!.toLowerCase().replace(/[^a-z0-9._-]/g, "-") || "corpus";
   const languages: string[] = [];

@@ -21,6 +21,7 @@ import type { CreateTranslationProviderOptions } from "../translate/create-trans
 import { createStagingDirectory, type StagingDirectory } from "./staging-directory";
 import { compositionsOf, resolveConfigPath, type CorpusConfig, type StudyConfig } from "./study-config";
 import type { StudyManifest, CorpusManifestEntry, ManifestInput } from "./manifest";
+import { parseOptions } from "../parse-options";
 
 /** What the study runner reports while it works (the CLI renders these). */
 export type StudyEvent =
@@ -68,7 +69,7 @@ export type RunStudyOptions = z.input<typeof runStudyOptionsSchema>;
  * place only when the whole study succeeded.
  */
 export async function runStudy(options: RunStudyOptions): Promise<StudyManifest> {
-  const parsed = runStudyOptionsSchema.parse(options);
+  const parsed = parseOptions(runStudyOptionsSchema, options, "runStudy");
   // One build per output folder at a time: a second one waits, then rebuilds from the caches.
   const release = await acquireExclusiveLock({
     path: parsed.outDir,

@@ -1,11 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
+import { acceptDeprecatedNames } from "../deprecated-names";
 import { cacheOnlyTranslatorOptionsSchema } from "../translate/providers/cache-only";
-import { deepLOptionsSchema } from "../translate/providers/deepl";
-import { googleTranslateOptionsSchema } from "../translate/providers/google";
-import { openAITranslatorOptionsSchema } from "../translate/providers/openai-compatible";
+import { deepLOptionsSchema, deepLRenamedOptions } from "../translate/providers/deepl";
+import { googleTranslateOptionsSchema, googleTranslateRenamedOptions } from "../translate/providers/google";
+import { openAITranslatorOptionsSchema, openAITranslatorRenamedOptions } from "../translate/providers/openai-compatible";
 import { ConfigError, type ConfigIssue } from "../errors";
+import { toConfigIssues } from "../parse-options";
 import { parseCompositionName, studyCompositions } from "../compose/composition-name";
 import { arrowFormatSchema, outputFormatSchema } from "../compose/write-compositions";
 import { languageCodeSchema } from "../record/canonical-record";
@@ -31,7 +33,7 @@ const translateSchema = z.strictObject({
   to: z.array(languageCodeSchema).min(1),
   /** `deepl`, `google`, `openai`, or `cache` (replay the translation cache only, no network). */
   provider: z.enum(["deepl", "google", "openai", "cache"]),
-  /** Options of the provider (serverUrl, model, formality, ...). Never put keys here: they come from the environment. */
+  /** Options of the provider (baseUrl, model, formality, ...). Never put keys here: they come from the environment. */
   providerOptions: z.record(z.string(), z.unknown()).optional(),
   /** Translation cache (file or directory); default: the cache every command shares (`$POLYGLOT_TRANSLATION_CACHE` or `~/.cache/polyglot-instruct/translations.jsonl`). */
   cache: z.string().min(1).optional(),
@@ -103,10 +105,12 @@ export function parseStudyConfig(value: unknown, options: { file?: string } = {}
   const issues = [...keyIssues(value), ...(parsed.success ? [] : toConfigIssues(parsed.error)), ...crossReferenceIssues(value), ...providerOptionIssues(value)];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues, options);
   // The manifest copies this object: rebuild each provider's options from its schema, so nothing
-  // the schema does not know reaches it.
-  for (const corpus of Object.values(parsed.data.corpora)) {
+  // the schema does not know reaches it, and old option names reach it under their new names.
+  for (const [name, corpus] of Object.entries(parsed.data.corpora)) {
     if (corpus.translate?.providerOptions) {
-      corpus.translate.providerOptions = PROVIDER_CONFIG_SCHEMAS[corpus.translate.provider]!.parse(corpus.translate.providerOptions) as Record<string, unknown>;
+      const { schema, renamed } = PROVIDER_CONFIGS[corpus.translate.provider]!;
+      const current = acceptDeprecatedNames(corpus.translate.providerOptions, renamed, `${options.file ?? "study config"}: corpora.${name}.translate.providerOptions`);
+      corpus.translate.providerOptions = schema.parse(current) as Record<string, unknown>;
     }
   }
   return parsed.data;
@@ -153,14 +157,18 @@ function providerOptionIssues(value: unknown): ConfigIssue[] {
   for (const [name, corpus] of Object.entries(corpora as Record<string, unknown>)) {
     const translate = (corpus as { translate?: { provider?: unknown; providerOptions?: unknown } } | null)?.translate;
     if (!translate || typeof translate.provider !== "string" || !translate.providerOptions || typeof translate.providerOptions !== "object") continue;
-    const schema = PROVIDER_CONFIG_SCHEMAS[translate.provider];
-    if (!schema) continue;
+    const config = PROVIDER_CONFIGS[translate.provider];
+    if (!config) continue;
     const options = Object.fromEntries(Object.entries(translate.providerOptions as Record<string, unknown>).filter(([key]) => !KEY_FIELD.test(key)));
-    const result = schema.safeParse(options);
-    if (!result.success) {
-      for (const issue of toConfigIssues(result.error)) {
-        issues.push({ path: [`corpora.${name}.translate.providerOptions`, issue.path].filter(Boolean).join("."), message: issue.message });
+    const where = (path: string) => [`corpora.${name}.translate.providerOptions`, path].filter(Boolean).join(".");
+    for (const [oldName, newName] of Object.entries(config.renamed)) {
+      if (options[oldName] !== undefined && options[newName] !== undefined) {
+        issues.push({ path: where(oldName), message: `the deprecated name of ${newName}; give only ${newName}` });
       }
+    }
+    const result = config.schema.safeParse(options);
+    if (!result.success) {
+      for (const issue of toConfigIssues(result.error)) issues.push({ path: where(issue.path), message: issue.message });
     }
   }
   return issues;
@@ -169,11 +177,11 @@ function providerOptionIssues(value: unknown): ConfigIssue[] {
 // The options a config may give each provider: its own schema without the key and the environment,
 // so a key can only come from the environment.
 const withoutSecrets = { apiKey: true, env: true } as const;
-const PROVIDER_CONFIG_SCHEMAS: Record<string, z.ZodType> = {
-  deepl: deepLOptionsSchema.omit(withoutSecrets),
-  google: googleTranslateOptionsSchema.omit(withoutSecrets),
-  openai: openAITranslatorOptionsSchema.omit(withoutSecrets),
-  cache: cacheOnlyTranslatorOptionsSchema,
+const PROVIDER_CONFIGS: Record<string, { schema: z.ZodType; renamed: Readonly<Record<string, string>> }> = {
+  deepl: { schema: deepLOptionsSchema.omit(withoutSecrets), renamed: deepLRenamedOptions },
+  google: { schema: googleTranslateOptionsSchema.omit(withoutSecrets), renamed: googleTranslateRenamedOptions },
+  openai: { schema: openAITranslatorOptionsSchema.omit(withoutSecrets), renamed: openAITranslatorRenamedOptions },
+  cache: { schema: cacheOnlyTranslatorOptionsSchema, renamed: {} },
 };
 
 // Checked on the raw value, beside the schema, so that a dangling reference is reported together
@@ -195,12 +203,6 @@ function crossReferenceIssues(value: unknown): ConfigIssue[] {
   return issues;
 }
 
-export function toConfigIssues(error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join("."),
-    message: issue.code === "unrecognized_keys" ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((key) => `"${key}"`).join(", ")}` : issue.message,
-  }));
-}
 
 /** Reads and validates a study config JSON file; relative paths in it are relative to the file. */
 export async function readStudyConfig(path: string): Promise<{ config: StudyConfig; baseDirectory: string }> {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../errors";
+import { InvalidOptionsError } from "../parse-options";
 import { createCacheOnlyTranslator } from "./providers/cache-only";
 import { createDeepL, type DeepLOptions } from "./providers/deepl";
 import { createGoogleTranslate, type GoogleTranslateOptions } from "./providers/google";
@@ -38,12 +39,8 @@ export function createTranslationProvider(options: CreateTranslationProviderOpti
         throw new ConfigError([{ path: "provider", message: `unknown provider "${String(provider)}"; use one of ${PROVIDER_NAMES.join(", ")}` }]);
     }
   } catch (error) {
-    if (error instanceof z.ZodError) {
-      throw new ConfigError(
-        error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
-        { cause: error },
-      );
-    }
+    // Provider options come from configs: their problems are a ConfigError, paths included.
+    if (error instanceof InvalidOptionsError) throw new ConfigError([...error.issues], { cause: error });
     throw error;
   }
 }

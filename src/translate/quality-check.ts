@@ -1,4 +1,4 @@
-import { countCodePoints } from "./segment";
+import { countCodePoints } from "../text/count-code-points";
 
 /** The kinds of problems the quality report lists. */
 export type QualityIssueKind =

@@ -99,10 +99,3 @@ export function proseText(segment: Segment): string {
 export function proseOfNeutral(text: string): string {
   return text.replace(PLACEHOLDER_PATTERN, "");
 }
-
-/** Unicode code points, the unit translation services bill. */
-export function countCodePoints(text: string): number {
-  let count = 0;
-  for (const _ of text) count++;
-  return count;
-}

@@ -11,15 +11,17 @@ import { UsageError } from "../errors";
 import { acquireExclusiveLock } from "../io/exclusive-lock";
 import { remoteCallPolicySchema } from "../remote/call-with-retry";
 import { RemoteQuotaError } from "../remote/remote-call-error";
-import { writeReviewCsv, type ReviewRow } from "./review-csv";
+import { buildCorpusTranslationReport, buildReviewRows, summariseLanguages, type CorpusDocuments, type DocumentOwner, type LanguageSummary } from "./corpus-translation-report";
+import { writeReviewCsv } from "./review-csv";
 import {
   prepareDocuments,
   translateDocuments,
+  type TranslateDocumentsResult,
   type TranslationProgress,
-  type TranslationReport,
 } from "./translate-documents";
 import type { TranslationCache } from "./translation-cache";
 import type { TranslationProvider } from "./translation-provider";
+import { parseOptions } from "../parse-options";
 
 export const translateCorpusOptionsSchema = z.strictObject({
   /** The corpus to translate (LIMA `train.jsonl`, or any format `readSource` reads). */
@@ -81,8 +83,7 @@ function combineProgress(from: string, languages: TranslationProgress[]): Transl
   };
 }
 
-/** One language's outcome (the full issue list is in translation-report.json). */
-export type LanguageSummary = Omit<TranslationReport, "issues"> & { issueCounts: Record<string, number> };
+export type { LanguageSummary } from "./corpus-translation-report";
 
 /** What {@link translateCorpus} did. */
 export interface TranslateCorpusSummary {
@@ -98,40 +99,70 @@ export interface TranslateCorpusSummary {
  * Translates a corpus into several languages and writes the parallel corpus: `en.jsonl`,
  * `de.jsonl`, ... with the same ids (every turn translated), then `translation-report.json` and
  * `review.csv`. Every distinct segment is translated once per language across the whole corpus.
+ * Phases: read the corpus into documents, translate them into every language, then (unless a dry
+ * run) write the corpus files and, last, the review and the report.
  *
  * @example
  * await translateCorpus({ input: "lima/train.jsonl", from: "en", to: ["de", "fr"], provider, cache, outDir: "out/lima-x" });
  */
 export async function translateCorpus(options: TranslateCorpusOptions): Promise<TranslateCorpusSummary> {
-  const parsed = translateCorpusOptionsSchema.parse(options);
+  const parsed = parseOptions(translateCorpusOptionsSchema, options, "translateCorpus");
   if (parsed.to.includes(parsed.from)) {
     throw new UsageError(`the target languages include the source language "${parsed.from}"`);
   }
-  const source = parsed.source ?? "lima-x";
+  const corpus = await readCorpusDocuments(parsed);
+  const results = await translateIntoEveryLanguage(parsed, corpus);
+  const reports = results.map((result) => result.report);
+  const languages = summariseLanguages(reports);
+  if (parsed.dryRun) return { outDir: parsed.outDir, records: corpus.records.length, dryRun: true, files: [], languages };
+
+  const release = await acquireExclusiveLock({
+    path: parsed.outDir,
+    what: `the output folder ${parsed.outDir}`,
+    ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
+    ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
+  });
+  try {
+    const files = await writeTranslatedCorpus(parsed, corpus, results);
+    return { outDir: parsed.outDir, records: corpus.records.length, dryRun: false, files, languages };
+  } finally {
+    await release();
+  }
+}
+
+type ParsedTranslateCorpusOptions = z.output<typeof translateCorpusOptionsSchema>;
+
+/** Reads the corpus; every message of every record is one document, and `owners` maps documents back. */
+async function readCorpusDocuments(parsed: ParsedTranslateCorpusOptions): Promise<CorpusDocuments & { records: CanonicalRecord[] }> {
   const records: CanonicalRecord[] = [];
   for await (const record of readSource({
     path: parsed.input,
     ...(parsed.format ? { format: parsed.format } : {}),
     lang: parsed.from,
-    source,
+    source: parsed.source ?? "lima-x",
   })) {
     records.push(record);
   }
-  // Every message of every record is one document; this index maps documents back.
   const documents: string[] = [];
-  const owners: { record: number; turn: number }[] = [];
+  const owners: DocumentOwner[] = [];
   records.forEach((record, recordIndex) =>
     record.messages.forEach((message, turn) => {
       documents.push(message.content);
       owners.push({ record: recordIndex, turn });
     }),
   );
+  return { records, documents, owners };
+}
 
-  const prepared = prepareDocuments({ documents, from: parsed.from });
-  const reports: TranslationReport[] = [];
-  const outputs = new Map<string, CanonicalRecord[]>();
-  // All target languages run at once under one request limit: while one language reassembles and
-  // checks its output, the others keep the connection busy.
+/**
+ * Translates the documents into every target language at once, under one request limit: while one
+ * language reassembles and checks its output, the others keep the connection busy. Results come in
+ * the order of `to`; every language has stopped before an error is thrown, so nothing writes to the
+ * cache afterwards.
+ */
+async function translateIntoEveryLanguage(parsed: ParsedTranslateCorpusOptions, corpus: CorpusDocuments): Promise<TranslateDocumentsResult[]> {
+  // The same array goes to every language with its segmentation: `prepared` is reused only for it.
+  const prepared = prepareDocuments({ documents: corpus.documents, from: parsed.from });
   const requestLimit = pLimit(parsed.concurrency ?? 4);
   const latest = new Map<string, TranslationProgress>();
   const onProgress = parsed.onProgress
@@ -143,7 +174,7 @@ export async function translateCorpus(options: TranslateCorpusOptions): Promise<
   const settled = await Promise.allSettled(
     parsed.to.map((to) =>
       translateDocuments({
-        documents,
+        documents: corpus.documents,
         prepared,
         from: parsed.from,
         to,
@@ -158,151 +189,54 @@ export async function translateCorpus(options: TranslateCorpusOptions): Promise<
         ...(parsed.retry ? { retry: parsed.retry } : {}),
         ...(parsed.sleep ? { sleep: parsed.sleep } : {}),
         describeDocument: (index: number) => {
-          const owner = owners[index]!;
-          return `record ${records[owner.record]!.id} (${parsed.inputName ?? parsed.input}) message ${owner.turn + 1}`;
+          const owner = corpus.owners[index]!;
+          return `record ${corpus.records[owner.record]!.id} (${parsed.inputName ?? parsed.input}) message ${owner.turn + 1}`;
         },
       }),
     ),
   );
-  // Every language has stopped before an error is reported, so nothing writes to the cache afterwards.
   const failures = settled.filter((result): result is PromiseRejectedResult => result.status === "rejected").map((result) => result.reason);
   if (failures.length > 0) throw failures.find((error) => error instanceof RemoteQuotaError) ?? failures[0];
-  settled.forEach((result, languageIndex) => {
-    if (result.status !== "fulfilled") return;
-    const to = parsed.to[languageIndex]!;
-    const { translations, report } = result.value;
-    reports.push(report);
-    if (parsed.dryRun) return;
-    const translated = records.map((record) => ({
-      ...record,
-      lang: to,
-      messages: record.messages.map((message) => ({ ...message })),
-      meta: { ...record.meta, translated_from: parsed.from, translation_provider: report.provider },
-    }));
-    translations.forEach((text, documentIndex) => {
-      const owner = owners[documentIndex]!;
-      translated[owner.record]!.messages[owner.turn]!.content = text;
-    });
-    outputs.set(to, translated);
+  return settled.map((result) => (result as PromiseFulfilledResult<TranslateDocumentsResult>).value);
+}
+
+/** The records of one target language: the source records with each message replaced by its translation. */
+function translatedRecords(parsed: ParsedTranslateCorpusOptions, corpus: CorpusDocuments, to: string, result: TranslateDocumentsResult): CanonicalRecord[] {
+  const translated = corpus.records.map((record) => ({
+    ...record,
+    lang: to,
+    messages: record.messages.map((message) => ({ ...message })),
+    meta: { ...record.meta, translated_from: parsed.from, translation_provider: result.report.provider },
+  }));
+  result.translations.forEach((text, documentIndex) => {
+    const owner = corpus.owners[documentIndex]!;
+    translated[owner.record]!.messages[owner.turn]!.content = text;
   });
+  return translated;
+}
 
-  const languages: Record<string, LanguageSummary> = {};
-  for (const report of reports) {
-    const { issues, ...rest } = report;
-    const issueCounts: Record<string, number> = {};
-    for (const issue of issues) issueCounts[issue.kind] = (issueCounts[issue.kind] ?? 0) + 1;
-    languages[report.to] = { ...rest, issueCounts };
-  }
-  if (parsed.dryRun) return { outDir: parsed.outDir, records: records.length, dryRun: true, files: [], languages };
-
-  const release = await acquireExclusiveLock({
-    path: parsed.outDir,
-    what: `the output folder ${parsed.outDir}`,
-    ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
-    ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
-  });
-  try {
-    return await writeOutputs();
-  } finally {
-    await release();
-  }
-
-  async function writeOutputs(): Promise<TranslateCorpusSummary> {
-  // The report is the commit point of the folder: it goes first, and comes back last.
-  await rm(join(parsed.outDir, "translation-report.json"), { force: true });
+/**
+ * Writes the parallel corpus, then `review.csv` and `translation-report.json`. The report is the
+ * commit point of the folder: it is removed first and written last.
+ */
+async function writeTranslatedCorpus(
+  parsed: ParsedTranslateCorpusOptions,
+  corpus: CorpusDocuments & { records: CanonicalRecord[] },
+  results: readonly TranslateDocumentsResult[],
+): Promise<(WrittenFile & { path: string })[]> {
+  const reportPath = join(parsed.outDir, "translation-report.json");
+  await rm(reportPath, { force: true });
   const files: (WrittenFile & { path: string })[] = [];
   const write = async (name: string, rows: CanonicalRecord[]): Promise<void> => {
     const path = join(parsed.outDir, name);
     files.push({ path, ...(await writeJsonl(path, rows)) });
   };
-  await write(`${parsed.from}.jsonl`, records);
-  for (const to of parsed.to) await write(`${to}.jsonl`, outputs.get(to)!);
+  await write(`${parsed.from}.jsonl`, corpus.records);
+  for (const [index, to] of parsed.to.entries()) await write(`${to}.jsonl`, translatedRecords(parsed, corpus, to, results[index]!));
 
-  // Review rows: flagged segments, plus every corrected one so the curation loop stays visible.
-  const reviewRows: ReviewRow[] = [];
-  const correctedSources = new Map<string, string>();
-  for (const correction of parsed.corrections ?? []) correctedSources.set(`${correction.to}\u0000${correction.source}`, correction.translation);
-  const issueRows = reports.flatMap((report) =>
-    report.issues.map((issue) => {
-      const owner = owners[issue.document]!;
-      return {
-        lang: report.to,
-        id: records[owner.record]!.id,
-        turn: owner.turn,
-        segment: issue.segment,
-        kind: issue.kind,
-        detail: issue.detail,
-        source: issue.source,
-        translation: issue.translation,
-      };
-    }),
-  );
-  const byKey = new Map<string, ReviewRow & { issueList: string[] }>();
-  for (const row of issueRows) {
-    const key = `${row.lang}\u0000${row.source}`;
-    const existing = byKey.get(key);
-    if (existing) existing.issueList.push(row.kind);
-    else
-      byKey.set(key, {
-        id: row.id,
-        lang: row.lang,
-        turn: row.turn,
-        segment: row.segment,
-        issues: "",
-        source: row.source,
-        translation: row.translation,
-        correction: correctedSources.get(key) ?? "",
-        issueList: [row.kind],
-      });
-  }
-  for (const [key, translation] of correctedSources) {
-    if (byKey.has(key)) continue;
-    const [lang, sourceText] = key.split("\u0000") as [string, string];
-    if (!parsed.to.includes(lang)) continue;
-    byKey.set(key, { id: "", lang, turn: 0, segment: 0, issues: "", source: sourceText, translation, correction: translation, issueList: [] });
-  }
-  for (const row of byKey.values()) {
-    const { issueList, ...rest } = row;
-    reviewRows.push({ ...rest, issues: [...new Set(issueList)].join(";") });
-  }
-
-  // The report and review are written last: their presence means the corpus files are complete.
-  const reportPath = join(parsed.outDir, "translation-report.json");
-  const reviewPath = join(parsed.outDir, "review.csv");
-  await writeReviewCsv(reviewPath, reviewRows);
-  await writeFileAtomic(
-    reportPath,
-    JSON.stringify(
-      {
-        input: parsed.inputName ?? parsed.input,
-        from: parsed.from,
-        to: parsed.to,
-        records: records.length,
-        languages: Object.fromEntries(
-          reports.map((report) => [
-            report.to,
-            {
-              ...languages[report.to],
-              issues: report.issues.map((issue) => {
-                const owner = owners[issue.document]!;
-                return {
-                  id: records[owner.record]!.id,
-                  turn: owner.turn,
-                  segment: issue.segment,
-                  kind: issue.kind,
-                  ...(issue.detail ? { detail: issue.detail } : {}),
-                  source: issue.source,
-                  translation: issue.translation,
-                };
-              }),
-            },
-          ]),
-        ),
-      },
-      null,
-      2,
-    ) + "\n",
-  );
-  return { outDir: parsed.outDir, records: records.length, dryRun: false, files, languages };
-  }
+  const reports = results.map((result) => result.report);
+  await writeReviewCsv(join(parsed.outDir, "review.csv"), buildReviewRows({ corpus, reports, corrections: parsed.corrections ?? [], to: parsed.to }));
+  const report = buildCorpusTranslationReport({ input: parsed.inputName ?? parsed.input, from: parsed.from, to: parsed.to, corpus, reports });
+  await writeFileAtomic(reportPath, JSON.stringify(report, null, 2) + "\n");
+  return files;
 }

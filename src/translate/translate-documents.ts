@@ -4,10 +4,10 @@ import { UsageError } from "../errors";
 import { batchSegments } from "./batch-segments";
 import { estimateCost, type CostEstimate } from "./estimate-cost";
 import { checkTranslationQuality, loadLanguageDetector, type DetectLanguage, type QualityIssue, type QualityThresholds } from "./quality-check";
-import { callWithRetry, nextTimeout, remoteCallPolicySchema, resolveMaxTimeout } from "../remote/call-with-retry";
+import { callWithRetry, nextTimeout, remoteCallPolicySchema, resolveMaxTimeout, type RemoteCallPolicy } from "../remote/call-with-retry";
 import { RemoteCallError, RemoteQuotaError } from "../remote/remote-call-error";
+import { countCodePoints } from "../text/count-code-points";
 import {
-  countCodePoints,
   countPlaceholders,
   neutralText,
   proseText,
@@ -22,6 +22,7 @@ import { segmentMarkdown, type SegmentedDocument } from "./segment-markdown";
 import type { TranslationCache, TranslationCacheEntry } from "./translation-cache";
 import { TranslationCacheMissError, TranslationQuotaError } from "./translation-errors";
 import type { TranslationProvider } from "./translation-provider";
+import { parseOptions } from "../parse-options";
 
 /** A human correction: the whole translated text of one source segment in one language. */
 export interface TranslationCorrection {
@@ -193,17 +194,96 @@ interface Occurrence {
  * protected), looks every distinct segment up in the cache, sends only what is missing in batches
  * within the provider's limits, caches every answer as it arrives, repairs segments whose
  * placeholders did not survive, and reassembles byte-exact around the translated prose.
+ * The phases below read in that order: segment and look up (sending as batches fill), send, repair,
+ * reassemble and check.
  *
  * @example
  * const { translations, report } = await translateDocuments({ documents, from: "en", to: "de", provider, cache });
  */
 export async function translateDocuments(options: TranslateDocumentsOptions): Promise<TranslateDocumentsResult> {
-  const parsed = translateDocumentsOptionsSchema.parse(options);
+  const run = await startTranslationRun(options);
+  const lookup = await segmentAndLookUp(run);
+  if (run.dryRun) return { translations: [...run.parsed.documents], report: dryRunReport(run, lookup) };
+  if (run.provider.replays && lookup.missing.length > 0) throw cacheMissError(run, lookup);
+  await Promise.all(lookup.inFlight);
+  await repairLostPlaceholders(run);
+  throwIfStopped(run, lookup);
+  const { translations, issues, correctedSegments } = reassembleAndCheck(run);
+  return { translations, report: finalReport(run, lookup, { issues, correctedSegments }) };
+}
+
+type ParsedTranslateDocumentsOptions = z.output<typeof translateDocumentsOptionsSchema>;
+
+/** Adds an answer to the run (or sets it aside) and returns the cache entry to write, if any. */
+type OnAnswer = (source: string, translation: string) => TranslationCacheEntry | undefined;
+
+/** The state one `translateDocuments` call shares between its phases. */
+interface TranslationRun {
+  readonly parsed: ParsedTranslateDocumentsOptions;
+  readonly from: string;
+  readonly to: string;
+  readonly provider: TranslationProvider;
+  readonly cache: TranslationCache;
+  readonly providerId: string;
+  readonly dryRun: boolean;
+  /** Whether missing segments go to the service (not on a dry run, not for a replaying provider). */
+  readonly sending: boolean;
+  readonly price: Parameters<typeof estimateCost>[1];
+  readonly prepared: PreparedDocuments;
+  readonly detectLanguage: DetectLanguage | undefined;
+  /** Quality issues of each translated segment (neutral source text), checked as answers arrive. */
+  readonly qualityOf: Map<string, { kind: QualityIssue["kind"]; detail?: string }[]>;
+  /** Translation of each distinct segment (neutral text). */
+  readonly translated: Map<string, string>;
+  /** Segments translated prose run by prose run because their placeholders did not survive. */
+  readonly strictKeys: Set<string>;
+  /** Segments whose answer lost placeholders: repaired in strict mode. */
+  readonly needStrict: string[];
+  readonly firstOccurrence: Map<string, Occurrence>;
+  readonly stats: RunStats;
+  readonly limit: LimitFunction;
+  readonly policy: RemoteCallPolicy & { timeoutMs: number };
+  readonly maxTimeoutMs: number;
+  readonly describeDocument: (index: number) => string;
+  /** The first error that stops the run; requests not yet started are then skipped. */
+  fatal: unknown;
+}
+
+interface RunStats {
+  requests: number;
+  retries: number;
+  possiblyBilledRequests: number;
+  possiblyBilledCharacters: number;
+  sentCharacters: number;
+  serviceBilled: number | null;
+  done: number;
+  unique: number;
+  cached: number;
+  toSend: number;
+  /** Totals are known once every document is segmented; progress before that would mislead. */
+  segmented: boolean;
+}
+
+/** What segmenting and looking up found. */
+interface Lookup {
+  readonly segmentCount: number;
+  /** Distinct segments (neutral text), in order of first occurrence. */
+  readonly unique: readonly string[];
+  /** Distinct segments the cache lacked. */
+  readonly missing: readonly string[];
+  readonly cachedSegments: number;
+  readonly characters: number;
+  readonly toSend: number;
+  /** Requests already sent while segmenting. */
+  readonly inFlight: readonly Promise<void>[];
+}
+
+/** Validates the options and sets up the run: provider identity, segmentation, language detector. */
+async function startTranslationRun(options: TranslateDocumentsOptions): Promise<TranslationRun> {
+  const parsed = parseOptions(translateDocumentsOptionsSchema, options, "translateDocuments");
   const { from, to, provider, cache } = parsed;
   const dryRun = parsed.dryRun ?? false;
   const providerId = resolveProviderId(provider, cache, from, to, dryRun);
-
-  const price = parsed.price ?? provider.price;
   const prepared =
     parsed.prepared && parsed.prepared.documents === options.documents
       ? parsed.prepared
@@ -213,149 +293,105 @@ export async function translateDocuments(options: TranslateDocumentsOptions): Pr
           ...(parsed.protectPatterns ? { protectPatterns: parsed.protectPatterns } : {}),
           ...(parsed.maxSegmentCharacters ? { maxSegmentCharacters: parsed.maxSegmentCharacters } : {}),
         });
-  const sending = !dryRun && !provider.replays;
-
-  // Quality checks run as answers arrive, overlapping the CPU work with the wait for the next answer.
-  // Language identification is the costly one: it runs once per output document (below).
+  // Language identification is the costly check: it runs once per output document (reassembleAndCheck).
   const detectLanguage = dryRun ? undefined : await loadLanguageDetector();
-  const qualityOf = new Map<string, { kind: QualityIssue["kind"]; detail?: string }[]>();
-  const checkQuality = (source: string, translation: string): void => {
-    qualityOf.set(
-      source,
-      checkTranslationQuality({
-        sourceProse: proseOfNeutral(source),
-        translationProse: proseOfNeutral(translation),
-        from,
-        to,
-        ...(parsed.quality ? { thresholds: parsed.quality } : {}),
-      }),
-    );
-  };
-
-  const translated = new Map<string, string>();
-  const strictKeys = new Set<string>();
-  const needStrict: string[] = [];
-  const stats = {
-    requests: 0,
-    retries: 0,
-    possiblyBilledRequests: 0,
-    possiblyBilledCharacters: 0,
-    sentCharacters: 0,
-    serviceBilled: null as number | null,
-    done: 0,
-    unique: 0,
-    cached: 0,
-    toSend: 0,
-    segmented: false,
-  };
-  const emit = (): void => {
-    // Totals are known once every document is segmented; progress before that would mislead.
-    if (!stats.segmented) return;
-    parsed.onProgress?.({
-      from,
-      to,
-      totalSegments: stats.unique,
-      doneSegments: stats.done,
-      cachedSegments: stats.cached,
-      totalCharacters: stats.toSend,
-      sentCharacters: stats.sentCharacters,
-      requests: stats.requests,
-      retries: stats.retries,
-    });
-  };
-
-  // Sending: one request per batch, at most `concurrency` in flight; each answer is cached at once.
-  const limit = parsed.requestLimit ?? pLimit(parsed.concurrency ?? 4);
-  let fatal: unknown;
   const policy = { timeoutMs: 120_000, ...(parsed.retry ?? {}) };
-  const maxTimeoutMs = resolveMaxTimeout(policy)!;
-  const describeDocument = parsed.describeDocument ?? ((index: number) => `document ${index}`);
-  const sendBatch = async (
-    batch: readonly string[],
-    onAnswer: (source: string, translation: string) => TranslationCacheEntry | undefined,
-    countsAsDone = true,
-    timeoutMs: number = policy.timeoutMs,
-  ): Promise<void> => {
-    const outcome = await limit(async (): Promise<"split" | undefined> => {
-      if (fatal !== undefined || parsed.signal?.aborted) return undefined;
-      try {
-        const response = await callWithRetry(
-          (attempt) => provider.doTranslate({ texts: batch, from, to, signal: attempt.signal, ...(attempt.timeoutMs ? { timeoutMs: attempt.timeoutMs } : {}) }),
-          {
-            ...policy,
-            timeoutMs,
-            service: provider.name,
-            // A batch that timed out is split instead (below): smaller requests answer sooner.
-            retryTimeouts: batch.length === 1,
-            ...(parsed.signal ? { signal: parsed.signal } : {}),
-            ...(parsed.sleep ? { sleep: parsed.sleep } : {}),
-            onRetry: () => {
-              stats.retries++;
-            },
-            onPossiblyBilled: () => {
-              stats.possiblyBilledRequests++;
-              stats.possiblyBilledCharacters += sumProse(batch);
-            },
-          },
-        );
-        stats.requests++;
-        stats.sentCharacters += sumProse(batch);
-        if (response.billedCharacters !== undefined) stats.serviceBilled = (stats.serviceBilled ?? 0) + response.billedCharacters;
-        const entries: TranslationCacheEntry[] = [];
-        batch.forEach((source, index) => {
-          const entry = onAnswer(source, response.translations[index] ?? "");
-          if (entry) entries.push(entry);
-        });
-        await cache.put(entries);
-        if (countsAsDone) stats.done += entries.length;
-        emit();
-      } catch (error) {
-        if (error instanceof RemoteCallError && error.timedOut && batch.length > 1) return "split";
-        fatal ??= error instanceof RemoteCallError && error.statusCode === 413 ? nameOversizedRecord(error, batch) : error;
-      }
-      return undefined;
-    });
-    if (outcome !== "split") return;
-    const half = Math.ceil(batch.length / 2);
-    const longer = nextTimeout(timeoutMs, maxTimeoutMs);
-    await Promise.all([
-      sendBatch(batch.slice(0, half), onAnswer, countsAsDone, longer),
-      sendBatch(batch.slice(half), onAnswer, countsAsDone, longer),
-    ]);
+  return {
+    parsed,
+    from,
+    to,
+    provider,
+    cache,
+    providerId,
+    dryRun,
+    sending: !dryRun && !provider.replays,
+    price: parsed.price ?? provider.price,
+    prepared,
+    detectLanguage,
+    qualityOf: new Map(),
+    translated: new Map(),
+    strictKeys: new Set(),
+    needStrict: [],
+    firstOccurrence: new Map(),
+    stats: {
+      requests: 0,
+      retries: 0,
+      possiblyBilledRequests: 0,
+      possiblyBilledCharacters: 0,
+      sentCharacters: 0,
+      serviceBilled: null,
+      done: 0,
+      unique: 0,
+      cached: 0,
+      toSend: 0,
+      segmented: false,
+    },
+    // Sending: one request per batch, at most `concurrency` in flight; each answer is cached at once.
+    limit: parsed.requestLimit ?? pLimit(parsed.concurrency ?? 4),
+    policy,
+    maxTimeoutMs: resolveMaxTimeout(policy)!,
+    describeDocument: parsed.describeDocument ?? ((index: number) => `document ${index}`),
+    fatal: undefined,
   };
-  const nameOversizedRecord = (error: RemoteCallError, batch: readonly string[]): RemoteCallError => {
-    const largest = [...batch].sort((a, b) => provider.measureText(b) - provider.measureText(a))[0]!;
-    const where = firstOccurrence.get(largest);
-    const place = where ? `${describeDocument(where.document)}, segment ${where.segment}` : "an unknown document";
-    return new RemoteCallError(
-      `${error.message}. The largest segment of that request (${countCodePoints(proseOfNeutral(largest))} characters) is in ${place}: ` +
-        "shorten it, or lower maxSegmentCharacters so that long paragraphs are split",
-      { service: error.service, statusCode: 413, isRetryable: false, cause: error },
-    );
-  };
-  // Prose runs of placeholder repairs are not segments of the run: they never count as done.
-  const sendAll = async (texts: readonly string[], onAnswer: (source: string, translation: string) => TranslationCacheEntry | undefined): Promise<void> => {
-    await Promise.all(batchSegments(texts, provider.limits, (text) => provider.measureText(text)).map((batch) => sendBatch(batch, onAnswer, false)));
-  };
-  const onFirstAnswer = (source: string, translation: string): TranslationCacheEntry | undefined => {
+}
+
+function emitProgress(run: TranslationRun): void {
+  const { stats } = run;
+  if (!stats.segmented) return;
+  run.parsed.onProgress?.({
+    from: run.from,
+    to: run.to,
+    totalSegments: stats.unique,
+    doneSegments: stats.done,
+    cachedSegments: stats.cached,
+    totalCharacters: stats.toSend,
+    sentCharacters: stats.sentCharacters,
+    requests: stats.requests,
+    retries: stats.retries,
+  });
+}
+
+/** Quality checks run as answers arrive, overlapping the CPU work with the wait for the next answer. */
+function checkQuality(run: TranslationRun, source: string, translation: string): void {
+  run.qualityOf.set(
+    source,
+    checkTranslationQuality({
+      sourceProse: proseOfNeutral(source),
+      translationProse: proseOfNeutral(translation),
+      from: run.from,
+      to: run.to,
+      ...(run.parsed.quality ? { thresholds: run.parsed.quality } : {}),
+    }),
+  );
+}
+
+/** The first answer for a segment: kept when its placeholders survived, else set aside for strict mode. */
+function onFirstAnswer(run: TranslationRun): OnAnswer {
+  return (source, translation) => {
     if (!placeholdersIntact(translation, countPlaceholdersOf(source))) {
-      needStrict.push(source);
+      run.needStrict.push(source);
       return undefined;
     }
-    translated.set(source, translation);
-    checkQuality(source, translation);
-    return { provider: providerId, from, to, source, translation };
+    run.translated.set(source, translation);
+    checkQuality(run, source, translation);
+    return { provider: run.providerId, from: run.from, to: run.to, source, translation };
   };
+}
 
-  // 1-3. Segment the documents chunk by chunk, look each distinct segment up in the cache, and send
-  // full batches of what is missing while the next chunk is segmented (CPU work overlaps the network).
-  const firstOccurrence = new Map<string, Occurrence>();
+/**
+ * 1-3. Segment and look up: segments the documents chunk by chunk, looks each distinct segment up in
+ * the cache, and sends full batches of what is missing while the next chunk is segmented (CPU work
+ * overlaps the network).
+ */
+async function segmentAndLookUp(run: TranslationRun): Promise<Lookup> {
+  const { parsed, provider, cache, firstOccurrence } = run;
   const missing: string[] = [];
   const inFlight: Promise<void>[] = [];
+  const onAnswer = onFirstAnswer(run);
   let pending: string[] = [];
   let pendingBytes = 0;
   const flushPending = (): void => {
-    if (pending.length > 0) inFlight.push(sendBatch(pending, onFirstAnswer));
+    if (pending.length > 0) inFlight.push(sendBatch(run, pending, onAnswer));
     pending = [];
     pendingBytes = 0;
   };
@@ -364,21 +400,21 @@ export async function translateDocuments(options: TranslateDocumentsOptions): Pr
     const end = Math.min(parsed.documents.length, start + DOCUMENTS_PER_CHUNK);
     for (let documentIndex = start; documentIndex < end; documentIndex++) {
       let segmentIndex = 0;
-      for (const piece of prepared.get(documentIndex).pieces) {
+      for (const piece of run.prepared.get(documentIndex).pieces) {
         if (typeof piece === "string") continue;
         segmentCount++;
         const key = neutralText(piece);
         const index = segmentIndex++;
         if (firstOccurrence.has(key)) continue;
         firstOccurrence.set(key, { document: documentIndex, segment: index });
-        const entry = cache.get({ provider: providerId, from, to, source: key });
+        const entry = cache.get({ provider: run.providerId, from: run.from, to: run.to, source: key });
         if (entry) {
-          translated.set(key, entry.translation);
-          if (entry.mode === "strict") strictKeys.add(key);
+          run.translated.set(key, entry.translation);
+          if (entry.mode === "strict") run.strictKeys.add(key);
           continue;
         }
         missing.push(key);
-        if (!sending) continue;
+        if (!run.sending) continue;
         const size = provider.measureText(key);
         if (pending.length > 0 && (pending.length >= provider.limits.maxSegmentsPerRequest || pendingBytes + size > provider.limits.maxRequestBytes)) {
           flushPending();
@@ -388,113 +424,197 @@ export async function translateDocuments(options: TranslateDocumentsOptions): Pr
       }
     }
     // Let answers that arrived meanwhile be handled before the next chunk.
-    if (sending && end < parsed.documents.length) await new Promise((resolve) => setImmediate(resolve));
+    if (run.sending && end < parsed.documents.length) await new Promise((resolve) => setImmediate(resolve));
   }
-  if (sending) flushPending();
+  if (run.sending) flushPending();
   const unique = [...firstOccurrence.keys()];
   const cachedSegments = unique.length - missing.length;
-  const characters = sumProse(unique);
   const toSend = sumProse(missing);
-  Object.assign(stats, { unique: unique.length, cached: cachedSegments, toSend, segmented: true });
-  stats.done += cachedSegments;
-  emit();
+  Object.assign(run.stats, { unique: unique.length, cached: cachedSegments, toSend, segmented: true });
+  run.stats.done += cachedSegments;
+  emitProgress(run);
+  return { segmentCount, unique, missing, cachedSegments, characters: sumProse(unique), toSend, inFlight };
+}
 
-  const baseReport = {
-    from,
-    to,
-    provider: providerId,
-    dryRun,
-    documents: parsed.documents.length,
-    segments: segmentCount,
-    uniqueSegments: unique.length,
-    characters,
-    cachedSegments,
+/**
+ * Send: one request for one batch, through the remote layer's retries. An answer is cached at once.
+ * A batch that timed out is split in two, each half with a longer time limit (smaller requests
+ * answer sooner); any other failure stops the run.
+ */
+async function sendBatch(run: TranslationRun, batch: readonly string[], onAnswer: OnAnswer, countsAsDone = true, timeoutMs: number = run.policy.timeoutMs): Promise<void> {
+  const { parsed, provider, stats } = run;
+  const outcome = await run.limit(async (): Promise<"split" | undefined> => {
+    if (run.fatal !== undefined || parsed.signal?.aborted) return undefined;
+    try {
+      const response = await callWithRetry(
+        (attempt) => provider.doTranslate({ texts: batch, from: run.from, to: run.to, signal: attempt.signal, ...(attempt.timeoutMs ? { timeoutMs: attempt.timeoutMs } : {}) }),
+        {
+          ...run.policy,
+          timeoutMs,
+          service: provider.name,
+          retryTimeouts: batch.length === 1,
+          ...(parsed.signal ? { signal: parsed.signal } : {}),
+          ...(parsed.sleep ? { sleep: parsed.sleep } : {}),
+          onRetry: () => {
+            stats.retries++;
+          },
+          onPossiblyBilled: () => {
+            stats.possiblyBilledRequests++;
+            stats.possiblyBilledCharacters += sumProse(batch);
+          },
+        },
+      );
+      stats.requests++;
+      stats.sentCharacters += sumProse(batch);
+      if (response.billedCharacters !== undefined) stats.serviceBilled = (stats.serviceBilled ?? 0) + response.billedCharacters;
+      const entries: TranslationCacheEntry[] = [];
+      batch.forEach((source, index) => {
+        const entry = onAnswer(source, response.translations[index] ?? "");
+        if (entry) entries.push(entry);
+      });
+      await run.cache.put(entries);
+      if (countsAsDone) stats.done += entries.length;
+      emitProgress(run);
+    } catch (error) {
+      if (error instanceof RemoteCallError && error.timedOut && batch.length > 1) return "split";
+      run.fatal ??= error instanceof RemoteCallError && error.statusCode === 413 ? nameOversizedRecord(run, error, batch) : error;
+    }
+    return undefined;
+  });
+  if (outcome !== "split") return;
+  const half = Math.ceil(batch.length / 2);
+  const longer = nextTimeout(timeoutMs, run.maxTimeoutMs);
+  await Promise.all([sendBatch(run, batch.slice(0, half), onAnswer, countsAsDone, longer), sendBatch(run, batch.slice(half), onAnswer, countsAsDone, longer)]);
+}
+
+/** A 413 names the document and segment of the request's largest segment, so the user can shorten it. */
+function nameOversizedRecord(run: TranslationRun, error: RemoteCallError, batch: readonly string[]): RemoteCallError {
+  const largest = [...batch].sort((a, b) => run.provider.measureText(b) - run.provider.measureText(a))[0]!;
+  const where = run.firstOccurrence.get(largest);
+  const place = where ? `${run.describeDocument(where.document)}, segment ${where.segment}` : "an unknown document";
+  return new RemoteCallError(
+    `${error.message}. The largest segment of that request (${countCodePoints(proseOfNeutral(largest))} characters) is in ${place}: ` +
+      "shorten it, or lower maxSegmentCharacters so that long paragraphs are split",
+    { service: error.service, statusCode: 413, isRetryable: false, cause: error },
+  );
+}
+
+/** What a dry run reports: what would be sent and billed. */
+function dryRunReport(run: TranslationRun, lookup: Lookup): TranslationReport {
+  return {
+    ...baseReport(run, lookup),
+    billedCharacters: lookup.toSend,
+    serviceBilledCharacters: null,
+    sentSegments: 0,
+    missingSegments: lookup.missing.length,
+    requests: 0,
+    retries: 0,
+    possiblyBilledRequests: 0,
+    possiblyBilledCharacters: 0,
+    strictSegments: 0,
+    estimatedCost: estimateCost(lookup.toSend, run.price),
+    issues: [],
+  };
+}
+
+function baseReport(run: TranslationRun, lookup: Lookup) {
+  return {
+    from: run.from,
+    to: run.to,
+    provider: run.providerId,
+    dryRun: run.dryRun,
+    documents: run.parsed.documents.length,
+    segments: lookup.segmentCount,
+    uniqueSegments: lookup.unique.length,
+    characters: lookup.characters,
+    cachedSegments: lookup.cachedSegments,
     correctedSegments: 0,
   };
+}
 
-  if (dryRun) {
-    return {
-      translations: [...parsed.documents],
-      report: {
-        ...baseReport,
-        billedCharacters: toSend,
-        serviceBilledCharacters: null,
-        sentSegments: 0,
-        missingSegments: missing.length,
-        requests: 0,
-        retries: 0,
-        possiblyBilledRequests: 0,
-        possiblyBilledCharacters: 0,
-        strictSegments: 0,
-        estimatedCost: estimateCost(toSend, price),
-        issues: [],
-      },
-    };
+/** A replaying provider found segments the cache lacks: the error lists the first of them. */
+function cacheMissError(run: TranslationRun, lookup: Lookup): TranslationCacheMissError {
+  const { cache, from, to, providerId, missing, unique } = { ...run, ...lookup };
+  return new TranslationCacheMissError(
+    `the translation cache ${cache.path} has no ${from}->${to} translation under provider identity "${providerId}" ` +
+      `for ${missing.length} of ${unique.length} segment(s); translate them with a real provider first (e.g. --provider deepl ` +
+      `--cache ${cache.path}). First missing: ${missing
+        .slice(0, 5)
+        .map((text) => JSON.stringify(proseOfNeutral(text).slice(0, 80)))
+        .join(", ")}`,
+    { missing: missing.slice(0, 20), missingCount: missing.length },
+  );
+}
+
+/** 4. Repair: translate each prose run between placeholders on its own, then reassemble the segment. */
+async function repairLostPlaceholders(run: TranslationRun): Promise<void> {
+  if (run.fatal !== undefined || run.needStrict.length === 0) return;
+  const { cache, providerId, from, to } = run;
+  const pieces = new Set<string>();
+  for (const source of run.needStrict) for (const prose of proseRuns(source)) pieces.add(prose);
+  const runTranslations = new Map<string, string>();
+  const pending: string[] = [];
+  for (const piece of pieces) {
+    const entry = cache.get({ provider: providerId, from, to, source: piece });
+    if (entry) runTranslations.set(piece, proseOfNeutral(entry.translation));
+    else pending.push(piece);
   }
-
-  if (provider.replays && missing.length > 0) {
-    throw new TranslationCacheMissError(
-      `the translation cache ${cache.path} has no ${from}->${to} translation under provider identity "${providerId}" ` +
-        `for ${missing.length} of ${unique.length} segment(s); translate them with a real provider first (e.g. --provider deepl ` +
-        `--cache ${cache.path}). First missing: ${missing
-          .slice(0, 5)
-          .map((text) => JSON.stringify(proseOfNeutral(text).slice(0, 80)))
-          .join(", ")}`,
-      { missing: missing.slice(0, 20), missingCount: missing.length },
-    );
+  // Prose runs of placeholder repairs are not segments of the run: they never count as done.
+  const batches = batchSegments(pending, run.provider.limits, (text) => run.provider.measureText(text));
+  await Promise.all(
+    batches.map((batch) =>
+      sendBatch(
+        run,
+        batch,
+        (source, translation) => {
+          const clean = proseOfNeutral(translation);
+          runTranslations.set(source, clean);
+          return { provider: providerId, from, to, source, translation: clean };
+        },
+        false,
+      ),
+    ),
+  );
+  if (run.fatal !== undefined) return;
+  const entries: TranslationCacheEntry[] = [];
+  for (const source of run.needStrict) {
+    const translation = assembleStrict(source, runTranslations);
+    run.translated.set(source, translation);
+    run.strictKeys.add(source);
+    checkQuality(run, source, translation);
+    entries.push({ provider: providerId, from, to, source, translation, mode: "strict" });
   }
-  await Promise.all(inFlight);
+  await cache.put(entries);
+  run.stats.done += entries.length;
+  emitProgress(run);
+}
 
-  // 4. Strict mode: translate each prose run between placeholders on its own, then reassemble.
-  if (fatal === undefined && needStrict.length > 0) {
-    const pieces = new Set<string>();
-    for (const source of needStrict) for (const run of proseRuns(source)) pieces.add(run);
-    const runTranslations = new Map<string, string>();
-    const pending: string[] = [];
-    for (const run of pieces) {
-      const entry = cache.get({ provider: providerId, from, to, source: run });
-      if (entry) runTranslations.set(run, proseOfNeutral(entry.translation));
-      else pending.push(run);
-    }
-    await sendAll(pending, (source, translation) => {
-      const clean = proseOfNeutral(translation);
-      runTranslations.set(source, clean);
-      return { provider: providerId, from, to, source, translation: clean };
-    });
-    if (fatal === undefined) {
-      const entries: TranslationCacheEntry[] = [];
-      for (const source of needStrict) {
-        const translation = assembleStrict(source, runTranslations);
-        translated.set(source, translation);
-        strictKeys.add(source);
-        checkQuality(source, translation);
-        entries.push({ provider: providerId, from, to, source, translation, mode: "strict" });
-      }
-      await cache.put(entries);
-      stats.done += entries.length;
-      emit();
-    }
-  }
-
+/** Throws what stopped the run; a quota error says how much is saved and how to resume. */
+function throwIfStopped(run: TranslationRun, lookup: Lookup): void {
   // An abort stops scheduling without an error of its own: never reassemble a half-translated run.
-  if (fatal === undefined && parsed.signal?.aborted) fatal = parsed.signal.reason ?? new Error("translation aborted");
-  if (fatal !== undefined) {
-    if (fatal instanceof RemoteQuotaError) {
-      const remaining = unique.length - translated.size;
-      const error = new TranslationQuotaError(
-        `${fatal.message}. Stopped cleanly: ${translated.size - cachedSegments} new segment(s) were translated and saved in the ` +
-          `cache ${cache.path}; ${remaining} of ${unique.length} ${from}->${to} segment(s) remain. Run the same command again ` +
-          `(with the same --cache) once the quota allows: nothing already translated is sent again.`,
-        { service: fatal.service, statusCode: fatal.statusCode ?? 456, isRetryable: false, cause: fatal },
-      );
-      error.translatedSegments = translated.size;
-      error.remainingSegments = remaining;
-      throw error;
-    }
-    throw fatal;
+  if (run.fatal === undefined && run.parsed.signal?.aborted) run.fatal = run.parsed.signal.reason ?? new Error("translation aborted");
+  const fatal = run.fatal;
+  if (fatal === undefined) return;
+  if (fatal instanceof RemoteQuotaError) {
+    const { translated, cache, from, to } = run;
+    const unique = lookup.unique.length;
+    const remaining = unique - translated.size;
+    const error = new TranslationQuotaError(
+      `${fatal.message}. Stopped cleanly: ${translated.size - lookup.cachedSegments} new segment(s) were translated and saved in the ` +
+        `cache ${cache.path}; ${remaining} of ${unique} ${from}->${to} segment(s) remain. Run the same command again ` +
+        `(with the same --cache) once the quota allows: nothing already translated is sent again.`,
+      { service: fatal.service, statusCode: fatal.statusCode ?? 456, isRetryable: false, cause: fatal },
+    );
+    error.translatedSegments = translated.size;
+    error.remainingSegments = remaining;
+    throw error;
   }
+  throw fatal;
+}
 
-  // 5. Reassemble, apply corrections, check quality.
+/** 5. Reassemble and check: put translations back around the protected spans, apply corrections, check quality. */
+function reassembleAndCheck(run: TranslationRun): { translations: string[]; issues: QualityIssue[]; correctedSegments: number } {
+  const { parsed, to, translated, strictKeys, qualityOf } = run;
   const corrections = new Map<string, string>();
   for (const correction of parsed.corrections ?? []) {
     if (correction.to === to) corrections.set(correction.source, correction.translation);
@@ -504,7 +624,7 @@ export async function translateDocuments(options: TranslateDocumentsOptions): Pr
   let correctedSegments = 0;
   const languageChecked = new Set<string>();
   const translations = parsed.documents.map((_text, documentIndex) => {
-    const document = prepared.get(documentIndex);
+    const document = run.prepared.get(documentIndex);
     let segmentIndex = 0;
     const documentProse: { index: number; piece: Segment; prose: string; output: string }[] = [];
     const text = document.pieces
@@ -528,33 +648,35 @@ export async function translateDocuments(options: TranslateDocumentsOptions): Pr
           } else if (!placeholdersIntact(neutral, countPlaceholders(piece))) {
             issues.push({ ...where, kind: "placeholders-lost" });
           }
-          if (!qualityOf.has(key)) checkQuality(key, neutral);
+          if (!qualityOf.has(key)) checkQuality(run, key, neutral);
           for (const found of qualityOf.get(key) ?? []) issues.push({ ...where, ...found });
         }
         return output;
       })
       .join("");
-    issues.push(...checkDocumentLanguage(documentIndex, documentProse, to, detectLanguage!, languageChecked, parsed.quality, provider.answersInTargetLanguage === true));
+    issues.push(...checkDocumentLanguage(documentIndex, documentProse, to, run.detectLanguage!, languageChecked, parsed.quality, run.provider.answersInTargetLanguage === true));
     return text;
   });
+  return { translations, issues, correctedSegments };
+}
 
+/** The report of a completed run. */
+function finalReport(run: TranslationRun, lookup: Lookup, reassembled: { issues: QualityIssue[]; correctedSegments: number }): TranslationReport {
+  const { stats } = run;
   return {
-    translations,
-    report: {
-      ...baseReport,
-      correctedSegments,
-      billedCharacters: stats.sentCharacters,
-      serviceBilledCharacters: stats.serviceBilled,
-      sentSegments: missing.length,
-      missingSegments: 0,
-      requests: stats.requests,
-      retries: stats.retries,
-      possiblyBilledRequests: stats.possiblyBilledRequests,
-      possiblyBilledCharacters: stats.possiblyBilledCharacters,
-      strictSegments: needStrict.length,
-      estimatedCost: estimateCost(stats.sentCharacters, price),
-      issues,
-    },
+    ...baseReport(run, lookup),
+    correctedSegments: reassembled.correctedSegments,
+    billedCharacters: stats.sentCharacters,
+    serviceBilledCharacters: stats.serviceBilled,
+    sentSegments: lookup.missing.length,
+    missingSegments: 0,
+    requests: stats.requests,
+    retries: stats.retries,
+    possiblyBilledRequests: stats.possiblyBilledRequests,
+    possiblyBilledCharacters: stats.possiblyBilledCharacters,
+    strictSegments: run.needStrict.length,
+    estimatedCost: estimateCost(stats.sentCharacters, run.price),
+    issues: reassembled.issues,
   };
 }
 

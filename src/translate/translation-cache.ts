@@ -1,8 +1,10 @@
-import { mkdir, open, readFile, stat, truncate, type FileHandle } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { z } from "zod";
+import { DamagedJsonlError, openAppendOnlyJsonl, type AppendOnlyJsonl } from "../io/append-only-jsonl";
 import { acquireExclusiveLock, type ReleaseLock } from "../io/exclusive-lock";
 import { TranslationCacheError } from "./translation-errors";
+import { parseOptions } from "../parse-options";
 
 /** File name used when the cache path is a directory (e.g. `fixtures/translation-cache/`). */
 export const CACHE_FILE_NAME = "translations.jsonl";
@@ -75,11 +77,12 @@ async function resolveCacheFile(path: string): Promise<string> {
 
 /**
  * Opens (or creates) a translation cache. A line torn by a kill at the end of the file is ignored
- * and truncated away; any other unreadable line is an error naming the file and line.
- * The cache stores provider identities, languages and texts only: never keys or server URLs.
+ * and cut off before the next append; any other unreadable line is an error naming the file and line
+ * (the rule of `openAppendOnlyJsonl`). The cache stores provider identities, languages and texts only:
+ * never keys or server URLs.
  */
 export async function openTranslationCache(options: OpenTranslationCacheOptions): Promise<TranslationCache> {
-  const parsed = openTranslationCacheOptionsSchema.parse(options);
+  const parsed = parseOptions(openTranslationCacheOptionsSchema, options, "openTranslationCache");
   const path = await resolveCacheFile(parsed.path);
   const readOnly = parsed.readOnly ?? false;
   const entries = new Map<string, TranslationCacheEntry>();
@@ -93,47 +96,15 @@ export async function openTranslationCache(options: OpenTranslationCacheOptions)
         ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
         ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
       });
+  let file: AppendOnlyJsonl<TranslationCacheEntry>;
   try {
-
-  let content: Buffer | undefined;
-  try {
-    content = await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  if (content) {
-    const lastNewline = content.lastIndexOf(0x0a);
-    const completeLength = lastNewline + 1;
-    const text = content.subarray(0, completeLength).toString("utf8");
-    const lines = text.split("\n");
-    lines.pop();
-    lines.forEach((line, index) => {
-      if (line.trim() === "") return;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        throw new TranslationCacheError(
-          `${path}:${index + 1}: not a translation cache entry (invalid JSON); fix or delete that line`,
-          { cause: error },
-        );
-      }
-      const result = entrySchema.safeParse(value);
-      if (!result.success) {
-        throw new TranslationCacheError(`${path}:${index + 1}: not a translation cache entry; fix or delete that line`);
-      }
-      entries.set(keyOf(result.data), result.data);
-    });
-    // A kill during an append leaves a partial last line: drop it so the next append starts clean.
-    if (completeLength < content.length && !readOnly) await truncate(path, completeLength);
-  }
+    file = await openAppendOnlyJsonl({ path, schema: entrySchema, what: "translation cache entry", readOnly });
   } catch (error) {
     await release?.();
+    if (error instanceof DamagedJsonlError) throw new TranslationCacheError(error.message, { cause: error });
     throw error;
   }
-
-  let handle: FileHandle | undefined;
-  let queue: Promise<void> = Promise.resolve();
+  for (const entry of file.entries) entries.set(keyOf(entry), entry);
 
   return {
     path,
@@ -145,32 +116,23 @@ export async function openTranslationCache(options: OpenTranslationCacheOptions)
     },
     put(newEntries) {
       const fresh = newEntries.filter((entry) => entries.get(keyOf(entry))?.translation !== entry.translation);
-      if (fresh.length === 0) return queue;
+      // Nothing new: still wait for earlier appends, so `await put(...)` always means "on disk".
+      if (fresh.length === 0) return file.append([]);
       if (readOnly) {
         return Promise.reject(new TranslationCacheError(`the translation cache ${path} was opened read-only`));
       }
       for (const entry of fresh) entries.set(keyOf(entry), entry);
-      const data = fresh
-        .map((entry) =>
-          JSON.stringify({
-            provider: entry.provider,
-            from: entry.from,
-            to: entry.to,
-            source: entry.source,
-            translation: entry.translation,
-            ...(entry.mode ? { mode: entry.mode } : {}),
-          }),
-        )
-        .join("\n") + "\n";
-      // Appends are serialised, one write per batch, so lines never interleave.
-      queue = queue.then(async () => {
-        if (!handle) {
-          await mkdir(dirname(path), { recursive: true });
-          handle = await open(path, "a");
-        }
-        await handle.write(data);
-      });
-      return queue;
+      // Fields in a fixed order, `mode` only when set: the file is diffable and shipped as a fixture.
+      return file.append(
+        fresh.map((entry) => ({
+          provider: entry.provider,
+          from: entry.from,
+          to: entry.to,
+          source: entry.source,
+          translation: entry.translation,
+          ...(entry.mode ? { mode: entry.mode } : {}),
+        })),
+      );
     },
     providerIds(pair) {
       const ids = new Set<string>();
@@ -181,9 +143,7 @@ export async function openTranslationCache(options: OpenTranslationCacheOptions)
     },
     async close() {
       try {
-        await queue;
-        await handle?.close();
-        handle = undefined;
+        await file.close();
       } finally {
         await release?.();
       }

@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   buildMtBenchX,
   extractCodeBlocks,
@@ -16,12 +15,12 @@ import {
 } from "../../src/eval/index";
 import { createTranslationProvider, openTranslationCache, type TranslationCache } from "../../src/translate/index";
 import { startDeepLServer, type DeepLServer } from "../servers/deepl-server";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const fixtureBench = join(repoRoot, "fixtures/mt-bench/mt_bench");
 const realBench = resolve(repoRoot, "../shared/reference-data/mt_bench");
 const AUTH_KEY = "deepl-test-key-SECRET-0000:fx";
-const temporary: string[] = [];
 const servers: DeepLServer[] = [];
 const caches: TranslationCache[] = [];
 
@@ -29,15 +28,8 @@ afterEach(async () => {
   for (const cache of caches.splice(0)) await cache.close();
   for (const server of servers.splice(0)) await server.close();
 });
-afterAll(async () => {
-  for (const directory of temporary) await rm(directory, { recursive: true, force: true });
-});
 
-async function makeTemporaryDirectory(): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), "mt-bench-build-"));
-  temporary.push(directory);
-  return directory;
-}
+const makeTemporaryDirectory = useTemporaryDirectories({ prefix: "mt-bench-build-", removeAfter: "all" });
 
 async function setUp(source: string, extra: Partial<BuildMtBenchXOptions> = {}) {
   const server = await startDeepLServer({ authKey: AUTH_KEY });
@@ -51,7 +43,7 @@ async function setUp(source: string, extra: Partial<BuildMtBenchXOptions> = {}) 
     judgePrompts: join(source, "judge_prompts.jsonl"),
     to: ["de", "fr", "it", "es"],
     out,
-    provider: createTranslationProvider({ provider: "deepl", apiKey: AUTH_KEY, serverUrl: server.url }),
+    provider: createTranslationProvider({ provider: "deepl", apiKey: AUTH_KEY, baseUrl: server.url }),
     cache,
     ...extra,
   };

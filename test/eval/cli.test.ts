@@ -1,15 +1,14 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { CommanderError } from "commander";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { runMtBenchX } from "../support/run-mt-bench-x";
 import { startDeepLServer } from "../servers/deepl-server";
 import { startOpenAIServer, type OpenAIServer } from "../servers/openai-server";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const fixtures = join(repoRoot, "fixtures/mt-bench");
-const temporary: string[] = [];
 const servers: OpenAIServer[] = [];
 
 afterEach(async () => {
@@ -18,15 +17,8 @@ afterEach(async () => {
   delete process.env.DEEPL_AUTH_KEY;
   for (const server of servers.splice(0)) await server.close();
 });
-afterAll(async () => {
-  for (const directory of temporary) await rm(directory, { recursive: true, force: true });
-});
 
-async function makeTemporaryDirectory(): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), "mt-bench-cli-"));
-  temporary.push(directory);
-  return directory;
-}
+const makeTemporaryDirectory = useTemporaryDirectories({ prefix: "mt-bench-cli-", removeAfter: "all" });
 
 const run = runMtBenchX;
 
@@ -45,7 +37,7 @@ describe("build-datasets mt-bench-x", () => {
     const out = await makeTemporaryDirectory();
     const args = [
       "judge", "--bench", join(fixtures, "mt-bench-x"), "--answers", join(fixtures, "answers"), "--judge-model", "judge-model",
-      "--base-url", server.baseURL, "--api-key-env", "MT_BENCH_TEST_JUDGE_KEY", "--out", out, "--lang", "en", "--quiet",
+      "--base-url", server.baseUrl, "--api-key-env", "MT_BENCH_TEST_JUDGE_KEY", "--out", out, "--lang", "en", "--quiet",
       "--price-input", "10", "--price-output", "30",
     ];
     expect(await run(args)).toBe("");
@@ -59,13 +51,13 @@ describe("build-datasets mt-bench-x", () => {
 
   it("build translates the fixture benchmark through a DeepL server", async () => {
     const deepl = await startDeepLServer({ authKey: "cli-deepl-key" });
-    servers.push({ baseURL: deepl.url, requests: [], close: () => deepl.close() });
+    servers.push({ baseUrl: deepl.url, requests: [], close: () => deepl.close() });
     process.env.DEEPL_AUTH_KEY = "cli-deepl-key";
     const out = await makeTemporaryDirectory();
     const source = join(fixtures, "mt_bench");
     const args = [
       "build", "--questions", join(source, "question.jsonl"), "--references", join(source, "reference_answer/gpt-4.jsonl"),
-      "--judge-prompts", join(source, "judge_prompts.jsonl"), "--to", "de", "--server-url", deepl.url,
+      "--judge-prompts", join(source, "judge_prompts.jsonl"), "--to", "de", "--base-url", deepl.url,
       "--cache", join(out, "cache.jsonl"), "--out", join(out, "bench"),
     ];
     expect(await run([...args, "--dry-run", "--quiet"])).toBe("");

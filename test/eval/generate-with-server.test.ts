@@ -83,7 +83,7 @@ describe.runIf(python)("generate --engine openai against a local completions ser
       });
       const fastRetry = { retries: 4, minBackoffMs: 0, maxBackoffMs: 0 };
       await expect(
-        answerMtBenchWithServer({ bench: BENCH, out, languages: LANGUAGES, adapters, baseUrl: first.baseURL, concurrency: 16, retry: fastRetry, renderer }),
+        answerMtBenchWithServer({ bench: BENCH, out, languages: LANGUAGES, adapters, baseUrl: first.baseUrl, concurrency: 16, retry: fastRetry, renderer }),
       ).rejects.toThrow(GenerationFailedError);
       const firstRun = first.requests;
       expect(firstRun.filter((request) => request.status === 200)).toHaveLength(300);
@@ -108,7 +108,7 @@ describe.runIf(python)("generate --engine openai against a local completions ser
       const second = await startCompletionsServer({ models: ["model", ...RUNS], fault: sometimesBusy });
       const code = await runCli([
         "generate", "--engine", "openai", "--model", model, "--runs", runs, "--bench", BENCH, "--lang", "de,fr", "--out", out,
-        "--base-url", second.baseURL, "--concurrency", "64", "--quiet",
+        "--base-url", second.baseUrl, "--concurrency", "64", "--quiet",
       ]);
       await second.close();
       expect(code).toBe(0);
@@ -200,7 +200,7 @@ describe.runIf(python)("generate --engine openai against a local completions ser
     try {
       const judged = await runCli([
         "mt-bench-x", "judge", "--bench", join(repositoryRoot, "fixtures/mt-bench/mt-bench-x"), "--answers", out, "--judge-model", "judge-model",
-        "--base-url", judge.baseURL, "--api-key-env", "GENERATE_TEST_JUDGE_KEY", "--out", join(root, "judgments"), "--quiet",
+        "--base-url", judge.baseUrl, "--api-key-env", "GENERATE_TEST_JUDGE_KEY", "--out", join(root, "judgments"), "--quiet",
       ]);
       expect(judged).toBe(0);
     } finally {

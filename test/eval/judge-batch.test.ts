@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   createOpenAICompatibleJudge,
   judgeMtBench,
@@ -11,18 +11,16 @@ import {
   type JudgeMtBenchOptions,
 } from "../../src/eval/index";
 import type { OpenAIBatchServer } from "../servers/openai-server";
-import { makeTemporaryDirectory, readPairPrompt, startServer, STRENGTH, writePanelAnswers } from "./judge-helpers";
+import { readPairPrompt, startServer, STRENGTH, writePanelAnswers } from "./judge-helpers";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const bench = join(repoRoot, "fixtures/mt-bench/mt-bench-x");
-const temporary: string[] = [];
+const makeTemporaryDirectory = useTemporaryDirectories({ prefix: "mt-bench-batch-", removeAfter: "all" });
 const servers: OpenAIBatchServer[] = [];
 
 afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
-});
-afterAll(async () => {
-  for (const directory of temporary) await rm(directory, { recursive: true, force: true });
 });
 
 function fairJudge(userPrompt: string): string {
@@ -31,14 +29,14 @@ function fairJudge(userPrompt: string): string {
 }
 
 async function setUp(server: OpenAIBatchServer, extra: Partial<JudgeMtBenchOptions> = {}) {
-  const directory = await makeTemporaryDirectory(temporary, "mt-bench-batch-");
+  const directory = await makeTemporaryDirectory();
   const answers = await writePanelAnswers(directory);
   const out = join(directory, "judgments");
   const options = (target: OpenAIBatchServer = server): JudgeMtBenchOptions => ({
     bench,
     answers,
     out,
-    provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: target.baseURL, apiKey: "test-key" }),
+    provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: target.baseUrl, apiKey: "test-key" }),
     mode: "pairwise-baseline",
     baseline: "m-base",
     batch: { pollIntervalMs: 1 },
@@ -89,7 +87,7 @@ describe("OpenAI Batch API", () => {
     const { answers, out, options } = await setUp(server);
     const statePath = join(out, "judge-batches.json");
     // Node itself with tsx as a loader: killing a tsx wrapper could leave its node child polling.
-    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-batch-child.ts"), bench, answers, out, server.baseURL], {
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-batch-child.ts"), bench, answers, out, server.baseUrl], {
       cwd: repoRoot,
       stdio: "ignore",
     });
@@ -126,7 +124,7 @@ describe("OpenAI Batch API", () => {
     server.holdBatches = true;
     const { answers, out, options } = await setUp(server);
     const statePath = join(out, "judge-batches.json");
-    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-batch-child.ts"), bench, answers, out, server.baseURL], { cwd: repoRoot, stdio: "ignore" });
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-batch-child.ts"), bench, answers, out, server.baseUrl], { cwd: repoRoot, stdio: "ignore" });
     const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
     while (!(server.batches.length === 1 && server.batches[0]!.retrievals >= 1)) {
       if (child.exitCode !== null) throw new Error(`child exited early with ${child.exitCode}`);

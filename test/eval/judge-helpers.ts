@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startOpenAIServer, type OpenAIBatchServer, type OpenAIServerOptions, type OpenAIServerReply } from "../servers/openai-server";
 
@@ -40,12 +39,6 @@ export function readPairPrompt(userPrompt: string): { a: string; b: string; ques
 }
 
 export const STRENGTH: Record<string, number> = { "m-strong": 3, "m-base": 2, "m-weak": 1 };
-
-export async function makeTemporaryDirectory(temporary: string[], prefix = "mt-bench-panel-"): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), prefix));
-  temporary.push(directory);
-  return directory;
-}
 
 export async function startServer(servers: OpenAIBatchServer[], options: Partial<OpenAIServerOptions> & { reply: (userPrompt: string, index: number) => OpenAIServerReply | Promise<OpenAIServerReply> }): Promise<OpenAIBatchServer> {
   const server = await startOpenAIServer({

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   buildPairPrompt,
   createOpenAICompatibleJudge,
@@ -15,19 +15,17 @@ import {
   type PairJudgment,
 } from "../../src/eval/index";
 import type { OpenAIBatchServer } from "../servers/openai-server";
-import { makeTemporaryDirectory, readPairPrompt, startServer, STRENGTH, writePanelAnswers } from "./judge-helpers";
+import { readPairPrompt, startServer, STRENGTH, writePanelAnswers } from "./judge-helpers";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const bench = join(repoRoot, "fixtures/mt-bench/mt-bench-x");
 const venvPython = join(repoRoot, ".venv/bin/python");
-const temporary: string[] = [];
+const makeTemporaryDirectory = useTemporaryDirectories({ prefix: "mt-bench-pairwise-", removeAfter: "all" });
 const servers: OpenAIBatchServer[] = [];
 
 afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
-});
-afterAll(async () => {
-  for (const directory of temporary) await rm(directory, { recursive: true, force: true });
 });
 
 async function readPairFile(path: string): Promise<PairJudgment[]> {
@@ -91,7 +89,7 @@ describe("pairwise prompts and verdicts", () => {
 
 describe("pairwise judging", () => {
   it("judges every pair in both orders, reports inconsistent games, and writes FastChat's pair format", async () => {
-    const directory = await makeTemporaryDirectory(temporary);
+    const directory = await makeTemporaryDirectory();
     const answers = await writePanelAnswers(directory);
     const server = await startServer(servers, { reply: biasedJudge, snapshot: (model) => `${model}-2026-01-15` });
     const out = join(directory, "judgments");
@@ -99,7 +97,7 @@ describe("pairwise judging", () => {
       bench,
       answers,
       out,
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "test-key" }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: "test-key" }),
       mode: "pairwise-baseline",
       baseline: "m-base",
       retry: { retries: 0 },
@@ -132,7 +130,7 @@ describe("pairwise judging", () => {
       bench,
       answers,
       out,
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "test-key" }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: "test-key" }),
       mode: "pairwise-baseline",
       baseline: "m-base",
     });
@@ -141,7 +139,7 @@ describe("pairwise judging", () => {
   });
 
   it("keeps a game without a verdict as an error, and pairwise-all judges every pair", async () => {
-    const directory = await makeTemporaryDirectory(temporary);
+    const directory = await makeTemporaryDirectory();
     const answers = await writePanelAnswers(directory);
     const server = await startServer(servers, { reply: biasedJudge });
     const out = join(directory, "judgments");
@@ -149,7 +147,7 @@ describe("pairwise judging", () => {
       bench,
       answers,
       out,
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "test-key" }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: "test-key" }),
       mode: "pairwise-all",
       retry: { retries: 0 },
     });
@@ -174,7 +172,7 @@ describe("pairwise judging", () => {
       bench,
       answers,
       out,
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "test-key" }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: "test-key" }),
       mode: "pairwise-all",
       retryErrors: true,
     });
@@ -198,7 +196,7 @@ describe("pairwise report", () => {
   };
 
   async function judgePairs(): Promise<string> {
-    const directory = await makeTemporaryDirectory(temporary);
+    const directory = await makeTemporaryDirectory();
     const answers = await writePanelAnswers(directory);
     const server = await startServer(servers, { reply: biasedJudge });
     const out = join(directory, "judgments");
@@ -206,7 +204,7 @@ describe("pairwise report", () => {
       bench,
       answers,
       out,
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "test-key" }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: "test-key" }),
       mode: "pairwise-baseline",
       baseline: "m-base",
     });
@@ -215,7 +213,7 @@ describe("pairwise report", () => {
 
   it("gives FastChat's win rates (by hand), position consistency and bootstrap intervals", async () => {
     const out = await judgePairs();
-    const reportOut = await makeTemporaryDirectory(temporary);
+    const reportOut = await makeTemporaryDirectory();
     const { report, files } = await writeMtBenchReport({ judgments: out, out: reportOut, bootstrap: { seed: 3, resamples: 200 } });
     expect(files.at(-1)).toBe("report.json");
     expect(files).toEqual(expect.arrayContaining(["pairwise.csv", "position-consistency.csv", "report.md"]));
@@ -240,7 +238,7 @@ describe("pairwise report", () => {
   });
 
   it("two judges: Cohen's and Fleiss' kappa on the combined verdicts and a majority ensemble, by hand", async () => {
-    const directory = await makeTemporaryDirectory(temporary);
+    const directory = await makeTemporaryDirectory();
     const answers = await writePanelAnswers(directory);
     const fair = await startServer(servers, {
       reply: (userPrompt) => {
@@ -255,8 +253,8 @@ describe("pairwise report", () => {
       answers,
       out,
       judges: [
-        createOpenAICompatibleJudge({ model: "fair-judge", baseURL: fair.baseURL, apiKey: "a" }),
-        createOpenAICompatibleJudge({ model: "biased-judge", baseURL: biased.baseURL, apiKey: "b" }),
+        createOpenAICompatibleJudge({ model: "fair-judge", baseUrl: fair.baseUrl, apiKey: "a" }),
+        createOpenAICompatibleJudge({ model: "biased-judge", baseUrl: biased.baseUrl, apiKey: "b" }),
       ],
       mode: "pairwise-baseline",
       baseline: "m-base",
@@ -264,7 +262,7 @@ describe("pairwise report", () => {
     expect(summary).toMatchObject({ judgments: 24, calls: 48 });
     expect(fair.requests).toHaveLength(24);
     expect(biased.requests).toHaveLength(24);
-    const { report } = await writeMtBenchReport({ judgments: out, out: await makeTemporaryDirectory(temporary), bootstrap: { resamples: 50 } });
+    const { report } = await writeMtBenchReport({ judgments: out, out: await makeTemporaryDirectory(), bootstrap: { resamples: 50 } });
     const pairwise = report.pairwise!;
     // Fair: model_1 on the 6 m-strong games, model_2 on the 6 m-weak games. Biased: the same on
     // 81/1, 81/2, 101/1 of each, a tie on the other 3 (101/2 said tie, 121 inconsistent).
@@ -314,7 +312,7 @@ describe("pairwise report", () => {
       const result = spawnSync(venvPython, ["-c", script, file, baseline], { encoding: "utf8" });
       expect(result.status, result.stderr).toBe(0);
       const fastchat = JSON.parse(result.stdout.trim().split("\n").at(-1)!) as Record<string, Record<string, number>>;
-      const reportOut = await makeTemporaryDirectory(temporary);
+      const reportOut = await makeTemporaryDirectory();
       const { report } = await writeMtBenchReport({ judgments: out, out: reportOut, ...(baseline === "-" ? { baseline: undefined } : { baseline }) });
       const ours = report.pairwise!.winRates.filter((row) => row.judge === "judge-model");
       if (baseline === "-") {

@@ -1,7 +1,6 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { runMtBenchX } from "../support/run-mt-bench-x";
 import {
   buildChatCompletionBody,
@@ -14,10 +13,10 @@ import {
   readJudgments,
 } from "../../src/eval/index";
 import { startOpenAIServer, type ChatCompletionRequestBody, type OpenAIBatchServer } from "../servers/openai-server";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const fixtures = join(repoRoot, "fixtures/mt-bench");
-const temporary: string[] = [];
 const servers: OpenAIBatchServer[] = [];
 
 afterEach(async () => {
@@ -26,15 +25,8 @@ afterEach(async () => {
   delete process.env.PANEL_KEY_B;
   for (const server of servers.splice(0)) await server.close();
 });
-afterAll(async () => {
-  for (const directory of temporary) await rm(directory, { recursive: true, force: true });
-});
 
-async function makeTemporaryDirectory(): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), "mt-bench-panel-"));
-  temporary.push(directory);
-  return directory;
-}
+const makeTemporaryDirectory = useTemporaryDirectories({ prefix: "mt-bench-panel-", removeAfter: "all" });
 
 const run = runMtBenchX;
 
@@ -81,8 +73,8 @@ describe("several judges and repeats", () => {
     const out = await makeTemporaryDirectory();
     const args = [
       "judge", "--bench", join(fixtures, "mt-bench-x"), "--answers", join(fixtures, "answers"), "--out", out,
-      "--judge-model", "judge-a", "--base-url", serverA.baseURL, "--api-key-env", "PANEL_KEY_A",
-      "--judge-model", "judge-b", "--base-url", serverB.baseURL, "--api-key-env", "PANEL_KEY_B",
+      "--judge-model", "judge-a", "--base-url", serverA.baseUrl, "--api-key-env", "PANEL_KEY_A",
+      "--judge-model", "judge-b", "--base-url", serverB.baseUrl, "--api-key-env", "PANEL_KEY_B",
       "--repeats", "3", "--concurrency", "1", "--price-input", "10", "--price-output", "30",
       "--expected-output-tokens", String(EXPECTED_OUTPUT_TOKENS), "--quiet",
     ];
@@ -105,7 +97,7 @@ describe("several judges and repeats", () => {
     expect(summary.judgeSnapshots).toEqual(["judge-a-0613", "judge-b"]);
     expect(summary.judges.map((judge: { judgeModel: string; calls: number }) => [judge.judgeModel, judge.calls])).toEqual([["judge-a", 54], ["judge-b", 54]]);
     // Exactly, through the library: the dry run's price is the price of what the servers counted.
-    const provider = (model: string, server: OpenAIBatchServer) => createOpenAICompatibleJudge({ model, baseURL: server.baseURL, apiKey: "k" });
+    const provider = (model: string, server: OpenAIBatchServer) => createOpenAICompatibleJudge({ model, baseUrl: server.baseUrl, apiKey: "k" });
     const freshOut = await makeTemporaryDirectory();
     const dryRun = await judgeMtBench({
       bench: join(fixtures, "mt-bench-x"),
@@ -200,8 +192,8 @@ describe("reasoning models", () => {
       out,
       languages: ["EN"],
       judges: [
-        createOpenAICompatibleJudge({ model: "o3-mini", baseURL: server.baseURL, apiKey: "k" }),
-        createOpenAICompatibleJudge({ model: "my-local-thinker", baseURL: server.baseURL, apiKey: "k", reasoning: true }),
+        createOpenAICompatibleJudge({ model: "o3-mini", baseUrl: server.baseUrl, apiKey: "k" }),
+        createOpenAICompatibleJudge({ model: "my-local-thinker", baseUrl: server.baseUrl, apiKey: "k", reasoning: true }),
       ],
     });
     expect(server.requests).toHaveLength(12);

@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { RemoteCallError } from "../../src/remote/index";
 import {
   buildJudgePrompt,
@@ -23,27 +22,20 @@ import {
   type JudgeMtBenchOptions,
 } from "../../src/eval/index";
 import { startOpenAIServer, type OpenAIServer, type OpenAIServerReply } from "../servers/openai-server";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const fixtures = join(repoRoot, "fixtures/mt-bench");
 const bench = join(fixtures, "mt-bench-x");
 const answers = join(fixtures, "answers");
 const API_KEY = "test-only-judge-key-SECRET-0123456789";
-const temporary: string[] = [];
 const servers: OpenAIServer[] = [];
 
 afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
-afterAll(async () => {
-  for (const directory of temporary) await rm(directory, { recursive: true, force: true });
-});
 
-async function makeTemporaryDirectory(): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), "mt-bench-judge-"));
-  temporary.push(directory);
-  return directory;
-}
+const makeTemporaryDirectory = useTemporaryDirectories({ prefix: "mt-bench-judge-", removeAfter: "all" });
 
 /** A deterministic judge: the score depends only on the prompt. */
 function deterministicScore(userPrompt: string): number {
@@ -68,7 +60,7 @@ function runOptions(server: OpenAIServer, out: string, extra: Partial<JudgeMtBen
     bench,
     answers,
     out,
-    provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: API_KEY }),
+    provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: API_KEY }),
     concurrency: 3,
     retry: { retries: 3, minBackoffMs: 1, maxBackoffMs: 5 },
     now: () => 1_750_000_000,
@@ -235,7 +227,7 @@ describe("judgeMtBench against a local OpenAI-compatible server", () => {
 
     const missing = await judgeMtBench({
       ...runOptions(server, out),
-      provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKeyEnv: "JUDGE_KEY_FOR_TEST", env: {} }),
+      provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKeyEnv: "JUDGE_KEY_FOR_TEST", env: {} }),
     }).catch((caught: unknown) => caught);
     expect(missing).toBeInstanceOf(MissingJudgeApiKeyError);
     expect((missing as Error).message).toContain("JUDGE_KEY_FOR_TEST");
@@ -283,20 +275,28 @@ describe("judgeMtBench against a local OpenAI-compatible server", () => {
 });
 
 describe("judge cache", () => {
-  it("ignores a torn last line and appends on a fresh line", async () => {
+  const entry = { key: "a".repeat(64), judge_model: "j", judgment: "Rating: [[5]]", input_tokens: 1, output_tokens: 2, tstamp: 1 };
+
+  it("ignores a torn last line and cuts it off before the next append", async () => {
     const directory = await makeTemporaryDirectory();
     const path = join(directory, "cache.jsonl");
-    const entry = { key: "a".repeat(64), judge_model: "j", judgment: "Rating: [[5]]", input_tokens: 1, output_tokens: 2, tstamp: 1 };
     await writeFile(path, JSON.stringify(entry) + "\n" + '{"key":"bbbb", "judgm');
     const cache = await openJudgeCache({ path });
     expect(cache.size).toBe(1);
-    expect(cache.skippedLines).toBe(1);
     await cache.add({ ...entry, key: "c".repeat(64) });
     await cache.close();
+    expect((await readFile(path, "utf8")).split("\n")).toEqual([JSON.stringify(entry), JSON.stringify({ ...entry, key: "c".repeat(64) }), ""]);
     const reopened = await openJudgeCache({ path });
     expect(reopened.size).toBe(2);
     expect(reopened.get("c".repeat(64))?.judgment).toBe("Rating: [[5]]");
     await reopened.close();
+  });
+
+  it("names the file and line of a damaged line in the middle", async () => {
+    const directory = await makeTemporaryDirectory();
+    const path = join(directory, "cache.jsonl");
+    await writeFile(path, JSON.stringify(entry) + "\n{not json\n" + JSON.stringify({ ...entry, key: "c".repeat(64) }) + "\n");
+    await expect(openJudgeCache({ path })).rejects.toThrow(`${path}:2: not a judge cache entry (invalid JSON)`);
   });
 });
 
@@ -308,7 +308,7 @@ describe("resume after a kill", () => {
     const out = await makeTemporaryDirectory();
     const cachePath = join(out, "judge-cache.jsonl");
     // node --import tsx, not the tsx binary: a SIGKILL must hit the process that judges, not a wrapper.
-    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-child.ts"), bench, answers, out, first.baseURL], {
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/eval/judge-child.ts"), bench, answers, out, first.baseUrl], {
       cwd: repoRoot,
       stdio: "ignore",
     });
@@ -325,7 +325,7 @@ describe("resume after a kill", () => {
     expect(existsSync(join(out, "judge-summary.json"))).toBe(false);
 
     const second = await startJudgeServer();
-    const summary = await judgeMtBench({ ...runOptions(second, out), provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: second.baseURL, apiKey: API_KEY }) });
+    const summary = await judgeMtBench({ ...runOptions(second, out), provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: second.baseUrl, apiKey: API_KEY }) });
     expect(summary.judgments).toBe(18);
     expect(summary.cacheHits).toBe(answeredBeforeKill);
     expect(second.requests).toHaveLength(18 - answeredBeforeKill);

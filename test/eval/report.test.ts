@@ -1,14 +1,15 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   averageRanks,
   bootstrapMeanInterval,
   buildMtBenchReport,
   compareCrossLingual,
   computeFastChatAverages,
+  drawResamples,
   kendallTauB,
   loadReportJudgments,
   parseComparisonPairs,
@@ -17,21 +18,14 @@ import {
   spearmanCorrelation,
   writeMtBenchReport,
 } from "../../src/eval/index";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const fixtures = join(repoRoot, "fixtures/mt-bench");
 const referenceData = resolve(repoRoot, "../shared/reference-data/mt_bench_x");
-const temporary: string[] = [];
+const venvPython = join(repoRoot, ".venv/bin/python");
 
-afterAll(async () => {
-  for (const directory of temporary) await rm(directory, { recursive: true, force: true });
-});
-
-async function makeTemporaryDirectory(): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), "mt-bench-report-"));
-  temporary.push(directory);
-  return directory;
-}
+const makeTemporaryDirectory = useTemporaryDirectories({ prefix: "mt-bench-report-", removeAfter: "all" });
 
 describe("FastChat show_result averages", () => {
   it("drops -1 rows, keeps duplicates and averages over judgments, not over turn means", () => {
@@ -81,16 +75,47 @@ describe("FastChat show_result averages", () => {
 });
 
 describe("bootstrap", () => {
-  it("is reproducible with a seed and brackets the mean", () => {
+  it("is reproducible with a seed", () => {
     const clusters = [[8, 6], [7, 9], [4, 5], [10, 2], [6, 6]];
     const first = bootstrapMeanInterval({ clusters, seed: 42, resamples: 500 });
-    const second = bootstrapMeanInterval({ clusters, seed: 42, resamples: 500 });
-    expect(first).toEqual(second);
+    expect(bootstrapMeanInterval({ clusters, seed: 42, resamples: 500 })).toEqual(first);
+    expect(bootstrapMeanInterval({ clusters, seed: 43, resamples: 500 })).not.toEqual(first);
     expect(first.mean).toBe(6.3);
-    expect(first.lower!).toBeLessThan(6.3);
-    expect(first.upper!).toBeGreaterThan(6.3);
-    expect(first.lower!).toBeGreaterThanOrEqual(4.5);
-    expect(first.upper!).toBeLessThanOrEqual(8);
+  });
+
+  // The reference is computed independently by numpy (pinned in the test venv by scripts/test-trainer.mjs):
+  // from the same resampled cluster indices, each resample's mean over all its scores, then
+  // numpy.percentile at (1 - confidence) / 2 and 1 - (1 - confidence) / 2 (linear interpolation).
+  it("equals numpy's percentile bootstrap on the same resamples", () => {
+    expect(existsSync(venvPython), "the test venv (.venv) is created by `node scripts/test-trainer.mjs`, part of npm test").toBe(true);
+    // Clusters of one to three scores (both turns of a question, plus repeats), 1..10 like MT-Bench.
+    const clusters = Array.from({ length: 40 }, (_, question) => Array.from({ length: 1 + (question % 3) }, (_, turn) => 1 + ((question * 7 + turn * 3) % 10)));
+    const cases = [
+      { seed: 42, stream: "", resamples: 1000, confidence: 0.95 },
+      { seed: "report", stream: "EN|model-a", resamples: 333, confidence: 0.9 },
+    ];
+    for (const options of cases) {
+      const interval = bootstrapMeanInterval({ clusters, ...options });
+      const draws = [...drawResamples({ clusterCount: clusters.length, ...options })].map((drawn) => [...drawn]);
+      expect(draws).toHaveLength(options.resamples);
+      const script = [
+        "import json, sys",
+        "import numpy as np",
+        "data = json.load(sys.stdin)",
+        "clusters = data['clusters']",
+        "means = [sum(sum(clusters[i]) for i in drawn) / sum(len(clusters[i]) for i in drawn) for drawn in data['draws']]",
+        "alpha = (1 - data['confidence']) / 2",
+        "lower, upper = np.percentile(np.array(means), [100 * alpha, 100 * (1 - alpha)])",
+        "print(json.dumps({'mean': float(np.mean(np.concatenate([np.array(c, dtype=float) for c in clusters]))), 'lower': float(lower), 'upper': float(upper)}))",
+      ].join("\n");
+      const result = spawnSync(venvPython, ["-c", script], { input: JSON.stringify({ clusters, draws, confidence: options.confidence }), encoding: "utf8" });
+      expect(result.status, result.stderr).toBe(0);
+      const reference = JSON.parse(result.stdout) as { mean: number; lower: number; upper: number };
+      expect(interval.mean).toBeCloseTo(reference.mean, 12);
+      expect(interval.lower).toBeCloseTo(reference.lower, 12);
+      expect(interval.upper).toBeCloseTo(reference.upper, 12);
+      expect(interval.lower!).toBeLessThan(interval.upper!);
+    }
   });
 
   it("collapses to the mean when every cluster is the same and interpolates quantiles like numpy", () => {

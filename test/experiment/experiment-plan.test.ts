@@ -1,23 +1,15 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors";
 import { readExperimentConfig } from "../../src/experiment/experiment-config";
 import { planExperiment } from "../../src/experiment/plan-experiment";
 import { smokeTestScore, startSmokeTestJudge } from "../../src/experiment/smoke-test-judge";
 import { repositoryRoot, runBuiltCli } from "../support/run-cli";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
-const created: string[] = [];
-afterEach(async () => {
-  await Promise.all(created.splice(0).map((path) => rm(path, { recursive: true, force: true })));
-});
-async function temporary(): Promise<string> {
-  const path = await mkdtemp(join(tmpdir(), "polyglot-plan-"));
-  created.push(path);
-  return path;
-}
+const temporary = useTemporaryDirectories({ prefix: "polyglot-plan-" });
 
 describe("experiment config and plan", () => {
   it("expands the real study into 45 trainings, 225 generation jobs and 36,000 judge calls", async () => {
@@ -75,7 +67,7 @@ describe("experiment config and plan", () => {
     const judge = await startSmokeTestJudge();
     try {
       const { default: OpenAI } = await import("openai");
-      const client = new OpenAI({ apiKey: "smoke-test", baseURL: judge.baseURL });
+      const client = new OpenAI({ apiKey: "smoke-test", baseURL: judge.baseUrl });
       const reply = await client.chat.completions.create({ model: "smoke-test-judge", messages: [{ role: "user", content: "judge this" }] });
       expect(reply.choices[0]!.message.content).toBe(`SMOKE TEST: a deterministic scorer, not an LLM judge; these scores say nothing about the answer.\nRating: [[${smokeTestScore("judge this")}]]`);
     } finally {

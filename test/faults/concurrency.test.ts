@@ -23,7 +23,7 @@ describe("two runs on one cache pay once", () => {
     const input = await smallLima(directory);
     const cache = join(directory, "cache.jsonl");
     const env = { DEEPL_AUTH_KEY: "concurrency-key" };
-    const args = (out: string) => ["translate", "--input", input, "--to", "de", "--provider", "deepl", "--server-url", server.url, "--cache", cache, "--out", out, "--quiet"];
+    const args = (out: string) => ["translate", "--input", input, "--to", "de", "--provider", "deepl", "--base-url", server.url, "--cache", cache, "--out", out, "--quiet"];
     try {
       const [first, second] = await Promise.all([runCliAsync(args(join(directory, "a")), env), runCliAsync(args(join(directory, "b")), env)]);
       expect(first.status, first.stderr).toBe(0);
@@ -53,7 +53,7 @@ describe("two runs on one cache pay once", () => {
     const input = await smallLima(directory);
     const cache = join(directory, "cache.jsonl");
     const env = { DEEPL_AUTH_KEY: "concurrency-key" };
-    const args = (out: string, extra: string[] = []) => ["translate", "--input", input, "--to", "de", "--provider", "deepl", "--server-url", server.url, "--cache", cache, "--out", out, "--quiet", ...extra];
+    const args = (out: string, extra: string[] = []) => ["translate", "--input", input, "--to", "de", "--provider", "deepl", "--base-url", server.url, "--cache", cache, "--out", out, "--quiet", ...extra];
     try {
       const first = runCliAsync(args(join(directory, "a")), env);
       // Wait until the first run holds the lock.
@@ -77,7 +77,7 @@ describe("two runs on one cache pay once", () => {
     });
     const out = await makeTemporaryDirectory();
     const fixtures = join(repositoryRoot, "fixtures/mt-bench");
-    const args = ["mt-bench-x", "judge", "--bench", join(fixtures, "mt-bench-x"), "--answers", join(fixtures, "answers"), "--judge-model", "judge-model", "--base-url", server.baseURL, "--out", out, "--quiet"];
+    const args = ["mt-bench-x", "judge", "--bench", join(fixtures, "mt-bench-x"), "--answers", join(fixtures, "answers"), "--judge-model", "judge-model", "--base-url", server.baseUrl, "--out", out, "--quiet"];
     try {
       const runs = await Promise.all([runCliAsync(args, { OPENAI_API_KEY: "judge-key" }), runCliAsync(args, { OPENAI_API_KEY: "judge-key" })]);
       for (const run of runs) expect(run.status, run.stderr).toBe(0);

@@ -125,7 +125,7 @@ describe("a slow service is not billed forever (repro: DeepL 1,500 ms latency, 1
         documents,
         from: "en",
         to: "de",
-        provider: createDeepL({ serverUrl: server.url, apiKey: "test-key" }),
+        provider: createDeepL({ baseUrl: server.url, apiKey: "test-key" }),
         cache,
         retry: { timeoutMs: 200, minBackoffMs: 0 },
       });
@@ -157,7 +157,7 @@ describe("a slow service is not billed forever (repro: DeepL 1,500 ms latency, 1
         bench: join(fixtures, "mt-bench-x"),
         answers: join(fixtures, "answers"),
         out,
-        provider: createOpenAICompatibleJudge({ model: "judge-model", baseURL: server.baseURL, apiKey: "judge-key" }),
+        provider: createOpenAICompatibleJudge({ model: "judge-model", baseUrl: server.baseUrl, apiKey: "judge-key" }),
         languages: ["DE"],
         retry: { timeoutMs: 150, minBackoffMs: 0 },
       });

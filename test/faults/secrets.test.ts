@@ -34,7 +34,7 @@ describe("keys never reach a file or an output", () => {
     const runs: CliRun[] = [];
     const fixtures = join(repositoryRoot, "fixtures/mt-bench");
     const translate = (out: string, url: string, key: string) =>
-      runCliAsync(["translate", "--input", input, "--to", "de", "--provider", "deepl", "--server-url", url, "--cache", join(directory, `${out}-cache.jsonl`), "--out", join(directory, out)], {
+      runCliAsync(["translate", "--input", input, "--to", "de", "--provider", "deepl", "--base-url", url, "--cache", join(directory, `${out}-cache.jsonl`), "--out", join(directory, out)], {
         DEEPL_AUTH_KEY: key,
       });
     const judgeRun = (out: string, url: string, key: string) =>
@@ -50,13 +50,13 @@ describe("keys never reach a file or an output", () => {
       expect(runs.at(-1)!.stderr).toMatch(/HTTP 403.*DEEPL_AUTH_KEY/);
       runs.push(await translate("deepl-503", failing.url, DEEPL_KEY));
       expect(runs.at(-1)!.status, runs.at(-1)!.stderr).toBe(0);
-      runs.push(await judgeRun("judge-ok", judge.baseURL, OPENAI_KEY));
+      runs.push(await judgeRun("judge-ok", judge.baseUrl, OPENAI_KEY));
       expect(runs.at(-1)!.status, runs.at(-1)!.stderr).toBe(0);
-      runs.push(await judgeRun("judge-401", judge.baseURL, `${OPENAI_KEY}-wrong`));
+      runs.push(await judgeRun("judge-401", judge.baseUrl, `${OPENAI_KEY}-wrong`));
       expect(runs.at(-1)!.status).toBe(1);
       expect(runs.at(-1)!.stderr).toMatch(/HTTP 401.*OPENAI_API_KEY/);
       // Repro: every judge call fails (500) -> exit 1 with a summary, not exit 0.
-      runs.push(await judgeRun("judge-500", broken.baseURL, OPENAI_KEY));
+      runs.push(await judgeRun("judge-500", broken.baseUrl, OPENAI_KEY));
       expect(runs.at(-1)!.status).toBe(1);
       expect(runs.at(-1)!.stdout + runs.at(-1)!.stderr).toMatch(/judge call\(s\) failed after retries/);
       // Repro: a key in a study config is rejected, naming the variable, and never published.
@@ -67,7 +67,7 @@ describe("keys never reach a file or an output", () => {
           languages: ["en", "de"],
           compositions: ["EN", "DE"],
           corpora: {
-            x: { translate: { input, from: "en", to: ["de"], provider: "deepl", providerOptions: { serverUrl: deepl.url, apiKey: "SECRETINCONFIG-777" } } },
+            x: { translate: { input, from: "en", to: ["de"], provider: "deepl", providerOptions: { baseUrl: deepl.url, apiKey: "SECRETINCONFIG-777" } } },
           },
         }),
       );

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { makeTemporaryDirectory as makeFreshDirectory } from "../support/temporary-directory";
 
 /** A token the fake hub accepts; the tests check it never lands on disk or in messages. */
 export const SECRET_TOKEN = "hf_SecretTestToken0123456789abcdef";
@@ -10,9 +10,9 @@ export const READER_TOKEN = "hf_ReaderWithoutAcceptedTerms000000";
 
 export const sha256Of = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 
-/** A fresh temporary directory, removed by the returned cleanup. */
+/** A fresh temporary directory for a hub test, removed with {@link removeDirectory}. */
 export async function makeTemporaryDirectory(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `polyglot-hub-${prefix}-`));
+  return makeFreshDirectory(`polyglot-hub-${prefix}-`);
 }
 
 export async function removeDirectory(path: string): Promise<void> {

@@ -25,7 +25,7 @@ export async function buildReviewCorpus(directory: string): Promise<{ corpus: st
   const cache = await openTranslationCache({ path: cachePath });
   const corpus = join(directory, "lima-x");
   try {
-    await translateCorpus({ input, from: "en", to: ["de"], provider: createDeepL({ apiKey: TEST_KEY, serverUrl: server.url, env: {} }), cache, outDir: corpus });
+    await translateCorpus({ input, from: "en", to: ["de"], provider: createDeepL({ apiKey: TEST_KEY, baseUrl: server.url, env: {} }), cache, outDir: corpus });
   } finally {
     await cache.close();
     await server.close();

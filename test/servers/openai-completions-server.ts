@@ -29,7 +29,7 @@ export interface CompletionsServerOptions {
 
 export interface CompletionsServer {
   /** Base URL for the openai client: `http://127.0.0.1:<port>/v1`. */
-  readonly baseURL: string;
+  readonly baseUrl: string;
   /** Every request, in arrival order (faulted ones too). */
   readonly requests: CompletionRequestLog[];
   close(): Promise<void>;
@@ -100,5 +100,5 @@ export async function startCompletionsServer(options: CompletionsServerOptions):
     answered += 1;
     options.onAnswered?.(answered);
   });
-  return { baseURL: `${server.url}/v1`, requests, close: () => server.close() };
+  return { baseUrl: `${server.url}/v1`, requests, close: () => server.close() };
 }

@@ -59,7 +59,7 @@ export interface OpenAIBatchLog {
 
 export interface OpenAIServer {
   /** Base URL for the openai client: `http://127.0.0.1:<port>/v1`. */
-  readonly baseURL: string;
+  readonly baseUrl: string;
   readonly requests: OpenAIRequestLog[];
   close(): Promise<void>;
 }
@@ -84,7 +84,7 @@ export interface OpenAIBatchServer extends OpenAIServer {
  *
  * @example
  * const server = await startOpenAIServer({ handle: (body) => "Rating: [[8]]" });
- * const client = new OpenAI({ apiKey: "test", baseURL: server.baseURL });
+ * const client = new OpenAI({ apiKey: "test", baseURL: server.baseUrl });
  */
 export async function startOpenAIServer(options: OpenAIServerOptions): Promise<OpenAIBatchServer> {
   const requests: OpenAIRequestLog[] = [];
@@ -262,7 +262,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions): Promise<O
     sendJson(response, 200, completion(body, reply, index));
   });
   const handle: OpenAIBatchServer = {
-    baseURL: `${server.url}/v1`,
+    baseUrl: `${server.url}/v1`,
     requests,
     batches,
     files,

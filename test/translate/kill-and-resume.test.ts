@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { createDeepL } from "../../src/translate/providers/deepl";
 import { translateCorpus } from "../../src/translate/translate-corpus";
 import { openTranslationCache } from "../../src/translate/translation-cache";
 import { startDeepLServer, type DeepLServer } from "../servers/deepl-server";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const ROOT = join(import.meta.dirname, "../..");
 const LIMA_FIXTURE = join(ROOT, "fixtures/lima/train.jsonl");
@@ -30,6 +30,7 @@ function runChild(args: string[], onSpawn?: (child: ChildProcess) => void): Prom
 
 describe("kill and resume (child process)", () => {
   let directory: string;
+  const temporaryDirectory = useTemporaryDirectories({ prefix: "kill-resume-", removeAfter: "all" });
   let server: DeepLServer;
   let LIMA: string;
 
@@ -46,7 +47,7 @@ describe("kill and resume (child process)", () => {
       outfile: LIBRARY,
       logLevel: "silent",
     });
-    directory = await mkdtemp(join(tmpdir(), "kill-resume-"));
+    directory = await temporaryDirectory();
     // A few single-turn rows and the multi-turn ones keep the test short on a busy machine.
     const rows = (await readFile(LIMA_FIXTURE, "utf8")).trimEnd().split("\n");
     const subset = rows.filter((row, index) => index < 6 || row.includes('"multi_turn"'));
@@ -56,7 +57,6 @@ describe("kill and resume (child process)", () => {
   });
   afterAll(async () => {
     await server.close();
-    await rm(directory, { recursive: true, force: true });
   });
 
   it("a run killed midway and restarted sends no more than the corpus plus one batch, and writes the same files", async () => {
@@ -98,7 +98,7 @@ describe("kill and resume (child process)", () => {
       input: LIMA,
       from: "en",
       to: ["de", "fr"],
-      provider: createDeepL({ apiKey: "resume-key", serverUrl: server.url, maxSegmentsPerRequest: 4, env: {} }),
+      provider: createDeepL({ apiKey: "resume-key", baseUrl: server.url, maxSegmentsPerRequest: 4, env: {} }),
       cache: freshCache,
       outDir: join(directory, "fresh"),
       concurrency: 1,

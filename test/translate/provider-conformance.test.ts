@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { translateDocuments } from "../../src/translate/translate-documents";
@@ -7,6 +6,7 @@ import { openTranslationCache, type TranslationCache } from "../../src/translate
 import { RemoteAuthError } from "../../src/remote/index";
 import { MissingApiKeyError } from "../../src/translate/translation-errors";
 import { harnesses, TEST_KEY, type ProviderHarness } from "./provider-harness";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 5, timeoutMs: 5000 };
 
@@ -25,17 +25,17 @@ const DOCUMENT = [
 describe.each(harnesses)("provider conformance: $name", (factory) => {
   let harness: ProviderHarness;
   let directory: string;
+  const temporaryDirectory = useTemporaryDirectories({ prefix: `conformance-${factory.name}-` });
   let cache: TranslationCache;
 
   beforeEach(async () => {
     harness = await factory.start();
-    directory = await mkdtemp(join(tmpdir(), `conformance-${factory.name}-`));
+    directory = await temporaryDirectory();
     cache = await openTranslationCache({ path: join(directory, "cache.jsonl") });
   });
   afterEach(async () => {
     await cache.close();
     await harness.close();
-    await rm(directory, { recursive: true, force: true });
   });
 
   const run = (documents: string[], extra: Partial<Parameters<typeof translateDocuments>[0]> = {}) =>
@@ -90,10 +90,13 @@ describe.each(harnesses)("provider conformance: $name", (factory) => {
 
   // deepl-node does not expose response headers, so only the backoff applies there.
   it.skipIf(factory.name === "deepl")("waits at least what Retry-After asks for", async () => {
-    harness.setFault((index) => (index === 0 ? { status: 429, retryAfter: "0.3" } : undefined));
-    const started = performance.now();
-    await run(["The answer is good."]);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(280);
+    harness.setFault((index) => (index === 0 ? { status: 429, retryAfter: "7" } : undefined));
+    // The injected sleep records the waits and returns at once: no test waits on (or measures) wall time.
+    const waits: number[] = [];
+    const { translations } = await run(["The answer is good."], { sleep: async (ms) => void waits.push(ms) });
+    expect(translations[0]).toBe("Die Antwort ist gut.");
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThanOrEqual(7_000);
   });
 
   it("retries a request that times out", async () => {

@@ -49,7 +49,7 @@ export const harnesses: HarnessFactory[] = [
           return drop ? translated.replace(/<x id="\d+"\/>/g, "") : translated;
         },
       };
-      const make = (apiKey: string | undefined) => createDeepL({ ...(apiKey ? { apiKey } : {}), serverUrl: server.url, env: {} });
+      const make = (apiKey: string | undefined) => createDeepL({ ...(apiKey ? { apiKey } : {}), baseUrl: server.url, env: {} });
       return {
         provider: () => make(TEST_KEY),
         providerWithoutKey: () => make(undefined),
@@ -75,7 +75,7 @@ export const harnesses: HarnessFactory[] = [
           return drop ? translated.replace(/<span translate="no" data-ph="\d+"><\/span>/g, "") : translated;
         },
       });
-      const make = (apiKey: string | undefined) => createGoogleTranslate({ ...(apiKey ? { apiKey } : {}), endpoint: server.url, env: {} });
+      const make = (apiKey: string | undefined) => createGoogleTranslate({ ...(apiKey ? { apiKey } : {}), baseUrl: server.url, env: {} });
       return {
         provider: () => make(TEST_KEY),
         providerWithoutKey: () => make(undefined),
@@ -121,7 +121,7 @@ export const harnesses: HarnessFactory[] = [
         },
       });
       const make = (apiKey: string | undefined) =>
-        createOpenAITranslator({ ...(apiKey ? { apiKey } : {}), baseURL: server.baseURL, model: "test-model", env: {} });
+        createOpenAITranslator({ ...(apiKey ? { apiKey } : {}), baseUrl: server.baseUrl, model: "test-model", env: {} });
       return {
         provider: () => make(TEST_KEY),
         providerWithoutKey: () => make(undefined),

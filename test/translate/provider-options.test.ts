@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,9 +15,9 @@ import { startOpenAIServer } from "../servers/openai-server";
 
 describe("provider options", () => {
   it("puts output-changing options in the identity, never keys or URLs", () => {
-    const provider = createDeepL({ apiKey: "secret-key", serverUrl: "http://127.0.0.1:1", formality: "more", modelType: "quality_optimized", glossaryId: "g1" });
+    const provider = createDeepL({ apiKey: "secret-key", baseUrl: "http://127.0.0.1:1", formality: "more", modelType: "quality_optimized", glossaryId: "g1" });
     expect(provider.id).toBe("deepl:model=quality_optimized:formality=more:glossary=g1");
-    const llm = createTranslationProvider({ provider: "openai", model: "m", apiKey: "secret-key", baseURL: "http://127.0.0.1:1/v1" });
+    const llm = createTranslationProvider({ provider: "openai", model: "m", apiKey: "secret-key", baseUrl: "http://127.0.0.1:1/v1" });
     expect(llm.id).toBe("openai:model=m:temperature=0:prompt=1");
     expect(`${provider.id}${llm.id}`).not.toMatch(/secret|127\.0\.0\.1/);
   });
@@ -30,6 +31,13 @@ describe("provider options", () => {
     }
   });
 
+  it("puts a sha256 of DeepL's context in the cache identity, never the text", () => {
+    const context = "A cooking blog.";
+    const sha256 = createHash("sha256").update(context).digest("hex");
+    expect(createDeepL({ context, env: {} }).id).toBe(`deepl:context=sha256:${sha256}`);
+    expect(createDeepL({ context: "A cooking blog!", env: {} }).id).not.toBe(createDeepL({ context, env: {} }).id);
+  });
+
   it("sends DeepL's formality, glossary and context as deepl-node does", async () => {
     const server = await startDeepLServer();
     const directory = await mkdtemp(join(tmpdir(), "deepl-options-"));
@@ -39,7 +47,7 @@ describe("provider options", () => {
         documents: ["Hello world, this is good."],
         from: "en",
         to: "de",
-        provider: createDeepL({ apiKey: "k", serverUrl: server.url, formality: "prefer_less", glossaryId: "gloss-1", context: "A cooking blog.", env: {} }),
+        provider: createDeepL({ apiKey: "k", baseUrl: server.url, formality: "prefer_less", glossaryId: "gloss-1", context: "A cooking blog.", env: {} }),
         cache,
       });
       const params = server.requests[0]!.params;
@@ -65,7 +73,7 @@ describe("provider options", () => {
     });
     const directory = await mkdtemp(join(tmpdir(), "openai-options-"));
     const cache = await openTranslationCache({ path: join(directory, "cache.jsonl") });
-    const provider = createOpenAITranslator({ apiKey: "k", baseURL: server.baseURL, model: "translator-1", env: {} });
+    const provider = createOpenAITranslator({ apiKey: "k", baseUrl: server.baseUrl, model: "translator-1", env: {} });
     try {
       const { translations } = await translateDocuments({ documents: ["Hello `x` there"], from: "en", to: "fr", provider, cache, retry: { minBackoffMs: 1, maxBackoffMs: 2 } });
       expect(translations[0]).toBe("Hallo `x` there");

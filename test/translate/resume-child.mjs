@@ -1,14 +1,14 @@
 // Child process for the kill-and-resume test: translates the LIMA fixture through a DeepL-compatible
 // server with the library bundle named by TRANSLATE_LIBRARY, one request at a time.
 const library = await import(process.env.TRANSLATE_LIBRARY);
-const [input, outDir, cachePath, serverUrl] = process.argv.slice(2);
+const [input, outDir, cachePath, baseUrl] = process.argv.slice(2);
 const cache = await library.openTranslationCache({ path: cachePath });
 try {
   const summary = await library.translateCorpus({
     input,
     from: "en",
     to: ["de", "fr"],
-    provider: library.createDeepL({ apiKey: "resume-key", serverUrl, maxSegmentsPerRequest: 4, env: {} }),
+    provider: library.createDeepL({ apiKey: "resume-key", baseUrl, maxSegmentsPerRequest: 4, env: {} }),
     cache,
     outDir,
     concurrency: 1,

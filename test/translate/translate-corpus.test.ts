@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command } from "commander";
 import { parse } from "fast-csv";
@@ -13,6 +12,7 @@ import { startDeepLServer, type DeepLServer } from "../servers/deepl-server";
 import { fakeTranslateMarkup } from "../servers/fake-translation";
 import { codeSpans } from "./code-spans";
 import { TEST_KEY } from "./provider-harness";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const LIMA = join(import.meta.dirname, "../../fixtures/lima/train.jsonl");
 const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 5, timeoutMs: 5000 };
@@ -34,14 +34,14 @@ async function readCsvRows(path: string): Promise<Record<string, string>[]> {
 describe("translateCorpus (Lima-X)", () => {
   let server: DeepLServer;
   let directory: string;
+  const temporaryDirectory = useTemporaryDirectories({ prefix: "lima-x-" });
 
   beforeEach(async () => {
     server = await startDeepLServer({ authKey: TEST_KEY });
-    directory = await mkdtemp(join(tmpdir(), "lima-x-"));
+    directory = await temporaryDirectory();
   });
   afterEach(async () => {
     await server.close();
-    await rm(directory, { recursive: true, force: true });
   });
 
   it("writes the parallel corpus with the same ids, every turn translated, code byte-identical", async () => {
@@ -51,7 +51,7 @@ describe("translateCorpus (Lima-X)", () => {
       input: LIMA,
       from: "en",
       to: ["de", "fr"],
-      provider: createDeepL({ apiKey: TEST_KEY, serverUrl: server.url, env: {} }),
+      provider: createDeepL({ apiKey: TEST_KEY, baseUrl: server.url, env: {} }),
       cache,
       outDir,
       retry: FAST_RETRY,
@@ -113,7 +113,7 @@ describe("translateCorpus (Lima-X)", () => {
           input: LIMA,
           from: "en",
           to: ["it"],
-          provider: createDeepL({ apiKey: TEST_KEY, serverUrl: server.url, env: {} }),
+          provider: createDeepL({ apiKey: TEST_KEY, baseUrl: server.url, env: {} }),
           cache,
           outDir,
           retry: FAST_RETRY,
@@ -157,7 +157,7 @@ describe("translateCorpus (Lima-X)", () => {
     const outDir = join(directory, "dry");
     try {
       await program.parseAsync(
-        ["translate", "--input", LIMA, "--to", "de,es", "--provider", "deepl", "--out", outDir, "--cache", join(directory, "c.jsonl"), "--dry-run", "--quiet", "--server-url", server.url],
+        ["translate", "--input", LIMA, "--to", "de,es", "--provider", "deepl", "--out", outDir, "--cache", join(directory, "c.jsonl"), "--dry-run", "--quiet", "--base-url", server.url],
         { from: "user" },
       );
     } finally {
@@ -170,7 +170,7 @@ describe("translateCorpus (Lima-X)", () => {
     await expect(readFile(join(outDir, "de.jsonl"))).rejects.toThrow();
   });
 
-  it("CLI: a real run through --server-url with DEEPL_AUTH_KEY writes the corpus", async () => {
+  it("CLI: a real run through --base-url with DEEPL_AUTH_KEY writes the corpus", async () => {
     const program = new Command().exitOverride();
     registerTranslateCommands(program);
     const outDir = join(directory, "cli");
@@ -178,7 +178,7 @@ describe("translateCorpus (Lima-X)", () => {
     const write = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     try {
       await program.parseAsync(
-        ["translate", "--input", LIMA, "--to", "es", "--out", outDir, "--cache", join(directory, "c.jsonl"), "--quiet", "--server-url", server.url, "--concurrency", "2"],
+        ["translate", "--input", LIMA, "--to", "es", "--out", outDir, "--cache", join(directory, "c.jsonl"), "--quiet", "--base-url", server.url, "--concurrency", "2"],
         { from: "user" },
       );
     } finally {

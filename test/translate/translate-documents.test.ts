@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDeepL } from "../../src/translate/providers/deepl";
@@ -9,6 +7,7 @@ import { openTranslationCache, type TranslationCache } from "../../src/translate
 import { TranslationCacheMissError, TranslationQuotaError } from "../../src/translate/translation-errors";
 import { startDeepLServer, type DeepLServer } from "../servers/deepl-server";
 import { TEST_KEY } from "./provider-harness";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 5, timeoutMs: 5000 };
 
@@ -34,21 +33,21 @@ function corpus(count: number): string[] {
 describe("translateDocuments with a DeepL-compatible server", () => {
   let server: DeepLServer;
   let directory: string;
+  const temporaryDirectory = useTemporaryDirectories({ prefix: "translate-documents-" });
   let cache: TranslationCache;
 
   beforeEach(async () => {
     server = await startDeepLServer({ authKey: TEST_KEY });
-    directory = await mkdtemp(join(tmpdir(), "translate-documents-"));
+    directory = await temporaryDirectory();
     cache = await openTranslationCache({ path: join(directory, "cache.jsonl") });
   });
   afterEach(async () => {
     await cache.close();
     await server.close();
-    await rm(directory, { recursive: true, force: true });
   });
 
   const provider = (options: { maxSegmentsPerRequest?: number } = {}) =>
-    createDeepL({ apiKey: TEST_KEY, serverUrl: server.url, env: {}, ...options });
+    createDeepL({ apiKey: TEST_KEY, baseUrl: server.url, env: {}, ...options });
 
   it("sends each distinct segment once, keeps code identical and a second run sends nothing", async () => {
     const documents = corpus(30);
@@ -90,30 +89,30 @@ describe("translateDocuments with a DeepL-compatible server", () => {
   });
 
   it("packs requests up to the segment limit and never exceeds the concurrency", async () => {
+    // Requests in flight are counted around the provider's call, from its start to its answer (no
+    // timer guesses when a request ended); the server's delay only makes requests overlap.
     let inFlight = 0;
     let most = 0;
-    server.options = {
-      authKey: TEST_KEY,
-      fault: () => {
+    server.options = { authKey: TEST_KEY, fault: () => ({ delayMs: 40 }) };
+    const deepl = provider({ maxSegmentsPerRequest: 5 });
+    const counted: typeof deepl = {
+      ...deepl,
+      async doTranslate(request) {
         inFlight++;
         most = Math.max(most, inFlight);
-        setTimeout(() => inFlight--, 40);
-        return { delayMs: 40 };
+        try {
+          return await deepl.doTranslate(request);
+        } finally {
+          inFlight--;
+        }
       },
     };
     const documents = Array.from({ length: 60 }, (_, index) => `Paragraph number ${index} is here.`);
-    await translateDocuments({
-      documents,
-      from: "en",
-      to: "it",
-      provider: provider({ maxSegmentsPerRequest: 5 }),
-      cache,
-      concurrency: 3,
-      retry: FAST_RETRY,
-    });
+    await translateDocuments({ documents, from: "en", to: "it", provider: counted, cache, concurrency: 3, retry: FAST_RETRY });
     expect(server.requests).toHaveLength(12);
     expect(server.requests.every((request) => request.texts.length === 5)).toBe(true);
     expect(most).toBeLessThanOrEqual(3);
+    expect(most).toBeGreaterThan(1);
   });
 
   it("stops cleanly on quota exhaustion (456) and a rerun finishes the job without resending", async () => {

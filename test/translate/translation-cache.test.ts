@@ -1,19 +1,17 @@
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { openTranslationCache } from "../../src/translate/translation-cache";
 import { TranslationCacheError } from "../../src/translate/translation-errors";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const entry = (source: string, translation: string) => ({ provider: "deepl", from: "en", to: "de", source, translation });
 
 describe("openTranslationCache", () => {
   let directory: string;
+  const temporaryDirectory = useTemporaryDirectories({ prefix: "translation-cache-" });
   beforeEach(async () => {
-    directory = await mkdtemp(join(tmpdir(), "translation-cache-"));
-  });
-  afterEach(async () => {
-    await rm(directory, { recursive: true, force: true });
+    directory = await temporaryDirectory();
   });
 
   it("persists entries across opens, keyed by provider, languages and text", async () => {
@@ -30,7 +28,7 @@ describe("openTranslationCache", () => {
     await reopened.close();
   });
 
-  it("drops a line torn by a kill and truncates it away, so appends continue cleanly", async () => {
+  it("ignores a line torn by a kill and cuts it off before the next append, so appends continue cleanly", async () => {
     const path = join(directory, "cache.jsonl");
     const cache = await openTranslationCache({ path });
     await cache.put([entry("Hello", "Hallo")]);
@@ -38,6 +36,8 @@ describe("openTranslationCache", () => {
     await appendFile(path, '{"provider":"deepl","from":"en","to":"de","source":"Wor');
     const reopened = await openTranslationCache({ path });
     expect(reopened.size).toBe(1);
+    // Opening alone changes nothing on disk.
+    expect(await readFile(path, "utf8")).toContain('"source":"Wor');
     await reopened.put([entry("World", "Welt")]);
     await reopened.close();
     const lines = (await readFile(path, "utf8")).trimEnd().split("\n");

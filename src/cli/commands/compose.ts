@@ -3,7 +3,7 @@ import { outputFormatSchema, type OutputFormat } from "../../compose/write-compo
 import { parseArrowFormat } from "../option-parsers";
 import { UsageError } from "../../errors";
 import { sourceFormatSchema, SOURCE_FORMATS, type SourceFormat } from "../../sources/read-source";
-import { parseFraction, parseInteger, parseList } from "../option-parsers";
+import { fractionIn, parseCompositionList, parseInteger, parseList, SHARE_RANGE } from "../option-parsers";
 import { createStudyEventRenderer } from "../render-study-events";
 
 interface ComposeOptions {
@@ -24,13 +24,13 @@ export function registerComposeCommand(program: Command): void {
     .command("compose")
     .description("build compositions (EN, DEFRITES, ENDEFRITES-sampled, ...) of a parallel corpus")
     .requiredOption("--input <path>", "directory with one file per language (en.jsonl, de.json.gz, ...) or one file with a lang column")
-    .requiredOption("--compositions <names>", "comma-separated composition names, e.g. EN,DE,ENDEFRITES,DEFRITES-sampled", parseList)
+    .requiredOption("--compositions <names>", "comma-separated composition names, e.g. EN,DE,ENDEFRITES,DEFRITES-sampled", parseCompositionList)
     .requiredOption("--out <dir>", "output directory")
     .option("--seed <n>", "seed of sampling, assignment and order", parseInteger, 42)
     .option("--format <formats>", "output formats: jsonl, arrow or jsonl,arrow", parseList, ["jsonl", "arrow"])
     .option("--arrow-format <layout>", "Arrow IPC layout: stream (what datasets.Dataset.from_file maps) or file (pyarrow.ipc.open_file)", parseArrowFormat, "stream")
     .option("--input-format <format>", `force the input format (${SOURCE_FORMATS.join(", ")})`)
-    .option("--validation <share>", "hold out this share of ids as a validation split, e.g. 0.03", parseFraction, 0)
+    .option("--validation <share>", "hold out this share of ids as a validation split, e.g. 0.03", fractionIn(SHARE_RANGE), 0)
     .option("--quiet", "no progress output")
     .action(async (options: ComposeOptions) => {
       const formats = options.format.map((format) => {

@@ -1,21 +1,14 @@
 import { readFile } from "node:fs/promises";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../../errors";
-import type { JudgeSummary } from "../../eval/judge/judge-mt-bench";
+import type { JudgeMtBenchOptions, JudgeSummary } from "../../eval/judge/judge-mt-bench";
 import type { ComparisonPair } from "../../eval/report/cross-lingual";
-import { createTranslationProvider, PROVIDER_NAMES, type ProviderName } from "../../translate/create-translation-provider";
-import type { TranslationProvider } from "../../translate/translation-provider";
-import { parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger } from "../option-parsers";
+import { CONFIDENCE_RANGE, fractionIn, parseLanguageList, parseList, parseNonNegativeNumber, parsePositiveInteger, parseSeed } from "../option-parsers";
 import { createProgressReporter } from "../progress-reporter";
+import { addProviderOptions, createProviderFromFlags, type ProviderFlags } from "../provider-from-flags";
 import { addRemoteOptions, printWait, remotePolicyOf, type RemoteCommandOptions } from "../remote-options";
 import { JudgeCallsFailedError } from "../../eval/judge/judge-errors";
 import { defaultTranslationCachePath } from "../../cache-directory";
-
-function parseFraction(value: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0 || number >= 1) throw new InvalidArgumentError(`expected a number between 0 and 1 such as 0.95, got "${value}"`);
-  return number;
-}
 
 function parseNonNegativeInteger(value: string): number {
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer >= 0, got "${value}"`);
@@ -27,35 +20,17 @@ function parseLanguagePolicy(value: string): "fastchat" | "penalize" {
   return value;
 }
 
-interface BuildCommandOptions extends RemoteCommandOptions {
+interface BuildCommandOptions extends RemoteCommandOptions, ProviderFlags {
   questions: string;
   references: string;
   judgePrompts: string;
   to: string[];
-  provider: ProviderName;
-  serverUrl?: string;
-  model?: string;
   out: string;
   cache?: string;
   overrides?: string;
   concurrency?: number;
   dryRun?: boolean;
   quiet?: boolean;
-}
-
-function createBuildProvider(options: BuildCommandOptions): TranslationProvider {
-  switch (options.provider) {
-    case "deepl":
-      return createTranslationProvider({ provider: "deepl", ...(options.serverUrl ? { serverUrl: options.serverUrl } : {}) });
-    case "google":
-      return createTranslationProvider({ provider: "google", ...(options.serverUrl ? { endpoint: options.serverUrl } : {}), ...(options.model ? { model: options.model } : {}) });
-    case "openai":
-      return createTranslationProvider({ provider: "openai", ...(options.serverUrl ? { baseURL: options.serverUrl } : {}), ...(options.model ? { model: options.model } : {}) });
-    case "cache":
-      return createTranslationProvider({ provider: "cache" });
-    default:
-      throw new UsageError(`unknown provider "${String(options.provider)}"; use one of ${PROVIDER_NAMES.join(", ")}`);
-  }
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -132,7 +107,7 @@ interface ReportCommandOptions {
   humanRatings?: string;
   baseline?: string;
   resamples: number;
-  seed: string;
+  seed: number | string;
   confidence: number;
   quiet?: boolean;
 }
@@ -173,8 +148,14 @@ function summariseJudgeRun(summary: JudgeSummary, dryRun: boolean): string[] {
  */
 export function registerMtBenchXCommands(program: Command): void {
   const group = program.command("mt-bench-x").description("Build, judge and report MT-Bench-X (MT-Bench in several languages)");
+  registerBuildCommand(group);
+  registerJudgeCommand(group);
+  registerReportCommand(group);
+}
 
-  const buildCommand = group
+/** `mt-bench-x build`: translate FastChat's MT-Bench through the translation engine. */
+function registerBuildCommand(group: Command): void {
+  const command = group
     .command("build")
     .description("Translate FastChat's MT-Bench (questions, references, judge prompts) into the MT-Bench-X layout")
     .requiredOption("--questions <file>", "FastChat question.jsonl (English)")
@@ -182,15 +163,12 @@ export function registerMtBenchXCommands(program: Command): void {
     .requiredOption("--judge-prompts <file>", "FastChat judge_prompts.jsonl")
     .requiredOption("--out <dir>", "output directory (mt_bench_<LANG>/ per language)")
     .option("--to <languages>", "target languages, ISO 639-1", parseLanguageList, ["de", "fr", "it", "es"])
-    .addOption(new Option("--provider <name>", "translation provider").choices([...PROVIDER_NAMES]).default("deepl"))
-    .option("--server-url <url>", "provider endpoint (DeepL server URL, Google endpoint, OpenAI base URL)")
-    .option("--model <name>", "model of the google or openai provider")
     .option("--cache <path>", "translation cache shared by all commands (default: POLYGLOT_TRANSLATION_CACHE or ~/.cache/polyglot-instruct/translations.jsonl)")
     .option("--overrides <file>", "JSONL {question_id, turns?, reference?} for localised questions and human corrections")
     .option("--concurrency <n>", "translation requests in flight", parsePositiveInteger, 4)
     .option("--dry-run", "translate nothing, write nothing; show what would be sent")
     .option("--quiet", "no progress output");
-  addRemoteOptions(buildCommand, 120).action(async (options: BuildCommandOptions) => {
+  addRemoteOptions(addProviderOptions(command), 120).action(async (options: BuildCommandOptions) => {
       const reporter = createProgressReporter({ label: "mt-bench-x build", unit: "segments", quiet: options.quiet });
       // Each subcommand loads its pipeline when it runs, so the CLI starts fast.
       const [{ openTranslationCache }, { buildMtBenchX, readMtBenchOverrides }] = await Promise.all([
@@ -206,7 +184,7 @@ export function registerMtBenchXCommands(program: Command): void {
           judgePrompts: options.judgePrompts,
           to: options.to,
           out: options.out,
-          provider: createBuildProvider(options),
+          provider: createProviderFromFlags(options),
           cache,
           overrides: options.overrides ? await readMtBenchOverrides(options.overrides) : [],
           concurrency: options.concurrency,
@@ -224,8 +202,11 @@ export function registerMtBenchXCommands(program: Command): void {
         await cache.close();
       }
     });
+}
 
-  const judgeCommand = group
+/** `mt-bench-x judge`: judge answer files with one or several OpenAI-compatible judges. */
+function registerJudgeCommand(group: Command): void {
+  const command = group
     .command("judge")
     .description("Judge FastChat answer files with an OpenAI-compatible judge (FastChat single-answer grading)")
     .requiredOption("--bench <dir>", "the MT-Bench-X tree (mt_bench_<LANG>/) or FastChat's mt_bench/")
@@ -259,81 +240,98 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--currency <code>", "currency of the prices", "USD")
     .option("--dry-run", "count judgments and cache hits; call nothing, write nothing")
     .option("--quiet", "no progress output");
-  addRemoteOptions(judgeCommand, 300).action(async (options: JudgeCommandOptions) => {
-      // The judge's client (openai) and language identifier (tinyld) load only for this command.
-      const [{ judgeMtBench }, { readLanguageExceptions }, { createOpenAICompatibleJudge }] = await Promise.all([
-        import("../../eval/judge/judge-mt-bench"),
-        import("../../eval/judge/language-check"),
-        import("../../eval/judge/providers/openai-compatible"),
-      ]);
-      if ((options.priceInput === undefined) !== (options.priceOutput === undefined)) {
-        throw new UsageError("give both --price-input and --price-output, or neither");
-      }
-      if (options.mode === "pairwise-baseline" && !options.baseline) throw new UsageError("--mode pairwise-baseline needs --baseline MODEL");
-      const baseUrls = alignWithJudges("--base-url", options.baseUrl, options.judgeModel.length);
-      const apiKeyEnvs = alignWithJudges("--api-key-env", options.apiKeyEnv, options.judgeModel.length);
-      const reporter = createProgressReporter({ label: "mt-bench-x judge", unit: "judge calls", quiet: options.quiet });
-      try {
-        const summary = await judgeMtBench({
-          bench: options.bench,
-          answers: options.answers,
-          out: options.out,
-          judges: options.judgeModel.map((model, index) =>
-            createOpenAICompatibleJudge({
-              model,
-              reasoning: options.reasoning,
-              ...(apiKeyEnvs[index] ? { apiKeyEnv: apiKeyEnvs[index] } : {}),
-              ...(baseUrls[index] ? { baseURL: baseUrls[index] } : {}),
-            }),
-          ),
-          mode: options.mode,
-          ...(options.baseline ? { baseline: options.baseline } : {}),
-          repeats: options.repeats,
-          ...(options.batch
-            ? { batch: { pollIntervalMs: Math.round(options.batchPollSeconds * 1000), ...(options.batchJudges ? { judges: options.batchJudges } : {}) } }
-            : {}),
-          expectedOutputTokens: options.expectedOutputTokens,
-          ...(options.lang ? { languages: options.lang, ...(options.lang.length === 1 ? { lang: options.lang[0] } : {}) } : {}),
-          ...(options.models ? { models: options.models } : {}),
-          referenceModel: options.referenceModel,
-          ...(options.judgePrompts ? { judgePrompts: options.judgePrompts } : {}),
-          ...(options.cache ? { cache: options.cache } : {}),
-          concurrency: options.concurrency,
-          maxTokens: options.maxTokens,
-          retryErrors: options.retryErrors ?? false,
-          languagePolicy: options.languagePolicy,
-          languageExceptions: options.languageExceptions ? await readLanguageExceptions(options.languageExceptions) : [],
-          ...(options.priceInput !== undefined && options.priceOutput !== undefined
-            ? { prices: { inputPerMillion: options.priceInput, outputPerMillion: options.priceOutput, currency: options.currency, batchFactor: options.batchPriceFactor } }
-            : {}),
-          retry: { retries: options.retries, ...remotePolicyOf(options) },
-          wait: options.wait,
-          onWait: printWait,
-          dryRun: options.dryRun ?? false,
-          onProgress: (event) => {
-            if (event.message) reporter.log(event.message);
-            reporter.update(event.done, { total: event.total, calls: event.calls, cached: event.cacheHits, errors: event.errors });
-          },
-        });
-        reporter.stop();
-        // The summary is printed even with --quiet when calls failed: the exit code alone says too little.
-        if (!options.quiet || summary.failedCalls > 0) process.stdout.write(summariseJudgeRun(summary, options.dryRun ?? false).join("\n") + "\n");
-        if (summary.failedCalls > 0) {
-          const first = summary.errors.find((error) => error.error.includes("api: "));
-          throw new JudgeCallsFailedError({
-            failed: summary.failedCalls,
-            total: summary.calls,
-            summaryPath: `${options.out}/judge-summary.json`,
-            example: first
-              ? `${first.lang} ${first.model} ${first.questionId} turn ${first.turn}: ${first.error.replace(/^.*?api: /, "")}`
-              : "see the summary",
-          });
-        }
-      } finally {
-        reporter.stop();
-      }
-    });
+  addRemoteOptions(command, 300).action(async (options: JudgeCommandOptions) => {
+    checkJudgeFlags(options);
+    // The judge's client (openai) and language identifier (tinyld) load only for this command.
+    const { judgeMtBench } = await import("../../eval/judge/judge-mt-bench");
+    const reporter = createProgressReporter({ label: "mt-bench-x judge", unit: "judge calls", quiet: options.quiet });
+    try {
+      const summary = await judgeMtBench({
+        ...(await judgeOptionsFromFlags(options)),
+        onProgress: (event) => {
+          if (event.message) reporter.log(event.message);
+          reporter.update(event.done, { total: event.total, calls: event.calls, cached: event.cacheHits, errors: event.errors });
+        },
+      });
+      reporter.stop();
+      // The summary is printed even with --quiet when calls failed: the exit code alone says too little.
+      if (!options.quiet || summary.failedCalls > 0) process.stdout.write(summariseJudgeRun(summary, options.dryRun ?? false).join("\n") + "\n");
+      throwIfJudgeCallsFailed(summary, options.out);
+    } finally {
+      reporter.stop();
+    }
+  });
+}
 
+/** Flag combinations commander cannot check on its own. */
+function checkJudgeFlags(options: JudgeCommandOptions): void {
+  if ((options.priceInput === undefined) !== (options.priceOutput === undefined)) {
+    throw new UsageError("give both --price-input and --price-output, or neither");
+  }
+  if (options.mode === "pairwise-baseline" && !options.baseline) throw new UsageError("--mode pairwise-baseline needs --baseline MODEL");
+}
+
+/** The options of `judgeMtBench` that the judge command's flags give (all but progress reporting). */
+async function judgeOptionsFromFlags(options: JudgeCommandOptions): Promise<JudgeMtBenchOptions> {
+  const [{ readLanguageExceptions }, { createOpenAICompatibleJudge }] = await Promise.all([
+    import("../../eval/judge/language-check"),
+    import("../../eval/judge/providers/openai-compatible"),
+  ]);
+  const baseUrls = alignWithJudges("--base-url", options.baseUrl, options.judgeModel.length);
+  const apiKeyEnvs = alignWithJudges("--api-key-env", options.apiKeyEnv, options.judgeModel.length);
+  return {
+    bench: options.bench,
+    answers: options.answers,
+    out: options.out,
+    judges: options.judgeModel.map((model, index) =>
+      createOpenAICompatibleJudge({
+        model,
+        reasoning: options.reasoning,
+        ...(apiKeyEnvs[index] ? { apiKeyEnv: apiKeyEnvs[index] } : {}),
+        ...(baseUrls[index] ? { baseUrl: baseUrls[index] } : {}),
+      }),
+    ),
+    mode: options.mode,
+    ...(options.baseline ? { baseline: options.baseline } : {}),
+    repeats: options.repeats,
+    ...(options.batch
+      ? { batch: { pollIntervalMs: Math.round(options.batchPollSeconds * 1000), ...(options.batchJudges ? { judges: options.batchJudges } : {}) } }
+      : {}),
+    expectedOutputTokens: options.expectedOutputTokens,
+    ...(options.lang ? { languages: options.lang, ...(options.lang.length === 1 ? { lang: options.lang[0] } : {}) } : {}),
+    ...(options.models ? { models: options.models } : {}),
+    referenceModel: options.referenceModel,
+    ...(options.judgePrompts ? { judgePrompts: options.judgePrompts } : {}),
+    ...(options.cache ? { cache: options.cache } : {}),
+    concurrency: options.concurrency,
+    maxTokens: options.maxTokens,
+    retryErrors: options.retryErrors ?? false,
+    languagePolicy: options.languagePolicy,
+    languageExceptions: options.languageExceptions ? await readLanguageExceptions(options.languageExceptions) : [],
+    ...(options.priceInput !== undefined && options.priceOutput !== undefined
+      ? { prices: { inputPerMillion: options.priceInput, outputPerMillion: options.priceOutput, currency: options.currency, batchFactor: options.batchPriceFactor } }
+      : {}),
+    retry: { retries: options.retries, ...remotePolicyOf(options) },
+    wait: options.wait,
+    onWait: printWait,
+    dryRun: options.dryRun ?? false,
+  };
+}
+
+/** Calls that failed for good make the run fail (exit 1), with the first failure as an example. */
+function throwIfJudgeCallsFailed(summary: JudgeSummary, out: string): void {
+  if (summary.failedCalls === 0) return;
+  const first = summary.errors.find((error) => error.error.includes("api: "));
+  throw new JudgeCallsFailedError({
+    failed: summary.failedCalls,
+    total: summary.calls,
+    summaryPath: `${out}/judge-summary.json`,
+    example: first ? `${first.lang} ${first.model} ${first.questionId} turn ${first.turn}: ${first.error.replace(/^.*?api: /, "")}` : "see the summary",
+  });
+}
+
+/** `mt-bench-x report`: FastChat averages, intervals, cross-lingual gains and charts. */
+function registerReportCommand(group: Command): void {
   group
     .command("report")
     .description("Report FastChat averages, per-category scores, bootstrap intervals, cross-lingual gains and charts")
@@ -347,8 +345,8 @@ export function registerMtBenchXCommands(program: Command): void {
     .option("--human-ratings <file>", "CSV question_id,model,turn,score[,lang] for judge-human agreement")
     .option("--baseline <model>", "baseline of pairwise win rates (default: the model every pairwise judgment shares)")
     .option("--resamples <n>", "bootstrap resamples", parsePositiveInteger, 1000)
-    .option("--seed <seed>", "bootstrap seed", "0")
-    .option("--confidence <level>", "confidence level of the intervals", parseFraction, 0.95)
+    .option("--seed <seed>", "bootstrap seed: an integer or a word", parseSeed, 0)
+    .option("--confidence <level>", "confidence level of the intervals", fractionIn(CONFIDENCE_RANGE), 0.95)
     .option("--quiet", "no output but the files")
     .action(async (options: ReportCommandOptions) => {
       const [{ parseComparisonPairs }, { writeMtBenchReport }] = await Promise.all([import("../../eval/report/cross-lingual"), import("../../eval/report/write-report")]);
@@ -365,7 +363,7 @@ export function registerMtBenchXCommands(program: Command): void {
         pairs,
         ...(options.humanRatings ? { humanRatings: options.humanRatings } : {}),
         ...(options.baseline ? { baseline: options.baseline } : {}),
-        bootstrap: { resamples: options.resamples, seed: /^\d+$/.test(options.seed) ? Number(options.seed) : options.seed, confidence: options.confidence },
+        bootstrap: { resamples: options.resamples, seed: options.seed, confidence: options.confidence },
       });
       if (options.quiet) return;
       const lines = report.fastchat.map(

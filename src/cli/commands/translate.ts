@@ -1,59 +1,25 @@
-import { Command, Option } from "commander";
+import type { Command } from "commander";
 import { defaultTranslationCachePath } from "../../cache-directory";
 import { parseLanguageList, parseNonNegativeNumber, parsePositiveInteger } from "../option-parsers";
 import { UsageError } from "../../errors";
 import { isIso639_1 } from "../../record/language-codes";
 import { createProgressReporter, type ProgressReporter } from "../progress-reporter";
+import { addProviderOptions, createProviderFromFlags, type ProviderFlags } from "../provider-from-flags";
 import { addRemoteOptions, printWait, remotePolicyOf, type RemoteCommandOptions } from "../remote-options";
-import { createTranslationProvider, PROVIDER_NAMES, type ProviderName } from "../../translate/create-translation-provider";
 import type { TranslateCorpusProgress, TranslateCorpusSummary } from "../../translate/translate-corpus";
-import type { TranslationProvider } from "../../translate/translation-provider";
 
-interface TranslateCommandOptions extends RemoteCommandOptions {
+interface TranslateCommandOptions extends RemoteCommandOptions, ProviderFlags {
   input: string;
   from: string;
   to: string[];
-  provider: ProviderName;
   out: string;
   cache?: string;
   concurrency?: number;
   dryRun?: boolean;
-  serverUrl?: string;
   applyCorrections?: string;
-  model?: string;
-  formality?: string;
-  glossaryId?: string;
-  replayProvider?: string;
   pricePerMillion?: number;
   currency?: string;
   quiet?: boolean;
-}
-
-function buildProvider(options: TranslateCommandOptions): TranslationProvider {
-  switch (options.provider) {
-    case "deepl":
-      return createTranslationProvider({
-        provider: "deepl",
-        ...(options.serverUrl ? { serverUrl: options.serverUrl } : {}),
-        ...(options.formality ? { formality: options.formality as "more" } : {}),
-        ...(options.glossaryId ? { glossaryId: options.glossaryId } : {}),
-        ...(options.model ? { modelType: options.model as "quality_optimized" } : {}),
-      });
-    case "google":
-      return createTranslationProvider({
-        provider: "google",
-        ...(options.serverUrl ? { endpoint: options.serverUrl } : {}),
-        ...(options.model ? { model: options.model } : {}),
-      });
-    case "openai":
-      return createTranslationProvider({
-        provider: "openai",
-        ...(options.serverUrl ? { baseURL: options.serverUrl } : {}),
-        ...(options.model ? { model: options.model } : {}),
-      });
-    case "cache":
-      return createTranslationProvider({ provider: "cache", ...(options.replayProvider ? { providerId: options.replayProvider } : {}) });
-  }
 }
 
 function formatSummary(summary: TranslateCorpusSummary): string[] {
@@ -92,22 +58,19 @@ export function registerTranslateCommands(program: Command): void {
     .requiredOption("--to <langs>", "target languages, comma-separated ISO 639-1 codes (de,fr,it,es)", parseLanguageList)
     .requiredOption("--out <dir>", "output directory")
     .option("--from <lang>", "source language", "en")
-    .addOption(new Option("--provider <name>", "translation provider").choices([...PROVIDER_NAMES]).default("deepl"))
     .option("--cache <path>", "translation cache file (shared by every command)", undefined)
     .option("--concurrency <n>", "requests in flight", parsePositiveInteger, 4)
     .option("--dry-run", "send nothing; print the segments and characters that would be billed, and the price")
-    .option("--server-url <url>", "endpoint of a compatible server (DEEPL_SERVER_URL, GOOGLE_TRANSLATE_ENDPOINT, OPENAI_BASE_URL)")
     .option("--apply-corrections <file>", "an edited review.csv whose 'correction' column overrides translations")
-    .option("--model <name>", "model: DeepL model type, Google model, or LLM name")
     .option("--formality <level>", "DeepL formality (less, more, prefer_less, prefer_more)")
     .option("--glossary-id <id>", "DeepL glossary id")
     .option("--replay-provider <id>", "with --provider cache: the recorded provider identity to replay")
     .option("--price-per-million <amount>", "price per million characters for the estimate", parseNonNegativeNumber)
     .option("--currency <code>", "currency of --price-per-million", "EUR")
     .option("--quiet", "no progress output");
-  addRemoteOptions(command, 120).action(async (options: TranslateCommandOptions) => {
+  addRemoteOptions(addProviderOptions(command), 120).action(async (options: TranslateCommandOptions) => {
       if (!isIso639_1(options.from)) throw new UsageError(`--from: "${options.from}" is not an ISO 639-1 code such as en`);
-      const provider = buildProvider(options);
+      const provider = createProviderFromFlags(options);
       // The translation pipeline (markdown parser, cache database) loads only for this command.
       const [{ openTranslationCache }, { readCorrections }, { translateCorpus }] = await Promise.all([
         import("../../translate/translation-cache"),

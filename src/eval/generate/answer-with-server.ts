@@ -10,6 +10,7 @@ import { callWithRetry, remoteCallPolicySchema } from "../../remote/call-with-re
 import { createOpenAIClient, toOpenAICallError } from "../../remote/openai-client";
 import { benchLanguageDirectory, listBenchLanguages, readQuestions, type MtBenchQuestion, type QuestionId } from "../mt-bench-files";
 import type { PromptRenderer } from "./prompt-renderer";
+import { parseOptions } from "../../parse-options";
 
 /** FastChat's `temperature_config` (llm_judge/common.py); gen_model_answer.py uses 0.7 for any other category. */
 export const CATEGORY_TEMPERATURES: Readonly<Record<string, number>> = {
@@ -158,7 +159,7 @@ function keyOf(questionId: QuestionId): string {
  */
 export async function answerMtBenchWithServer(options: AnswerWithServerOptions): Promise<AnswerWithServerSummary> {
   const { renderer, env = process.env, onProgress, sleep, ...rest } = options;
-  const parsed = answerWithServerOptionsSchema.parse(rest);
+  const parsed = parseOptions(answerWithServerOptionsSchema, rest, "answerMtBenchWithServer");
   const adapters = parsed.adapters.map((adapter) => ({ ...adapter, modelId: adapter.modelId ?? adapter.servedName }));
   const modelIds = adapters.map((adapter) => adapter.modelId);
   const duplicate = modelIds.find((id, index) => modelIds.indexOf(id) !== index);
@@ -211,7 +212,7 @@ export async function answerMtBenchWithServer(options: AnswerWithServerOptions):
     let fatal: unknown;
 
     const complete = async (job: Job, ids: number[], stopTokenIds: number[], seed: number): Promise<string> => {
-      client ??= await createOpenAIClient({ apiKey, baseURL: parsed.baseUrl });
+      client ??= await createOpenAIClient({ apiKey, baseUrl: parsed.baseUrl });
       const openai = client;
       requests += 1;
       const body = {

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { InputError } from "../../errors";
+import { parseOptions } from "../../parse-options";
 
 /** The serving engines `generate --serve` can start. */
 export const SERVE_ENGINES = ["vllm", "sglang"] as const;
@@ -54,7 +55,7 @@ export function vllmMaxLoraRank(rank: number): number {
  * interleaved questions of all adapters are batched together.
  */
 export function buildServeCommand(options: ServeCommandOptions): { command: string; args: string[] } {
-  const parsed = serveCommandOptionsSchema.parse(options);
+  const parsed = parseOptions(serveCommandOptionsSchema, options, "buildServeCommand");
   const maxRank = Math.max(...parsed.adapters.map((adapter) => adapter.rank));
   const modules = parsed.adapters.map((adapter) => `${adapter.name}=${adapter.path}`);
   const servedName = parsed.servedModelName ?? parsed.baseModel.replace(/\/+$/, "").split("/").pop()!;

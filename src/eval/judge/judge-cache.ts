@@ -1,13 +1,12 @@
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, type FileHandle } from "node:fs/promises";
-import { dirname } from "node:path";
 import { z } from "zod";
+import { openAppendOnlyJsonl, ReadOnlyJsonlError } from "../../io/append-only-jsonl";
 
 /**
  * A persistent, append-only cache of judge answers, so no (judge model, prompt, answer) is paid
  * for twice and a killed run resumes where it stopped. One JSON line per answer, appended as soon
- * as the answer arrives; a line torn by a kill is ignored when the file is read again, and the
- * next append starts on a fresh line. A later line for the same key wins (`--retry-errors`).
+ * as the answer arrives; a line torn by a kill is ignored when the file is read again, and cut
+ * off before the next append. A later line for the same key wins (`--retry-errors`).
  * Only the judge's answer and token counts are stored: never an API key.
  */
 
@@ -40,79 +39,42 @@ export function judgeCacheKey(parts: { judgeModel: string; systemPrompt: string;
 /** An open judge cache. */
 export interface JudgeCache {
   readonly path: string;
-  /** Entries read at open time (after dropping torn lines) plus those added since. */
+  /** Entries read at open time plus those added since. */
   readonly size: number;
-  /** Lines that could not be read at open time (a torn last line after a kill). */
-  readonly skippedLines: number;
   get(key: string): JudgeCacheEntry | undefined;
   /** Appends an entry to the file (one write per line) and to memory. */
   add(entry: JudgeCacheEntry): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Opens (or creates) the cache file at `path`; `readOnly` never creates or writes it (dry runs). */
+/**
+ * Opens (or creates) the cache file at `path`; `readOnly` never creates or writes it (dry runs).
+ * A line torn by a kill at the end is ignored and cut off before the next append; any other
+ * unreadable line is an error naming the file and line (the rule of `openAppendOnlyJsonl`).
+ * The caller holds the cache's lock (`judgeMtBench` does).
+ */
 export async function openJudgeCache(options: { path: string; readOnly?: boolean }): Promise<JudgeCache> {
-  const path = options.path;
+  const file = await openAppendOnlyJsonl({
+    path: options.path,
+    schema: judgeCacheEntrySchema,
+    what: "judge cache entry",
+    ...(options.readOnly ? { readOnly: true } : {}),
+  });
   const entries = new Map<string, JudgeCacheEntry>();
-  let skippedLines = 0;
-  let text = "";
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      skippedLines += 1;
-      continue;
-    }
-    const parsed = judgeCacheEntrySchema.safeParse(value);
-    if (parsed.success) entries.set(parsed.data.key, parsed.data);
-    else skippedLines += 1;
-  }
-  if (options.readOnly) {
-    return {
-      path,
-      get size() {
-        return entries.size;
-      },
-      skippedLines,
-      get: (key) => entries.get(key),
-      add: async () => {
-        throw new Error(`the judge cache ${path} was opened read-only`);
-      },
-      close: async () => {},
-    };
-  }
-  await mkdir(dirname(path), { recursive: true });
-  const handle: FileHandle = await open(path, "a");
-  // A kill can leave a last line without its newline: start the next entry on a line of its own.
-  let pending: Promise<void> = text.length > 0 && !text.endsWith("\n") ? handle.write("\n").then(() => undefined) : Promise.resolve();
+  for (const entry of file.entries) entries.set(entry.key, entry);
   return {
-    path,
+    path: options.path,
     get size() {
       return entries.size;
     },
-    skippedLines,
     get(key) {
       return entries.get(key);
     },
     async add(entry) {
+      if (options.readOnly) throw new ReadOnlyJsonlError(`the judge cache ${options.path} was opened read-only`);
       entries.set(entry.key, entry);
-      const line = JSON.stringify(entry) + "\n";
-      // Serialise appends so concurrent judge calls never interleave bytes within a line.
-      pending = pending.then(async () => {
-        await handle.write(line);
-      });
-      await pending;
+      await file.append([entry]);
     },
-    async close() {
-      await pending.catch(() => undefined);
-      await handle.close();
-    },
+    close: () => file.close(),
   };
 }

@@ -18,7 +18,7 @@ import {
 import { UsageError } from "../../errors";
 import { judgeBatchOptionsSchema, runJudgeBatches } from "./batch/run-judge-batches";
 import { buildJudgePrompt, type BuiltJudgePrompt } from "./build-judge-prompt";
-import { judgeCacheKey, openJudgeCache, type JudgeCacheEntry } from "./judge-cache";
+import { judgeCacheKey, openJudgeCache, type JudgeCache, type JudgeCacheEntry } from "./judge-cache";
 import { MissingJudgeApiKeyError } from "./judge-errors";
 import type { JudgeProvider } from "./judge-provider";
 import {
@@ -32,6 +32,7 @@ import { loadAnswerFiles, loadBenchLanguage, type BenchLanguage } from "./load-j
 import { buildPairPrompt, type BuiltPairPrompt } from "./pairwise/build-pair-prompt";
 import { combinePairWinners, mapPairVerdict, parsePairVerdict } from "./pairwise/parse-pair-verdict";
 import { parseJudgmentScore } from "./parse-score";
+import { parseOptions } from "../../parse-options";
 
 const judgeProviderSchema = z.custom<JudgeProvider>((value) => typeof (value as JudgeProvider)?.doJudge === "function", "expected a JudgeProvider");
 
@@ -398,7 +399,7 @@ function itemLabel(item: JudgeItem): string {
  * `score: -1` and `error: "unparseable"` (pairwise: winner `error`), never averaged.
  */
 export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeSummary> {
-  const parsed = judgeMtBenchOptionsSchema.parse(options);
+  const parsed = parseOptions(judgeMtBenchOptionsSchema, options, "judgeMtBench");
   const judges = parsed.judges ?? [parsed.provider!];
   const judgeModels = judges.map((judge) => judge.model);
   const duplicate = judgeModels.find((model, index) => judgeModels.indexOf(model) !== index);
@@ -418,41 +419,9 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
     throw new UsageError("--batch: no judge can use the Batch API (it needs an OpenAI-compatible judge)");
   }
 
-  // Every call the run needs, once per cache key: judge x repeat x item x game.
-  const callsByItem: string[][][][] = judges.map(() => []);
-  const calls = new Map<string, JudgeCall>();
-  judges.forEach((judge, judgeIndex) => {
-    for (let repeat = 0; repeat < parsed.repeats; repeat += 1) {
-      callsByItem[judgeIndex]![repeat] = items.map((item) =>
-        item.prompts.map((prompt, game) => {
-          const key = judgeCacheKey({ judgeModel: judge.model, systemPrompt: prompt.systemPrompt, userPrompt: prompt.userPrompt, repeat });
-          if (!calls.has(key)) {
-            const label = `${itemLabel(item)}${item.kind === "pair" ? ` game ${game + 1}` : ""}${parsed.repeats > 1 ? ` repeat ${repeat + 1}` : ""}${judges.length > 1 ? ` (${judge.model})` : ""}`;
-            calls.set(key, { key, judgeIndex, repeat, systemPrompt: prompt.systemPrompt, userPrompt: prompt.userPrompt, label, outputFormat: prompt.outputFormat });
-          }
-          return key;
-        }),
-      );
-    }
-  });
-
+  const { calls, callsByItem } = planCalls(parsed, judges, items);
   const cachePath = parsed.cache ?? join(parsed.out, "judge-cache.jsonl");
-  // One judge run per output folder and per cache at a time (folder first, then cache, in every
-  // run, so two runs never wait for each other). The cache is read once the locks are held, so a
-  // run that waited finds every judgment the other one paid for.
-  const releases: ReleaseLock[] = [];
-  if (!parsed.dryRun) {
-    const lockOptions = { wait: parsed.wait, ...(parsed.onWait ? { onWait: parsed.onWait } : {}) };
-    releases.push(await acquireExclusiveLock({ path: parsed.out, what: `the judge output folder ${parsed.out}`, ...lockOptions }));
-    if (parsed.cache && !resolve(parsed.cache).startsWith(resolve(parsed.out) + "/")) {
-      try {
-        releases.push(await acquireExclusiveLock({ path: cachePath, what: `the judge cache ${cachePath}`, ...lockOptions }));
-      } catch (error) {
-        await releases[0]!();
-        throw error;
-      }
-    }
-  }
+  const releases = parsed.dryRun ? [] : await lockJudgeRun(parsed, cachePath);
   try {
     return await judgeWithLocks();
   } finally {
@@ -461,8 +430,6 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
 
   async function judgeWithLocks(): Promise<JudgeSummary> {
   const cache = await openJudgeCache({ path: cachePath, readOnly: parsed.dryRun });
-  const needsCall = (entry: JudgeCacheEntry | undefined) =>
-    entry === undefined || (parsed.retryErrors && !entryIsParseable(entry, calls.get(entry.key)!));
 
   const parts: JudgeRunPart[] = judges.map((judge, judgeIndex) => ({
     judgeModel: judge.model,
@@ -506,26 +473,7 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
 
   const tokens = judges.map(() => ({ usage: pricedTokens(), cachedUsage: pricedTokens() }));
   const estimated = pricedTokens();
-  const outcomes = new Map<string, CallOutcome>();
-  const toCall: JudgeCall[] = [];
-  const countTokens = parsed.countTokens ?? estimateTokens;
-  for (const call of calls.values()) {
-    const entry = cache.get(call.key);
-    const part = parts[call.judgeIndex]!;
-    if (needsCall(entry)) {
-      toCall.push(call);
-      if (parsed.dryRun) {
-        part.toCall += 1;
-        const inputTokens = countTokens(call.systemPrompt) + countTokens(call.userPrompt);
-        summary.estimate.calls += 1;
-        addTokens(estimated, { inputTokens, outputTokens: parsed.expectedOutputTokens }, part.batch);
-      }
-    } else {
-      outcomes.set(call.key, { entry, cached: true });
-      part.cacheHits += 1;
-      addTokens(tokens[call.judgeIndex]!.cachedUsage, { inputTokens: entry!.input_tokens, outputTokens: entry!.output_tokens }, entry!.batch_id !== undefined);
-    }
-  }
+  const { outcomes, toCall } = lookUpCache({ parsed, calls, cache, summary, tokens, estimated });
 
   const total = () => {
     parts.forEach((part, index) => {
@@ -552,11 +500,10 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
     return summary;
   }
 
-  let done = calls.size - toCall.length;
-  let errorCount = 0;
+  const progress = { done: calls.size - toCall.length, errors: 0 };
   const report = (message?: string) => {
     total();
-    parsed.onProgress?.({ done, total: calls.size, calls: summary.calls, cacheHits: summary.cacheHits, errors: errorCount, message });
+    parsed.onProgress?.({ done: progress.done, total: calls.size, calls: summary.calls, cacheHits: summary.cacheHits, errors: progress.errors, message });
   };
   const record = async (call: JudgeCall, response: { text: string; inputTokens: number; outputTokens: number; model?: string }, batchId?: string) => {
     const entry: JudgeCacheEntry = {
@@ -573,58 +520,17 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
     outcomes.set(call.key, { entry, cached: false });
     addTokens(tokens[call.judgeIndex]!.usage, response, batchId !== undefined);
   };
+  const phase: CallPhase = { parsed, judges, summary, outcomes, progress, record, report, now };
 
   let batchRun: JudgeSummary["batch"];
   try {
     const online = toCall.filter((call) => !batchedJudge(call.judgeIndex));
     const batched = toCall.filter((call) => batchedJudge(call.judgeIndex));
-    const statePath = parsed.batch?.statePath ?? join(parsed.out, "judge-batches.json");
     const runBatches = async () => {
-      if (batched.length === 0) return;
-      batchRun = { statePath, batchIds: [], created: 0, resumed: 0 };
-      for (const [judgeIndex, judge] of judges.entries()) {
-        const mine = batched.filter((call) => call.judgeIndex === judgeIndex);
-        if (mine.length === 0) continue;
-        const byKey = new Map(mine.map((call) => [call.key, call]));
-        const result = await runJudgeBatches({
-          client: await judge.batch!.client(),
-          judgeModel: judge.model,
-          requests: mine.map((call) => ({
-            custom_id: call.key,
-            method: "POST",
-            url: "/v1/chat/completions",
-            body: judge.batch!.requestBody({ systemPrompt: call.systemPrompt, userPrompt: call.userPrompt, temperature: parsed.temperature, maxTokens: parsed.maxTokens }),
-          })),
-          statePath,
-          pollIntervalMs: parsed.batch!.pollIntervalMs,
-          maxRequestsPerFile: parsed.batch!.maxRequestsPerFile,
-          maxBytesPerFile: parsed.batch!.maxBytesPerFile,
-          now,
-          onEvent: (event) =>
-            report(`batch ${event.batchId} (${judge.model}, ${event.requests} requests): ${event.kind === "status" ? event.status : event.kind}${event.completed !== undefined ? `, ${event.completed} done, ${event.failed ?? 0} failed` : ""}`),
-          onResults: async (results) => {
-            for (const result of results) {
-              const call = byKey.get(result.customId);
-              if (!call || outcomes.has(call.key)) continue;
-              parts[judgeIndex]!.calls += 1;
-              if (result.text !== undefined) await record(call, { text: result.text, inputTokens: result.inputTokens, outputTokens: result.outputTokens, model: result.model }, result.batchId);
-              else {
-                outcomes.set(call.key, { cached: false, apiError: result.error ?? "no result" });
-                summary.failedCalls += 1;
-                errorCount += 1;
-              }
-              done += 1;
-            }
-            report();
-          },
-        });
-        batchRun.batchIds.push(...result.batchIds);
-        batchRun.created += result.created;
-        batchRun.resumed += result.resumed;
-      }
+      batchRun = await callThroughBatches(phase, batched);
     };
     // Both finish before the cache closes, even when one of them fails.
-    const settled = await Promise.allSettled([runOnlineCalls(online), runBatches()]);
+    const settled = await Promise.allSettled([callOnline(phase, online), runBatches()]);
     for (const result of settled) if (result.status === "rejected") throw result.reason;
   } finally {
     await cache.close();
@@ -632,64 +538,236 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
   // The summary is the commit point of the folder: removed before the judgment files change.
   await rm(join(parsed.out, "judge-summary.json"), { force: true });
 
-  async function runOnlineCalls(list: JudgeCall[]): Promise<void> {
-    const limit = pLimit(parsed.concurrency);
-    let fatal: unknown;
-    await Promise.all(
-      list.map((call) =>
-        limit(async () => {
-          if (fatal) return;
-          const judge = judges[call.judgeIndex]!;
-          parts[call.judgeIndex]!.calls += 1;
-          try {
-            const response = await callWithRetry(
-              (attempt) =>
-                judge.doJudge({
-                  systemPrompt: call.systemPrompt,
-                  userPrompt: call.userPrompt,
-                  temperature: parsed.temperature,
-                  maxTokens: parsed.maxTokens,
-                  signal: attempt.signal,
-                  ...(attempt.timeoutMs ? { timeoutMs: attempt.timeoutMs } : {}),
-                }),
-              {
-                retries: 8,
-                timeoutMs: 300_000,
-                ...parsed.retry,
-                service: "judge",
-                ...(parsed.sleep ? { sleep: parsed.sleep } : {}),
-                onRetry: (error) => report(`retrying ${call.label}: ${error.message}`),
-                onPossiblyBilled: () => {
-                  summary.possiblyBilledCalls += 1;
-                },
-              },
-            );
-            await record(call, response);
-          } catch (error) {
-            // Bad credentials, model or endpoint fail every call alike: stop instead of writing errors.
-            const stopsRun =
-              error instanceof MissingJudgeApiKeyError ||
-              error instanceof RemoteAuthError ||
-              (error instanceof RemoteCallError && [401, 403, 404].includes(error.statusCode ?? 0)) ||
-              !(error instanceof RemoteCallError);
-            if (stopsRun) {
-              fatal ??= error;
-              return;
-            }
-            summary.failedCalls += 1;
-            outcomes.set(call.key, { cached: false, apiError: error.message });
-            errorCount += 1;
-          }
-          done += 1;
-          report();
-        }),
-      ),
-    );
-    if (fatal) throw fatal;
-  }
-
   total();
   summary.batch = batchRun;
+  await writeJudgmentFiles({ parsed, judges, items, languages, callsByItem, outcomes, now }, summary);
+  await writeFileAtomic(join(parsed.out, "judge-summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  return summary;
+  }
+}
+
+
+/** Every call the run needs, once per cache key (judge x repeat x item x game), and each item's keys. */
+function planCalls(parsed: ParsedOptions, judges: readonly JudgeProvider[], items: readonly JudgeItem[]): { calls: Map<string, JudgeCall>; callsByItem: string[][][][] } {
+  const callsByItem: string[][][][] = judges.map(() => []);
+  const calls = new Map<string, JudgeCall>();
+  judges.forEach((judge, judgeIndex) => {
+    for (let repeat = 0; repeat < parsed.repeats; repeat += 1) {
+      callsByItem[judgeIndex]![repeat] = items.map((item) =>
+        item.prompts.map((prompt, game) => {
+          const key = judgeCacheKey({ judgeModel: judge.model, systemPrompt: prompt.systemPrompt, userPrompt: prompt.userPrompt, repeat });
+          if (!calls.has(key)) {
+            const label = `${itemLabel(item)}${item.kind === "pair" ? ` game ${game + 1}` : ""}${parsed.repeats > 1 ? ` repeat ${repeat + 1}` : ""}${judges.length > 1 ? ` (${judge.model})` : ""}`;
+            calls.set(key, { key, judgeIndex, repeat, systemPrompt: prompt.systemPrompt, userPrompt: prompt.userPrompt, label, outputFormat: prompt.outputFormat });
+          }
+          return key;
+        }),
+      );
+    }
+  });
+  return { calls, callsByItem };
+}
+
+/**
+ * One judge run per output folder and per cache at a time (folder first, then cache, in every run,
+ * so two runs never wait for each other). The cache is read once the locks are held, so a run that
+ * waited finds every judgment the other one paid for.
+ */
+async function lockJudgeRun(parsed: ParsedOptions, cachePath: string): Promise<ReleaseLock[]> {
+  const lockOptions = { wait: parsed.wait, ...(parsed.onWait ? { onWait: parsed.onWait } : {}) };
+  const releases: ReleaseLock[] = [await acquireExclusiveLock({ path: parsed.out, what: `the judge output folder ${parsed.out}`, ...lockOptions })];
+  if (parsed.cache && !resolve(parsed.cache).startsWith(resolve(parsed.out) + "/")) {
+    try {
+      releases.push(await acquireExclusiveLock({ path: cachePath, what: `the judge cache ${cachePath}`, ...lockOptions }));
+    } catch (error) {
+      await releases[0]!();
+      throw error;
+    }
+  }
+  return releases;
+}
+
+
+
+/** What the two ways of calling the judges share: the run, where answers go, and the progress. */
+interface CallPhase {
+  parsed: ParsedOptions;
+  judges: readonly JudgeProvider[];
+  summary: JudgeSummary;
+  outcomes: Map<string, CallOutcome>;
+  progress: { done: number; errors: number };
+  /** Caches an answer and counts its tokens. */
+  record: (call: JudgeCall, response: { text: string; inputTokens: number; outputTokens: number; model?: string }, batchId?: string) => Promise<void>;
+  report: (message?: string) => void;
+  now: () => number;
+}
+
+/** Call the judges through the OpenAI Batch API (one batch run per judge; a rerun resumes its batches). */
+async function callThroughBatches(phase: CallPhase, batched: readonly JudgeCall[]): Promise<JudgeSummary["batch"]> {
+  const { parsed, judges, summary, outcomes, progress, record, report, now } = phase;
+  if (batched.length === 0) return undefined;
+  const statePath = parsed.batch?.statePath ?? join(parsed.out, "judge-batches.json");
+  const batchRun = { statePath, batchIds: [] as string[], created: 0, resumed: 0 };
+  for (const [judgeIndex, judge] of judges.entries()) {
+    const mine = batched.filter((call) => call.judgeIndex === judgeIndex);
+    if (mine.length === 0) continue;
+    const byKey = new Map(mine.map((call) => [call.key, call]));
+    const result = await runJudgeBatches({
+      client: await judge.batch!.client(),
+      judgeModel: judge.model,
+      requests: mine.map((call) => ({
+        custom_id: call.key,
+        method: "POST",
+        url: "/v1/chat/completions",
+        body: judge.batch!.requestBody({ systemPrompt: call.systemPrompt, userPrompt: call.userPrompt, temperature: parsed.temperature, maxTokens: parsed.maxTokens }),
+      })),
+      statePath,
+      pollIntervalMs: parsed.batch!.pollIntervalMs,
+      maxRequestsPerFile: parsed.batch!.maxRequestsPerFile,
+      maxBytesPerFile: parsed.batch!.maxBytesPerFile,
+      now,
+      onEvent: (event) =>
+        report(`batch ${event.batchId} (${judge.model}, ${event.requests} requests): ${event.kind === "status" ? event.status : event.kind}${event.completed !== undefined ? `, ${event.completed} done, ${event.failed ?? 0} failed` : ""}`),
+      onResults: async (results) => {
+        for (const result of results) {
+          const call = byKey.get(result.customId);
+          if (!call || outcomes.has(call.key)) continue;
+          summary.judges[judgeIndex]!.calls += 1;
+          if (result.text !== undefined) await record(call, { text: result.text, inputTokens: result.inputTokens, outputTokens: result.outputTokens, model: result.model }, result.batchId);
+          else {
+            outcomes.set(call.key, { cached: false, apiError: result.error ?? "no result" });
+            summary.failedCalls += 1;
+            progress.errors += 1;
+          }
+          progress.done += 1;
+        }
+        report();
+      },
+    });
+    batchRun.batchIds.push(...result.batchIds);
+    batchRun.created += result.created;
+    batchRun.resumed += result.resumed;
+  }
+  return batchRun;
+}
+
+/**
+ * Call the judges one request at a time, `concurrency` in flight, through the remote layer's retries.
+ * A failed call is kept as an error; bad credentials, model or endpoint stop the run instead.
+ */
+async function callOnline(phase: CallPhase, list: readonly JudgeCall[]): Promise<void> {
+  const { parsed, judges, summary, outcomes, progress, record, report } = phase;
+  const limit = pLimit(parsed.concurrency);
+  let fatal: unknown;
+  await Promise.all(
+    list.map((call) =>
+      limit(async () => {
+        if (fatal) return;
+        const judge = judges[call.judgeIndex]!;
+        summary.judges[call.judgeIndex]!.calls += 1;
+        try {
+          const response = await callWithRetry(
+            (attempt) =>
+              judge.doJudge({
+                systemPrompt: call.systemPrompt,
+                userPrompt: call.userPrompt,
+                temperature: parsed.temperature,
+                maxTokens: parsed.maxTokens,
+                signal: attempt.signal,
+                ...(attempt.timeoutMs ? { timeoutMs: attempt.timeoutMs } : {}),
+              }),
+            {
+              retries: 8,
+              timeoutMs: 300_000,
+              ...parsed.retry,
+              service: "judge",
+              ...(parsed.sleep ? { sleep: parsed.sleep } : {}),
+              onRetry: (error) => report(`retrying ${call.label}: ${error.message}`),
+              onPossiblyBilled: () => {
+                summary.possiblyBilledCalls += 1;
+              },
+            },
+          );
+          await record(call, response);
+        } catch (error) {
+          // Bad credentials, model or endpoint fail every call alike: stop instead of writing errors.
+          const stopsRun =
+            error instanceof MissingJudgeApiKeyError ||
+            error instanceof RemoteAuthError ||
+            (error instanceof RemoteCallError && [401, 403, 404].includes(error.statusCode ?? 0)) ||
+            !(error instanceof RemoteCallError);
+          if (stopsRun) {
+            fatal ??= error;
+            return;
+          }
+          summary.failedCalls += 1;
+          outcomes.set(call.key, { cached: false, apiError: error.message });
+          progress.errors += 1;
+        }
+        progress.done += 1;
+        report();
+      }),
+    ),
+  );
+  if (fatal) throw fatal;
+}
+
+/**
+ * Splits the calls into outcomes the cache already holds and calls still to make (an unparseable
+ * cached answer counts as missing with `retryErrors`); counts cache hits, their tokens and, on a
+ * dry run, the estimated tokens of the calls to make.
+ */
+function lookUpCache(run: {
+  parsed: ParsedOptions;
+  calls: ReadonlyMap<string, JudgeCall>;
+  cache: JudgeCache;
+  summary: JudgeSummary;
+  tokens: readonly { usage: PricedTokens; cachedUsage: PricedTokens }[];
+  estimated: PricedTokens;
+}): { outcomes: Map<string, CallOutcome>; toCall: JudgeCall[] } {
+  const { parsed, calls, cache, summary } = run;
+  const needsCall = (entry: JudgeCacheEntry | undefined) =>
+    entry === undefined || (parsed.retryErrors && !entryIsParseable(entry, calls.get(entry.key)!));
+  const outcomes = new Map<string, CallOutcome>();
+  const toCall: JudgeCall[] = [];
+  const countTokens = parsed.countTokens ?? estimateTokens;
+  for (const call of calls.values()) {
+    const entry = cache.get(call.key);
+    const part = summary.judges[call.judgeIndex]!;
+    if (needsCall(entry)) {
+      toCall.push(call);
+      if (parsed.dryRun) {
+        part.toCall += 1;
+        const inputTokens = countTokens(call.systemPrompt) + countTokens(call.userPrompt);
+        summary.estimate.calls += 1;
+        addTokens(run.estimated, { inputTokens, outputTokens: parsed.expectedOutputTokens }, part.batch);
+      }
+    } else {
+      outcomes.set(call.key, { entry, cached: true });
+      part.cacheHits += 1;
+      addTokens(run.tokens[call.judgeIndex]!.cachedUsage, { inputTokens: entry!.input_tokens, outputTokens: entry!.output_tokens }, entry!.batch_id !== undefined);
+    }
+  }
+  return { outcomes, toCall };
+}
+
+/**
+ * Builds each judge's judgment rows from the call outcomes and writes FastChat's files per
+ * language; records the outputs, the judge snapshots and the sorted errors in the summary.
+ */
+async function writeJudgmentFiles(
+  run: {
+    parsed: ParsedOptions;
+    judges: readonly JudgeProvider[];
+    items: readonly JudgeItem[];
+    languages: readonly string[];
+    callsByItem: string[][][][];
+    outcomes: ReadonlyMap<string, CallOutcome>;
+    now: () => number;
+  },
+  summary: JudgeSummary,
+): Promise<void> {
+  const { parsed, judges, items, languages, callsByItem, outcomes, now } = run;
   const snapshots = new Set<string>();
   for (const [judgeIndex, judge] of judges.entries()) {
     const judgeSnapshots = new Set<string>();
@@ -706,7 +784,7 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
         rowsByLang.set(item.lang, list);
       });
     }
-    parts[judgeIndex]!.snapshots = [...judgeSnapshots].sort();
+    summary.judges[judgeIndex]!.snapshots = [...judgeSnapshots].sort();
     for (const snapshot of judgeSnapshots) snapshots.add(snapshot);
     for (const lang of languages) {
       const rows = rowsByLang.get(lang) ?? [];
@@ -715,7 +793,7 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
       const path = join(benchLanguageDirectory(parsed.out, lang), "model_judgment", name);
       await writeMtBenchJsonl(path, rows.map(({ row }) => row));
       summary.outputs.push(path);
-      parts[judgeIndex]!.outputs.push(path);
+      summary.judges[judgeIndex]!.outputs.push(path);
     }
   }
   summary.judgeSnapshots = [...snapshots].sort();
@@ -724,9 +802,6 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
   summary.errors.sort((a, b) => (byTask(a) < byTask(b) ? -1 : 1));
   summary.languageMismatches.sort((a, b) => (byTask(a) < byTask(b) ? -1 : 1));
   if (parsed.mode !== "single") summary.inconsistentPairs ??= 0;
-  await writeFileAtomic(join(parsed.out, "judge-summary.json"), JSON.stringify(summary, null, 2) + "\n");
-  return summary;
-  }
 }
 
 function sum(values: readonly number[]): number {

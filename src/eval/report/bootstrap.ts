@@ -1,6 +1,7 @@
 import seedrandom from "seedrandom";
 import { z } from "zod";
 import { sumCompensated } from "./fastchat-average";
+import { parseOptions } from "../../parse-options";
 
 /** Options of the bootstrap confidence intervals. */
 export const bootstrapOptionsSchema = z.strictObject({
@@ -43,20 +44,18 @@ export interface BootstrapInterval {
  * @example bootstrapMeanInterval({ clusters: [[8, 6], [9, 7]], seed: 1, resamples: 1000 })
  */
 export function bootstrapMeanInterval(options: BootstrapMeanIntervalOptions): BootstrapInterval {
-  const { clusters: allClusters, resamples, seed, confidence, stream } = bootstrapMeanIntervalOptionsSchema.parse(options);
+  const { clusters: allClusters, resamples, seed, confidence, stream } = parseOptions(bootstrapMeanIntervalOptionsSchema, options, "bootstrapMeanInterval");
   const clusters = allClusters.filter((cluster) => cluster.length > 0);
   const scores = clusters.flat();
   if (scores.length === 0) return { mean: null, lower: null, upper: null, resamples, confidence };
   const mean = sumCompensated(scores) / scores.length;
-  const random = seedrandom(`${seed}|${stream}`);
   const sums = clusters.map((cluster) => sumCompensated(cluster));
   const sizes = clusters.map((cluster) => cluster.length);
   const means: number[] = [];
-  for (let resample = 0; resample < resamples; resample += 1) {
+  for (const drawn of drawResamples({ clusterCount: clusters.length, resamples, seed, stream })) {
     let total = 0;
     let count = 0;
-    for (let draw = 0; draw < clusters.length; draw += 1) {
-      const index = Math.floor(random() * clusters.length);
+    for (const index of drawn) {
       total += sums[index]!;
       count += sizes[index]!;
     }
@@ -71,6 +70,20 @@ export function bootstrapMeanInterval(options: BootstrapMeanIntervalOptions): Bo
     resamples,
     confidence,
   };
+}
+
+/**
+ * The clusters each bootstrap resample draws: `clusterCount` indices with replacement per resample,
+ * from the stream seeded by `seed` and `stream`. The same arguments give the same draws, which is what
+ * makes intervals reproducible, and lets a test recompute them with an independent method (numpy).
+ */
+export function* drawResamples(options: { clusterCount: number; resamples: number; seed: string | number; stream?: string }): Generator<Uint32Array> {
+  const random = seedrandom(`${options.seed}|${options.stream ?? ""}`);
+  for (let resample = 0; resample < options.resamples; resample += 1) {
+    const drawn = new Uint32Array(options.clusterCount);
+    for (let draw = 0; draw < options.clusterCount; draw += 1) drawn[draw] = Math.floor(random() * options.clusterCount);
+    yield drawn;
+  }
 }
 
 /** Linear-interpolated quantile of sorted values (numpy `percentile` default method). */

@@ -7,6 +7,7 @@ import { computeJudgeHumanAgreement, type HumanRating, type JudgeHumanAgreement 
 import { buildJudgePanel, type JudgePanel } from "./judge-panel";
 import { buildPairwiseReport, type PairwiseReport, type ReportPairJudgment } from "./pairwise-report";
 import { compareCategories, computeScoreTable, type ReportJudgment, type ScoreCell } from "./score-table";
+import { parseOptions } from "../../parse-options";
 
 /** Options of `buildMtBenchReport` (plain data in, plain data out). */
 export const buildMtBenchReportOptionsSchema = z.strictObject({
@@ -80,7 +81,7 @@ export interface MtBenchReport {
  * resampled), the error list, the cross-lingual comparison and the judge-human agreement.
  */
 export function buildMtBenchReport(options: BuildMtBenchReportOptions): MtBenchReport {
-  const { judgments: allJudgments, bootstrap, pairs, humanRatings, pairJudgments, baseline } = buildMtBenchReportOptionsSchema.parse(options);
+  const { judgments: allJudgments, bootstrap, pairs, humanRatings, pairJudgments, baseline } = parseOptions(buildMtBenchReportOptionsSchema, options, "buildMtBenchReport");
   if (allJudgments.length === 0 && pairJudgments.length === 0) throw new UsageError("no judgments to report");
   const judges = unique(allJudgments.map((row) => row.judge));
   let judgments = allJudgments;

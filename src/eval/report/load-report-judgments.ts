@@ -11,6 +11,7 @@ import {
 } from "../mt-bench-files";
 import type { ReportJudgment } from "./score-table";
 import { pathExists } from "../../io/path-exists";
+import { parseOptions } from "../../parse-options";
 
 /** Options of `loadReportJudgments`. */
 export const loadReportJudgmentsOptionsSchema = z.strictObject({
@@ -59,7 +60,7 @@ async function loadCategories(bench: string, languages: readonly string[]): Prom
  * category. Rows stay in file order and duplicates are kept, as FastChat's `show_result` keeps them.
  */
 export async function loadReportJudgments(options: LoadReportJudgmentsOptions): Promise<ReportJudgment[]> {
-  const { judgments: root, bench, lang: defaultLang, judgeModel, allowNone } = loadReportJudgmentsOptionsSchema.parse(options);
+  const { judgments: root, bench, lang: defaultLang, judgeModel, allowNone } = parseOptions(loadReportJudgmentsOptionsSchema, options, "loadReportJudgments");
   const allFiles = await findJsonlFiles(root);
   // In a benchmark tree only `model_judgment/` holds judgments (questions and answers sit beside);
   // FastChat's pairwise files (`*_pair.jsonl`) have another format.

@@ -10,6 +10,7 @@ import { loadReportJudgments } from "./load-report-judgments";
 import { loadReportPairJudgments } from "./pairwise-report";
 import { renderReportMarkdown } from "./render-markdown";
 import { renderBarChartSvg } from "./render-svg";
+import { parseOptions } from "../../parse-options";
 
 /** Options of `writeMtBenchReport`. */
 export const writeMtBenchReportOptionsSchema = z.strictObject({
@@ -49,7 +50,7 @@ function rounded(value: number | null | undefined): number | string {
  * `errors.csv`, `cross-lingual.csv`, SVG charts under `charts/`, and `report.json` last.
  */
 export async function writeMtBenchReport(options: WriteMtBenchReportOptions): Promise<WrittenReport> {
-  const parsed = writeMtBenchReportOptionsSchema.parse(options);
+  const parsed = parseOptions(writeMtBenchReportOptionsSchema, options, "writeMtBenchReport");
   const pairJudgments = await loadReportPairJudgments({ judgments: parsed.judgments, lang: parsed.lang, judgeModel: parsed.judgeModel });
   const judgments = await loadReportJudgments({
     judgments: parsed.judgments,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseOptions } from "../../parse-options";
 import type { TranslationProvider, TranslationRequest, TranslationResponse } from "../translation-provider";
 import { TranslationCacheMissError } from "../translation-errors";
 import { proseOfNeutral } from "../segment";
@@ -18,7 +19,7 @@ export type CacheOnlyTranslatorOptions = z.input<typeof cacheOnlyTranslatorOptio
  * lists what is missing (a dry run lists the counts without failing).
  */
 export function createCacheOnlyTranslator(options: CacheOnlyTranslatorOptions = {}): TranslationProvider {
-  const parsed = cacheOnlyTranslatorOptionsSchema.parse(options);
+  const parsed = parseOptions(cacheOnlyTranslatorOptionsSchema, options, "createCacheOnlyTranslator");
   return {
     id: parsed.providerId ?? "",
     name: "cache",

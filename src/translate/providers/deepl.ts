@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import type * as deepl from "deepl-node";
 import { z } from "zod";
+import { parseOptions } from "../../parse-options";
 import type { TranslationProvider, TranslationRequest, TranslationResponse } from "../translation-provider";
 import { RemoteAuthError, RemoteCallError } from "../../remote/remote-call-error";
 import { registerSecret } from "../../remote/redact-secrets";
@@ -14,6 +16,8 @@ export const deepLOptionsSchema = z.strictObject({
   /** DeepL authentication key; defaults to `DEEPL_AUTH_KEY`. Read at the first request. */
   apiKey: z.string().min(1).optional(),
   /** Server URL of any DeepL-compatible endpoint; defaults to `DEEPL_SERVER_URL`, then DeepL's own. */
+  baseUrl: z.string().url().optional(),
+  /** @deprecated The old name of `baseUrl`: still accepted, with a deprecation warning. */
   serverUrl: z.string().url().optional(),
   /** DeepL formality. */
   formality: z.enum(["less", "more", "default", "prefer_less", "prefer_more"]).optional(),
@@ -34,6 +38,9 @@ export const deepLOptionsSchema = z.strictObject({
   /** Environment to read `DEEPL_AUTH_KEY` and `DEEPL_SERVER_URL` from (default `process.env`). */
   env: z.record(z.string(), z.string().optional()).optional(),
 });
+/** Old option names still accepted (with a deprecation warning), and their new names. */
+export const deepLRenamedOptions: Readonly<Record<string, string>> = { serverUrl: "baseUrl" };
+
 export type DeepLOptions = z.input<typeof deepLOptionsSchema>;
 
 /** DeepL needs a regional variant for some targets. */
@@ -45,7 +52,7 @@ const TARGET_VARIANTS: Record<string, string> = { en: "en-US", pt: "pt-PT", zh: 
  * retries in one place.
  */
 export function createDeepL(options: DeepLOptions = {}): TranslationProvider {
-  const parsed = deepLOptionsSchema.parse(options);
+  const parsed = parseOptions(deepLOptionsSchema, options, "createDeepL", deepLRenamedOptions);
   const idOptions = [
     parsed.modelType && `model=${parsed.modelType}`,
     parsed.formality && `formality=${parsed.formality}`,
@@ -70,7 +77,7 @@ export function createDeepL(options: DeepLOptions = {}): TranslationProvider {
       );
     }
     registerSecret(apiKey);
-    const serverUrl = parsed.serverUrl ?? (env.DEEPL_SERVER_URL || undefined);
+    const serverUrl = parsed.baseUrl ?? (env.DEEPL_SERVER_URL || undefined);
     const translator = new library.Translator(apiKey, {
       ...(serverUrl ? { serverUrl } : {}),
       maxRetries: 0,
@@ -135,13 +142,13 @@ async function loadDeepL(): Promise<DeepLModule> {
   return loaded.Translator ? loaded : loaded.default!;
 }
 
+/**
+ * The context's part of the cache identity. A full sha256, never a short hash: two contexts that
+ * collide would share translations (a wrong cache hit). Entries cached while this was FNV-32
+ * (`context=<8 hex digits>`) no longer match and are translated again.
+ */
 function hashText(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < text.length; index++) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, "0");
+  return `sha256:${createHash("sha256").update(text, "utf8").digest("hex")}`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseOptions } from "../../parse-options";
 import type { TranslationProvider, TranslationRequest, TranslationResponse } from "../translation-provider";
 import { parseRetryAfter, type HeadersLike } from "../../remote/parse-retry-after";
 import { registerSecret } from "../../remote/redact-secrets";
@@ -14,9 +15,11 @@ export const googleTranslateOptionsSchema = z.strictObject({
   /** API key for the v2 REST API; defaults to `GOOGLE_TRANSLATE_API_KEY`. Read at the first request. */
   apiKey: z.string().min(1).optional(),
   /**
-   * Endpoint: a host name (`translation.googleapis.com`) or a full URL of a compatible server
-   * (`http://127.0.0.1:8080`); defaults to `GOOGLE_TRANSLATE_ENDPOINT`, then Google's own.
+   * Where to send requests: a host name (`translation.googleapis.com`) or a full URL of a compatible
+   * server (`http://127.0.0.1:8080`); defaults to `GOOGLE_TRANSLATE_ENDPOINT`, then Google's own.
    */
+  baseUrl: z.string().min(1).optional(),
+  /** @deprecated The old name of `baseUrl`: still accepted, with a deprecation warning. */
   endpoint: z.string().min(1).optional(),
   /** `v2` (API key, default) or `v3` (project id and Application Default Credentials). */
   version: z.enum(["v2", "v3"]).optional(),
@@ -37,6 +40,9 @@ export const googleTranslateOptionsSchema = z.strictObject({
   /** Environment to read variables from (default `process.env`). */
   env: z.record(z.string(), z.string().optional()).optional(),
 });
+/** Old option names still accepted (with a deprecation warning), and their new names. */
+export const googleTranslateRenamedOptions: Readonly<Record<string, string>> = { endpoint: "baseUrl" };
+
 export type GoogleTranslateOptions = z.input<typeof googleTranslateOptionsSchema>;
 
 type Translate = (texts: string[], from: string, to: string, timeoutMs: number | undefined) => Promise<string[]>;
@@ -47,7 +53,7 @@ type Translate = (texts: string[], from: string, to: string, timeoutMs: number |
  * The client's own retries are off; the engine retries.
  */
 export function createGoogleTranslate(options: GoogleTranslateOptions = {}): TranslationProvider {
-  const parsed = googleTranslateOptionsSchema.parse(options);
+  const parsed = parseOptions(googleTranslateOptionsSchema, options, "createGoogleTranslate", googleTranslateRenamedOptions);
   const env = parsed.env ?? process.env;
   const version = parsed.version ?? (parsed.apiKey || env.GOOGLE_TRANSLATE_API_KEY || !(parsed.projectId ?? env.GOOGLE_CLOUD_PROJECT) ? "v2" : "v3");
   let translate: Translate | undefined;
@@ -56,7 +62,7 @@ export function createGoogleTranslate(options: GoogleTranslateOptions = {}): Tra
     if (translate) return translate;
     // Loaded on first use: the Google client pulls in a large gRPC stack that other providers never need.
     const { v2, v3 } = await import("@google-cloud/translate");
-    const endpoint = parsed.endpoint ?? (env.GOOGLE_TRANSLATE_ENDPOINT || undefined);
+    const endpoint = parsed.baseUrl ?? (env.GOOGLE_TRANSLATE_ENDPOINT || undefined);
     if (version === "v3") {
       const projectId = parsed.projectId ?? env.GOOGLE_CLOUD_PROJECT;
       if (!projectId) {

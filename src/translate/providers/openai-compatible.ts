@@ -1,5 +1,6 @@
 import type OpenAI from "openai";
 import { z } from "zod";
+import { parseOptions } from "../../parse-options";
 import { parseNeutralText, placeholderToken } from "../segment";
 import type { TranslationProvider, TranslationRequest, TranslationResponse } from "../translation-provider";
 import { createOpenAIClient, toOpenAICallError } from "../../remote/openai-client";
@@ -12,6 +13,8 @@ export const openAITranslatorOptionsSchema = z.strictObject({
   /** API key; defaults to `OPENAI_API_KEY`. Read at the first request. */
   apiKey: z.string().min(1).optional(),
   /** Base URL of any OpenAI-compatible endpoint (`http://host/v1`); defaults to `OPENAI_BASE_URL`. */
+  baseUrl: z.string().url().optional(),
+  /** @deprecated The old name of `baseUrl`: still accepted, with a deprecation warning. */
   baseURL: z.string().url().optional(),
   /** Model name; defaults to `OPENAI_MODEL`, then `gpt-4o-mini`. */
   model: z.string().min(1).optional(),
@@ -24,6 +27,9 @@ export const openAITranslatorOptionsSchema = z.strictObject({
   /** Environment to read variables from (default `process.env`). */
   env: z.record(z.string(), z.string().optional()).optional(),
 });
+/** Old option names still accepted (with a deprecation warning), and their new names. */
+export const openAITranslatorRenamedOptions: Readonly<Record<string, string>> = { baseURL: "baseUrl" };
+
 export type OpenAITranslatorOptions = z.input<typeof openAITranslatorOptionsSchema>;
 
 const PLACEHOLDER_PATTERN = /⟦(\d+)⟧/g;
@@ -51,7 +57,7 @@ export function buildTranslationPrompt(from: string, to: string): string {
  * One segment per request; protected spans travel as `⟦n⟧` tokens. The client's retries are off.
  */
 export function createOpenAITranslator(options: OpenAITranslatorOptions = {}): TranslationProvider {
-  const parsed = openAITranslatorOptionsSchema.parse(options);
+  const parsed = parseOptions(openAITranslatorOptionsSchema, options, "createOpenAITranslator", openAITranslatorRenamedOptions);
   const env = parsed.env ?? process.env;
   const model = parsed.model ?? env.OPENAI_MODEL ?? "gpt-4o-mini";
   const temperature = parsed.temperature ?? 0;
@@ -65,8 +71,8 @@ export function createOpenAITranslator(options: OpenAITranslatorOptions = {}): T
         "The OpenAI-compatible translator needs an API key: pass the apiKey option or set the OPENAI_API_KEY environment variable",
       );
     }
-    const baseURL = parsed.baseURL ?? (env.OPENAI_BASE_URL || undefined);
-    client = await createOpenAIClient({ apiKey, ...(baseURL ? { baseURL } : {}) });
+    const baseUrl = parsed.baseUrl ?? (env.OPENAI_BASE_URL || undefined);
+    client = await createOpenAIClient({ apiKey, ...(baseUrl ? { baseUrl } : {}) });
     return client;
   };
 

@@ -1,5 +1,6 @@
 import type OpenAI from "openai";
 import { z } from "zod";
+import { parseOptions } from "../../../parse-options";
 import { createOpenAIClient, toOpenAICallError } from "../../../remote/openai-client";
 import { MissingJudgeApiKeyError } from "../judge-errors";
 import type { JudgeProvider, JudgeRequest, JudgeResponse } from "../judge-provider";
@@ -14,6 +15,8 @@ export const openAICompatibleJudgeOptionsSchema = z.strictObject({
   /** Environment variable holding the key (default `OPENAI_API_KEY`). */
   apiKeyEnv: z.string().min(1).default("OPENAI_API_KEY"),
   /** Base URL of any OpenAI-compatible endpoint (`http://127.0.0.1:8000/v1`); default OpenAI's. */
+  baseUrl: z.url().optional(),
+  /** @deprecated The old name of `baseUrl`: still accepted, with a deprecation warning. */
   baseURL: z.url().optional(),
   /**
    * Reasoning model (`max_completion_tokens`, no `temperature`): `true`, `false`, or `auto` (default),
@@ -32,7 +35,7 @@ export type OpenAICompatibleJudgeOptions = z.input<typeof openAICompatibleJudgeO
  * prompt's system message, then the filled template as the user message.
  */
 export function createOpenAICompatibleJudge(options: OpenAICompatibleJudgeOptions): JudgeProvider {
-  const parsed = openAICompatibleJudgeOptionsSchema.parse(options);
+  const parsed = parseOptions(openAICompatibleJudgeOptionsSchema, options, "createOpenAICompatibleJudge", { baseURL: "baseUrl" });
   let client: OpenAI | undefined;
   const getClient = async (): Promise<OpenAI> => {
     if (client) return client;
@@ -42,7 +45,7 @@ export function createOpenAICompatibleJudge(options: OpenAICompatibleJudgeOption
         `the judge needs an API key: set the ${parsed.apiKeyEnv} environment variable (any non-empty value for a local server without keys)`,
       );
     }
-    client = await createOpenAIClient({ apiKey, ...(parsed.baseURL ? { baseURL: parsed.baseURL } : {}) });
+    client = await createOpenAIClient({ apiKey, ...(parsed.baseUrl ? { baseUrl: parsed.baseUrl } : {}) });
     return client;
   };
 
