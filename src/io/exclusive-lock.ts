@@ -16,6 +16,12 @@ export interface ExclusiveLockOptions {
   onWait?: (message: string) => void;
 }
 
+/** A command's waiting behaviour (`wait`, `onWait`), as it passes it on to its locks. */
+export interface LockWaiting {
+  wait?: boolean | undefined;
+  onWait?: ((message: string) => void) | undefined;
+}
+
 /** Releases a lock; calling it twice is harmless. */
 export type ReleaseLock = () => Promise<void>;
 
@@ -108,5 +114,20 @@ async function ownerIsGone(lockPath: string): Promise<boolean> {
     return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/** Runs `work` while holding the lock of `options.path`, and releases it however `work` ends. */
+export async function withExclusiveLock<T>(options: Pick<ExclusiveLockOptions, "path" | "what"> & LockWaiting, work: () => Promise<T>): Promise<T> {
+  const release = await acquireExclusiveLock({
+    path: options.path,
+    what: options.what,
+    ...(options.wait === undefined ? {} : { wait: options.wait }),
+    ...(options.onWait ? { onWait: options.onWait } : {}),
+  });
+  try {
+    return await work();
+  } finally {
+    await release();
   }
 }

@@ -8,7 +8,7 @@ import { writeCompositionsWith, type OutputFileInfo } from "../compose/write-com
 import { loadParallelCorpus, restrictCorpus, type InputFileInfo, type ParallelCorpus } from "../corpus/load-parallel-corpus";
 import { isHubUri } from "../hub/parse-hub-uri";
 import { writeFileAtomic } from "../io/atomic-write";
-import { acquireExclusiveLock } from "../io/exclusive-lock";
+import { withExclusiveLock } from "../io/exclusive-lock";
 import { EncodedWriterPool } from "../io/encoded-writer-pool";
 import { sha256File } from "../io/hash-file";
 import { TOOL } from "../package-info";
@@ -71,17 +71,7 @@ export type RunStudyOptions = z.input<typeof runStudyOptionsSchema>;
 export async function runStudy(options: RunStudyOptions): Promise<StudyManifest> {
   const parsed = parseOptions(runStudyOptionsSchema, options, "runStudy");
   // One build per output folder at a time: a second one waits, then rebuilds from the caches.
-  const release = await acquireExclusiveLock({
-    path: parsed.outDir,
-    what: `the output folder ${parsed.outDir}`,
-    ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
-    ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
-  });
-  try {
-    return await runStudyLocked(parsed);
-  } finally {
-    await release();
-  }
+  return withExclusiveLock({ path: parsed.outDir, what: `the output folder ${parsed.outDir}`, wait: parsed.wait, onWait: parsed.onWait }, () => runStudyLocked(parsed));
 }
 
 type ParsedRunStudyOptions = z.output<typeof runStudyOptionsSchema>;

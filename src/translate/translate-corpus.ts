@@ -8,7 +8,7 @@ import type { CanonicalRecord } from "../record/canonical-record";
 import { isIso639_1 } from "../record/language-codes";
 import { readSource, sourceFormatSchema } from "../sources/read-source";
 import { UsageError } from "../errors";
-import { acquireExclusiveLock } from "../io/exclusive-lock";
+import { withExclusiveLock } from "../io/exclusive-lock";
 import { remoteCallPolicySchema } from "../remote/call-with-retry";
 import { RemoteQuotaError } from "../remote/remote-call-error";
 import { buildCorpusTranslationReport, buildReviewRows, summariseLanguages, type CorpusDocuments, type DocumentOwner, type LanguageSummary } from "./corpus-translation-report";
@@ -116,18 +116,8 @@ export async function translateCorpus(options: TranslateCorpusOptions): Promise<
   const languages = summariseLanguages(reports);
   if (parsed.dryRun) return { outDir: parsed.outDir, records: corpus.records.length, dryRun: true, files: [], languages };
 
-  const release = await acquireExclusiveLock({
-    path: parsed.outDir,
-    what: `the output folder ${parsed.outDir}`,
-    ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
-    ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
-  });
-  try {
-    const files = await writeTranslatedCorpus(parsed, corpus, results);
-    return { outDir: parsed.outDir, records: corpus.records.length, dryRun: false, files, languages };
-  } finally {
-    await release();
-  }
+  const files = await withExclusiveLock({ path: parsed.outDir, what: `the output folder ${parsed.outDir}`, wait: parsed.wait, onWait: parsed.onWait }, () => writeTranslatedCorpus(parsed, corpus, results));
+  return { outDir: parsed.outDir, records: corpus.records.length, dryRun: false, files, languages };
 }
 
 type ParsedTranslateCorpusOptions = z.output<typeof translateCorpusOptionsSchema>;

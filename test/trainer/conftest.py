@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,19 @@ def build_study(out: Path, arrow_format: str = "stream") -> Path:
 @pytest.fixture(scope="session")
 def built_study(tmp_path_factory) -> Path:
     return build_study(tmp_path_factory.mktemp("study") / "out")
+
+
+@pytest.fixture(scope="session")
+def mistral_tokenizer(tmp_path_factory):
+    """Mistral-7B / Mixtral-8x7B's tokenizer.model (v1), loaded as their hub folders load it."""
+    import mistral_common
+    from transformers import AutoTokenizer
+
+    source = Path(mistral_common.__file__).parent / "data" / "tokenizer.model.v1"
+    folder = tmp_path_factory.mktemp("mistral")
+    shutil.copy(source, folder / "tokenizer.model")
+    (folder / "tokenizer_config.json").write_text(json.dumps(
+        {"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}))
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    assert tokenizer.convert_tokens_to_ids("</s>") == 2 and len(tokenizer) == 32000
+    return tokenizer

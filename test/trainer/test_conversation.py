@@ -3,7 +3,6 @@ spans plus end-of-turn, generation prompts are prefixes of the training ids. Rea
 tokenizer (from the mistral-common wheel) and a byte-level BPE; every named template and a tokenizer template."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -33,22 +32,6 @@ CONVERSATION = [
     {"role": "assistant", "content": "12 is not 4."},  # starts with a digit: no word to absorb the separator
 ]
 TEMPLATES = ["opengptx", "plain", "chatml", "tokenizer"]
-
-
-@pytest.fixture(scope="session")
-def mistral_tokenizer(tmp_path_factory):
-    """Mistral-7B / Mixtral-8x7B's tokenizer.model (v1), loaded as their hub folders load it."""
-    import mistral_common
-    from transformers import AutoTokenizer
-
-    source = Path(mistral_common.__file__).parent / "data" / "tokenizer.model.v1"
-    folder = tmp_path_factory.mktemp("mistral")
-    shutil.copy(source, folder / "tokenizer.model")
-    (folder / "tokenizer_config.json").write_text(json.dumps(
-        {"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}))
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    assert tokenizer.convert_tokens_to_ids("</s>") == 2 and len(tokenizer) == 32000
-    return tokenizer
 
 
 @pytest.fixture(scope="session")

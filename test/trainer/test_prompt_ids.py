@@ -5,8 +5,8 @@ byte-level BPE and with Mistral/Mixtral's real v1 SentencePiece tokenizer (from 
 study's pair (Mistral's tokenizer, opengptx) runs every language; the others German and English (a non-ASCII
 language and the one whose opengptx system message lacks a space), to keep the file at a minute or two."""
 
+import copy
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,18 +48,10 @@ def bpe_model(tmp_path_factory, tiny_model):
 
 
 @pytest.fixture(scope="module")
-def mistral_model(tmp_path_factory):
-    """Mistral-7B / Mixtral-8x7B's tokenizer.model (v1), loaded as their hub folders load it."""
-    import mistral_common
-    from transformers import AutoTokenizer
-
-    source = Path(mistral_common.__file__).parent / "data" / "tokenizer.model.v1"
-    folder = tmp_path_factory.mktemp("mistral-tokenizer")
-    shutil.copy(source, folder / "tokenizer.model")
-    (folder / "tokenizer_config.json").write_text(json.dumps(
-        {"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}))
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    assert len(tokenizer) == 32000 and tokenizer.is_fast
+def mistral_model(tmp_path_factory, mistral_tokenizer):
+    """A tiny model with Mistral-7B / Mixtral-8x7B's real tokenizer."""
+    tokenizer = copy.deepcopy(mistral_tokenizer)
+    assert tokenizer.is_fast
     tokenizer.pad_token = tokenizer.eos_token
     return save_with_tokenizer(tokenizer, tmp_path_factory.mktemp("mistral"))
 
