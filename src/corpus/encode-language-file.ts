@@ -8,6 +8,8 @@ export interface EncodeLanguageFileTask {
   lang: string;
   format?: SourceFormat;
   source?: string;
+  /** Keep empty messages (`--allow-empty`). */
+  allowEmpty?: boolean;
 }
 
 export interface EncodedLanguageFile {
@@ -19,7 +21,7 @@ export interface EncodedLanguageFile {
 export async function encodeLanguageFile(task: EncodeLanguageFileTask): Promise<EncodedLanguageFile> {
   const encoder = new RecordEncoder(task.lang);
   if (!(await encodeBactrianXArray(task, encoder))) {
-    for await (const record of readSource({ path: task.path, lang: task.lang, ...(task.format ? { format: task.format } : {}), ...(task.source ? { source: task.source } : {}) })) {
+    for await (const record of readSource({ path: task.path, lang: task.lang, ...(task.format ? { format: task.format } : {}), ...(task.source ? { source: task.source } : {}), ...(task.allowEmpty ? { allowEmpty: true } : {}) })) {
       encoder.add(record);
     }
   }

@@ -2,7 +2,8 @@ import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { countCodePoints } from "../text/count-code-points";
 import { readSource, sourceFormatSchema } from "../sources/read-source";
-import { findLanguageFiles } from "./load-parallel-corpus";
+import { InputError } from "../errors";
+import { listLanguageFiles, type SkippedFile } from "./list-language-files";
 
 export const inspectDatasetOptionsSchema = z.strictObject({
   /** A data file, or a directory of per-language files. */
@@ -23,6 +24,8 @@ export interface LanguageStatistics {
 export interface DatasetInspection {
   path: string;
   files: string[];
+  /** Data files of the folder that were not read because their names are no language code. */
+  skippedFiles: SkippedFile[];
   rows: number;
   languages: string[];
   /** Distinct ids over all languages. */
@@ -36,12 +39,15 @@ export interface DatasetInspection {
 /** Rows, languages, ids, turns and characters of a dataset, per language. */
 export async function inspectDataset(options: InspectDatasetOptions): Promise<DatasetInspection> {
   const { path, format } = inspectDatasetOptionsSchema.parse(options);
-  const files = (await stat(path)).isDirectory() ? Array.from((await findLanguageFiles(path)).values()) : [path];
+  const listed = (await stat(path)).isDirectory() ? await listLanguageFiles(path) : undefined;
+  const files = listed ? Array.from(listed.files.values()) : [path];
+  if (listed && files.length === 0) throw new InputError("no per-language data files (expected names like en.jsonl, de.json.gz, fr.arrow)", { file: path });
   const idsByLanguage = new Map<string, Set<string>>();
   const statistics = new Map<string, { rows: number; turnsMin: number; turnsMax: number; turns: number; multi: number; characters: number }>();
   const sources: Record<string, number> = {};
   let rows = 0;
   for (const file of files) {
+    const before = rows;
     for await (const record of readSource({ path: file, ...(format ? { format } : {}) })) {
       rows += 1;
       sources[record.source] = (sources[record.source] ?? 0) + 1;
@@ -58,6 +64,7 @@ export async function inspectDataset(options: InspectDatasetOptions): Promise<Da
       if (turns > 1) entry.multi += 1;
       for (const message of record.messages) entry.characters += countCodePoints(message.content);
     }
+    if (rows === before) throw new InputError("has no rows (an empty file or an empty JSON array [])", { file });
   }
   const languages = Array.from(idsByLanguage.keys()).sort();
   const allIds = new Set<string>();
@@ -76,7 +83,7 @@ export async function inspectDataset(options: InspectDatasetOptions): Promise<Da
       meanCharacters: round(entry.characters / entry.rows),
     };
   }
-  return { path, files, rows, languages, ids: allIds.size, idsInEveryLanguage, sources, perLanguage };
+  return { path, files, skippedFiles: listed?.skipped ?? [], rows, languages, ids: allIds.size, idsInEveryLanguage, sources, perLanguage };
 }
 
 function round(value: number): number {

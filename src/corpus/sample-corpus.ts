@@ -1,6 +1,8 @@
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomic } from "../io/atomic-write";
+import { acquireExclusiveLock } from "../io/exclusive-lock";
 import type { WrittenFile } from "../io/jsonl";
 import { writeEncodedJsonl } from "../io/write-encoded";
 import { toEncodedRows } from "./encoded-rows";
@@ -8,6 +10,7 @@ import { TOOL } from "../package-info";
 import { sampleIds } from "../sample/sample-ids";
 import { sourceFormatSchema } from "../sources/read-source";
 import { summariseEncodedRecords, type RecordStatistics } from "../compose/record-statistics";
+import type { SkippedFile } from "./list-language-files";
 import { loadParallelCorpus, type AlignmentReport, type InputFileInfo } from "./load-parallel-corpus";
 
 export const sampleCorpusOptionsSchema = z.strictObject({
@@ -22,6 +25,12 @@ export const sampleCorpusOptionsSchema = z.strictObject({
   /** Stratify by this meta field (e.g. `origin`). */
   stratifyBy: z.string().optional(),
   format: sourceFormatSchema.optional(),
+  /** Accept empty language files and empty messages (`--allow-empty`). */
+  allowEmpty: z.boolean().default(false),
+  /** When another process writes to `outDir`: wait for it (default) or fail at once (`false`). */
+  wait: z.boolean().optional(),
+  /** Told once when this run starts waiting for another process. */
+  onWait: z.custom<(message: string) => void>((value) => typeof value === "function").optional(),
 });
 export type SampleCorpusOptions = z.input<typeof sampleCorpusOptionsSchema>;
 
@@ -32,6 +41,8 @@ export interface SampleManifest {
   population: number;
   stratifyBy?: string;
   inputs: InputFileInfo[];
+  /** Data files of the input folder that were not read because their names are no language code. */
+  skippedFiles?: SkippedFile[];
   alignment: AlignmentReport;
   outputs: (WrittenFile & RecordStatistics & { path: string; lang: string })[];
 }
@@ -43,7 +54,23 @@ export interface SampleManifest {
  */
 export async function sampleCorpus(options: SampleCorpusOptions): Promise<SampleManifest> {
   const parsed = sampleCorpusOptionsSchema.parse(options);
+  // One writer per output folder; a second run waits (or fails with `wait: false`).
+  const release = await acquireExclusiveLock({
+    path: parsed.outDir,
+    what: `the output folder ${parsed.outDir}`,
+    ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
+    ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
+  });
+  try {
+    return await sampleCorpusLocked(parsed);
+  } finally {
+    await release();
+  }
+}
+
+async function sampleCorpusLocked(parsed: z.output<typeof sampleCorpusOptionsSchema>): Promise<SampleManifest> {
   const corpus = await loadParallelCorpus({
+    allowEmpty: parsed.allowEmpty,
     path: parsed.input,
     ...(parsed.languages ? { languages: parsed.languages } : {}),
     ...(parsed.format ? { format: parsed.format } : {}),
@@ -55,6 +82,10 @@ export async function sampleCorpus(options: SampleCorpusOptions): Promise<Sample
   }
   const ids = sampleIds({ ids: corpus.commonIds, n: parsed.n, seed: parsed.seed, ...(strata ? { strata } : {}) });
   const outputs: SampleManifest["outputs"] = [];
+  // The commit point is the manifest: the old one goes before any file changes and the new one is
+  // written last, so a kill or a full disk leaves no manifest rather than one that lies.
+  await mkdir(parsed.outDir, { recursive: true });
+  await rm(join(parsed.outDir, "manifest.json"), { force: true });
   for (const lang of corpus.languages) {
     const store = corpus.records.get(lang)!;
     const records = ids.map((id) => store.encoded(id)!);
@@ -68,6 +99,7 @@ export async function sampleCorpus(options: SampleCorpusOptions): Promise<Sample
     population: corpus.commonIds.length,
     ...(parsed.stratifyBy ? { stratifyBy: parsed.stratifyBy } : {}),
     inputs: corpus.inputs,
+    ...(corpus.skippedFiles.length > 0 ? { skippedFiles: corpus.skippedFiles } : {}),
     alignment: corpus.alignment,
     outputs,
   };

@@ -5,6 +5,7 @@ import { ConfigError, UsageError } from "../errors";
 import { parseCompositionName } from "../compose/composition-name";
 import { writeCompositionsWith, type OutputFileInfo } from "../compose/write-compositions";
 import { loadParallelCorpus, restrictCorpus, type InputFileInfo, type ParallelCorpus } from "../corpus/load-parallel-corpus";
+import type { SkippedFile } from "../corpus/list-language-files";
 import { isHubUri } from "../hub/parse-hub-uri";
 import { writeFileAtomic } from "../io/atomic-write";
 import { acquireExclusiveLock } from "../io/exclusive-lock";
@@ -22,6 +23,7 @@ import type { StudyManifest, CorpusManifestEntry, ManifestInput } from "./manife
 export type StudyEvent =
   | { type: "corpus-start"; corpus: string; kind: "files" | "translate" | "sample" }
   | { type: "input-read"; corpus: string; file: string; rows: number }
+  | { type: "files-skipped"; corpus: string; skipped: SkippedFile[] }
   | { type: "download"; corpus: string; file: string; bytes: number; totalBytes: number }
   | { type: "ids-dropped"; corpus: string; dropped: number; missingByLanguage: Record<string, number>; examples: Record<string, string[]> }
   | { type: "translation-progress"; corpus: string; done: number; total: number; extra: Record<string, string | number> }
@@ -51,6 +53,8 @@ export interface RunStudyOptions {
   onWait?: (message: string) => void;
   /** Time the first attempt of a translation request may take, in milliseconds (doubled after a timeout). */
   timeoutMs?: number;
+  /** Accept empty language files and empty messages (`--allow-empty`); by default both are errors. */
+  allowEmpty?: boolean;
 }
 
 /**
@@ -90,6 +94,8 @@ async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> 
   try {
     const loaded = new Map<string, ParallelCorpus>();
     const inputs: ManifestInput[] = [];
+    const skippedFiles: SkippedFile[] = [];
+    const allowEmpty = options.allowEmpty ? { allowEmpty: true } : {};
     const corpora: Record<string, CorpusManifestEntry> = {};
     const outputs: OutputFileInfo[] = [];
     const extraFiles: string[] = [];
@@ -141,6 +147,7 @@ async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> 
             outDir: staging.pathOf(translatedDirectory),
             ...(translate.concurrency ? { concurrency: translate.concurrency } : {}),
             ...(options.timeoutMs ? { retry: { timeoutMs: options.timeoutMs } } : {}),
+            ...allowEmpty,
             onProgress: (progress) =>
               emit({
                 type: "translation-progress",
@@ -154,7 +161,7 @@ async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> 
           await cache.close();
         }
         for (const file of (await readdir(staging.pathOf(translatedDirectory))).sort()) extraFiles.push(`${translatedDirectory}/${file}`);
-        corpus = await loadParallelCorpus({ path: staging.pathOf(translatedDirectory), languages, format: "canonical" });
+        corpus = await loadParallelCorpus({ path: staging.pathOf(translatedDirectory), languages, format: "canonical", ...allowEmpty });
         const sourcePath = input.paths[0]!;
         inputs.push({
           corpus: name,
@@ -174,7 +181,13 @@ async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> 
           languages,
           ...(corpusConfig.format ? { format: corpusConfig.format } : {}),
           onProgress: ({ file, rows }) => emit({ type: "input-read", corpus: name, file, rows }),
+          ...allowEmpty,
         });
+        if (corpus.skippedFiles.length > 0) {
+          const skipped = corpus.skippedFiles.map((file) => ({ path: describePath(file.path), reason: file.reason }));
+          skippedFiles.push(...skipped);
+          emit({ type: "files-skipped", corpus: name, skipped });
+        }
         for (const file of corpus.inputs) {
           inputs.push({
             corpus: name,
@@ -219,6 +232,7 @@ async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> 
       seed,
       config,
       inputs,
+      ...(skippedFiles.length > 0 ? { skippedFiles } : {}),
       corpora,
       outputs,
       intermediateFiles: extraFiles,

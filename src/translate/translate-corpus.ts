@@ -6,6 +6,7 @@ import { writeFileAtomic } from "../io/atomic-write";
 import { writeJsonl, type WrittenFile } from "../io/jsonl";
 import type { CanonicalRecord } from "../record/canonical-record";
 import { isIso639_1 } from "../record/language-codes";
+import { emptyFileError } from "../corpus/load-parallel-corpus";
 import { readSource, sourceFormatSchema } from "../sources/read-source";
 import { UsageError } from "../errors";
 import { acquireExclusiveLock } from "../io/exclusive-lock";
@@ -34,6 +35,8 @@ export const translateCorpusOptionsSchema = z.strictObject({
   to: z.array(z.string().refine(isIso639_1, "expected an ISO 639-1 code such as de")).min(1),
   provider: z.custom<TranslationProvider>((value) => typeof value === "object" && value !== null && "doTranslate" in value),
   cache: z.custom<TranslationCache>((value) => typeof value === "object" && value !== null && "put" in value),
+  /** Accept an input without rows and empty messages (`--allow-empty`); by default both are errors. */
+  allowEmpty: z.boolean().optional(),
   /** Output directory: `<from>.jsonl`, `<lang>.jsonl`, `translation-report.json`, `review.csv`. */
   outDir: z.string().min(1),
   /** `source` field of the written records (default `lima-x`); `meta.source` keeps LIMA's own. */
@@ -114,9 +117,11 @@ export async function translateCorpus(options: TranslateCorpusOptions): Promise<
     ...(parsed.format ? { format: parsed.format } : {}),
     lang: parsed.from,
     source,
+    ...(parsed.allowEmpty ? { allowEmpty: true } : {}),
   })) {
     records.push(record);
   }
+  if (records.length === 0 && !parsed.allowEmpty) throw emptyFileError(parsed.input);
   // Every message of every record is one document; this index maps documents back.
   const documents: string[] = [];
   const owners: { record: number; turn: number }[] = [];

@@ -12,6 +12,7 @@ interface BuildOptions extends RemoteCommandOptions {
   out: string;
   seed?: number;
   quiet?: boolean;
+  allowEmpty?: boolean;
 }
 
 /** Adds `build-datasets build`: run a study config (default: the bundled fixture study, offline). */
@@ -22,6 +23,7 @@ export function registerBuildCommand(program: Command): void {
     .option("--config <file>", "study config JSON (default: the bundled fixtures/study.json)")
     .option("--out <dir>", "output directory", "out")
     .option("--seed <n>", "override the config's seed", parseInteger)
+    .option("--allow-empty", "accept empty language files and empty messages (by default both are errors)")
     .option("--quiet", "no progress output");
   addRemoteOptions(command, 120).action(async (options: BuildOptions) => {
       const configPath = options.config ? resolve(options.config) : bundledPath("fixtures", "study.json");
@@ -44,6 +46,7 @@ export function registerBuildCommand(program: Command): void {
           wait: options.wait,
           onWait: printWait,
           ...remotePolicyOf(options),
+          ...(options.allowEmpty ? { allowEmpty: true } : {}),
         });
         const datasets = new Set(manifest.outputs.map((output) => `${output.corpus}/${output.composition}`));
         if (!quiet) {

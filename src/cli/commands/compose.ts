@@ -4,6 +4,7 @@ import { UsageError } from "../../errors";
 import { sourceFormatSchema, SOURCE_FORMATS, type SourceFormat } from "../../sources/read-source";
 import { parseFraction, parseInteger, parseList } from "../option-parsers";
 import { createStudyEventRenderer } from "../render-study-events";
+import { printWait } from "../remote-options";
 
 interface ComposeOptions {
   input: string;
@@ -14,6 +15,8 @@ interface ComposeOptions {
   inputFormat?: SourceFormat;
   validation: number;
   quiet?: boolean;
+  allowEmpty?: boolean;
+  wait: boolean;
 }
 
 /** Adds `build-datasets compose`: compositions of one parallel corpus. */
@@ -28,6 +31,8 @@ export function registerComposeCommand(program: Command): void {
     .option("--format <formats>", "output formats: jsonl, arrow or jsonl,arrow", parseList, ["jsonl", "arrow"])
     .option("--input-format <format>", `force the input format (${SOURCE_FORMATS.join(", ")})`)
     .option("--validation <share>", "hold out this share of ids as a validation split, e.g. 0.03", parseFraction, 0)
+    .option("--allow-empty", "accept empty language files and empty messages (by default both are errors)")
+    .option("--no-wait", "fail at once instead of waiting when another process writes to --out")
     .option("--quiet", "no progress output")
     .action(async (options: ComposeOptions) => {
       const formats = options.format.map((format) => {
@@ -52,6 +57,9 @@ export function registerComposeCommand(program: Command): void {
           validationFraction: options.validation,
           ...(options.inputFormat ? { format: options.inputFormat } : {}),
           onEvent: renderer.onEvent,
+          ...(options.allowEmpty ? { allowEmpty: true } : {}),
+          wait: options.wait,
+          onWait: printWait,
         });
         if (!quiet) process.stdout.write(`wrote ${manifest.outputs.length} files to ${options.out}/ (seed ${options.seed})\n`);
       } finally {
