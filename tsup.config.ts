@@ -26,7 +26,7 @@ export default defineConfig([
   {
     ...shared,
     // The CLI, and the workers that parse language files and write outputs on other cores (loaded by path at run time).
-    entry: { "cli/main": "src/cli/main.ts", "corpus/encode-worker": "src/corpus/encode-worker.ts", "io/encoded-write-worker": "src/io/encoded-write-worker.ts" },
+    entry: { "cli/main": "src/cli/main.ts", "encode/encode-worker": "src/encode/encode-worker.ts", "io/encoded-write-worker": "src/io/encoded-write-worker.ts" },
     format: ["esm"],
     banner: { js: "#!/usr/bin/env node" },
   },

@@ -14,15 +14,15 @@ export * from "./sources/read-source";
 export { limaId } from "./sources/lima";
 export { bactrianXUserMessage } from "./sources/bactrian-x";
 export * from "./corpus/load-parallel-corpus";
-export * from "./corpus/sample-corpus";
-export * from "./corpus/inspect-dataset";
-export * from "./corpus/validate-dataset";
+export * from "./sample/sample-corpus";
+export * from "./inspect/inspect-dataset";
+export * from "./inspect/validate-dataset";
 export * from "./sample/seeded-random";
 export * from "./sample/sample-ids";
 export * from "./sample/split-validation";
 export * from "./compose/composition-name";
 export * from "./compose/build-composition";
-export * from "./compose/record-statistics";
+export * from "./record/record-statistics";
 export {
   outputFormatSchema,
   parseCompositionsFor,

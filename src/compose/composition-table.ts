@@ -1,8 +1,8 @@
-import { writerView, type EncodedRows } from "../corpus/encoded-rows";
-import { RECORD_STRIDE, RecordSlot, type EncodedLanguageData, type RecordStore } from "../corpus/record-store";
+import { writerView, type EncodedRows } from "../record/encoded-rows";
+import { RECORD_STRIDE, RecordSlot, type EncodedLanguageData, type RecordStore } from "../encode/record-store";
 import { sortedUniqueIds } from "../sample/seeded-random";
 import type { CompositionPlan } from "./build-composition";
-import type { RecordStatistics } from "./record-statistics";
+import type { RecordStatistics } from "../record/record-statistics";
 
 /** Where the records of a set of ids are, per language: resolved once, used by every composition. */
 export interface LocatedIds {

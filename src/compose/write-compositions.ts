@@ -7,7 +7,7 @@ import { splitValidation } from "../sample/split-validation";
 import { planComposition } from "./build-composition";
 import { compositionTable, locateIds } from "./composition-table";
 import { parseCompositionName, type CompositionSpec } from "./composition-name";
-import type { RecordStatistics } from "./record-statistics";
+import type { RecordStatistics } from "../record/record-statistics";
 
 // Two writing and one waiting, so that a writer that finishes finds work at once.
 const MAX_QUEUED_WRITES = 3;

@@ -4,9 +4,9 @@ import { InputError, UsageError } from "../errors";
 import { sha256File } from "../io/hash-file";
 import type { CanonicalRecord } from "../record/canonical-record";
 import { compareIds } from "../sample/seeded-random";
-import { encodeLanguageFiles } from "./encode-language-files";
+import { encodeLanguageFiles } from "../encode/encode-language-files";
 import { listLanguageFiles, type SkippedFile } from "./list-language-files";
-import { RecordEncoder, RecordStore, type EncodedLanguage } from "./record-store";
+import { RecordEncoder, RecordStore, type EncodedLanguage } from "../encode/record-store";
 import { languageFromFileName, readSource, sourceFormatSchema } from "../sources/read-source";
 
 /** One input file as the manifest records it. */

@@ -1,8 +1,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { EncodedRows } from "../corpus/encoded-rows";
-import { deserialiseError, type SerialisedError } from "../worker-errors";
-import { builtWorkerScript } from "../worker-script";
+import type { EncodedRows } from "../record/encoded-rows";
+import { deserialiseError, type SerialisedError } from "../worker/worker-errors";
+import { builtWorkerScript } from "../worker/worker-script";
 import type { WrittenFile } from "./jsonl";
 
 /** Files to write from encoded rows: JSONL and/or Arrow (both from one pass over the rows). */

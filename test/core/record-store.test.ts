@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readArrow, type CanonicalRecord } from "../../src/index";
-import { toEncodedRows } from "../../src/corpus/encoded-rows";
-import { RecordStore } from "../../src/corpus/record-store";
+import { toEncodedRows } from "../../src/record/encoded-rows";
+import { RecordStore } from "../../src/encode/record-store";
 import { writeEncodedArrow, writeEncodedJsonl } from "../../src/io/write-encoded";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 

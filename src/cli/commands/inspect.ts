@@ -11,7 +11,7 @@ export function registerInspectCommands(program: Command): void {
     .option("--input-format <format>", `force the input format (${SOURCE_FORMATS.join(", ")})`)
     .option("--json", "print JSON instead of a table")
     .action(async (path: string, options: { inputFormat?: SourceFormat; json?: boolean }) => {
-      const { inspectDataset } = await import("../../corpus/inspect-dataset");
+      const { inspectDataset } = await import("../../inspect/inspect-dataset");
       const inspection = await inspectDataset({ path, ...(options.inputFormat ? { format: options.inputFormat } : {}) });
       warnSkippedFiles(inspection.skippedFiles);
       if (options.json) {
@@ -41,7 +41,7 @@ export function registerInspectCommands(program: Command): void {
     .option("--input-format <format>", `validate as this format (${SOURCE_FORMATS.join(", ")})`)
     .option("--max-problems <n>", "stop after this many problems", (value) => Number(value), 1000)
     .action(async (path: string, options: { inputFormat?: SourceFormat; maxProblems: number }) => {
-      const { validateDataset, formatProblem } = await import("../../corpus/validate-dataset");
+      const { validateDataset, formatProblem } = await import("../../inspect/validate-dataset");
       const { rows, problems, skippedFiles } = await validateDataset({
         path,
         maxProblems: options.maxProblems,

@@ -31,7 +31,7 @@ export function registerSampleCommand(program: Command): void {
     .option("--quiet", "no output")
     .action(async (options: SampleOptions) => {
       if (!options.quiet) process.stderr.write(`build-datasets sample: n ${options.n}, seed ${options.seed}\n`);
-      const { sampleCorpus } = await import("../../corpus/sample-corpus");
+      const { sampleCorpus } = await import("../../sample/sample-corpus");
       const manifest = await sampleCorpus({
         input: options.input,
         n: options.n,

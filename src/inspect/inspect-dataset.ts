@@ -3,7 +3,7 @@ import { z } from "zod";
 import { countCodePoints } from "../text/count-code-points";
 import { readSource, sourceFormatSchema } from "../sources/read-source";
 import { InputError } from "../errors";
-import { listLanguageFiles, type SkippedFile } from "./list-language-files";
+import { listLanguageFiles, type SkippedFile } from "../corpus/list-language-files";
 
 export const inspectDatasetOptionsSchema = z.strictObject({
   /** A data file, or a directory of per-language files. */

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { InputError, formatLocation, type InputLocation } from "../errors";
 import { readRows } from "../io/read-rows";
 import { canonicalRecordSchema } from "../record/canonical-record";
-import { listLanguageFiles, type SkippedFile } from "./list-language-files";
+import { listLanguageFiles, type SkippedFile } from "../corpus/list-language-files";
 import { detectSourceFormat, languageFromFileName, normaliseRow, sourceFormatSchema } from "../sources/read-source";
 
 export const validateDatasetOptionsSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import { countCodePoints } from "../text/count-code-points";
-import type { EncodedRecord } from "../corpus/record-store";
-import type { CanonicalRecord } from "../record/canonical-record";
+import type { EncodedRecord } from "../encode/record-store";
+import type { CanonicalRecord } from "./canonical-record";
 
 /** Code points of all message contents of a record. */
 export function recordCharacters(record: CanonicalRecord): number {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { findPackageRoot } from "./package-info";
+import { findPackageRoot } from "../package-info";
 
 /**
  * The built worker script `dist/<name>.js`, when this code runs from the built package; undefined

@@ -1,4 +1,4 @@
-import { InputError } from "./errors";
+import { InputError } from "../errors";
 
 /** An error as it crosses a worker boundary. */
 export interface SerialisedError {

@@ -1,4 +1,4 @@
-import type { EncodedLanguageData, EncodedRecord } from "./record-store";
+import type { EncodedLanguageData, EncodedRecord } from "../encode/record-store";
 
 /**
  * Rows to write, as plain data that crosses thread boundaries without copying text: `rows` holds

@@ -5,13 +5,13 @@ import { writeFileAtomic } from "../io/atomic-write";
 import { acquireExclusiveLock } from "../io/exclusive-lock";
 import type { WrittenFile } from "../io/jsonl";
 import { writeEncodedJsonl } from "../io/write-encoded";
-import { toEncodedRows } from "./encoded-rows";
+import { toEncodedRows } from "../record/encoded-rows";
 import { TOOL } from "../package-info";
-import { sampleIds } from "../sample/sample-ids";
+import { sampleIds } from "./sample-ids";
 import { sourceFormatSchema } from "../sources/read-source";
-import { summariseEncodedRecords, type RecordStatistics } from "../compose/record-statistics";
-import type { SkippedFile } from "./list-language-files";
-import { loadParallelCorpus, type AlignmentReport, type InputFileInfo } from "./load-parallel-corpus";
+import { summariseEncodedRecords, type RecordStatistics } from "../record/record-statistics";
+import type { SkippedFile } from "../corpus/list-language-files";
+import { loadParallelCorpus, type AlignmentReport, type InputFileInfo } from "../corpus/load-parallel-corpus";
 
 export const sampleCorpusOptionsSchema = z.strictObject({
   /** A parallel corpus: a directory with one file per language, or one file with a `lang` column. */

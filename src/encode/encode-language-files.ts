@@ -1,8 +1,8 @@
 import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { deserialiseError, type SerialisedError } from "../worker-errors";
-import { builtWorkerScript } from "../worker-script";
+import { deserialiseError, type SerialisedError } from "../worker/worker-errors";
+import { builtWorkerScript } from "../worker/worker-script";
 import { encodeLanguageFile, type EncodedLanguageFile, type EncodeLanguageFileTask } from "./encode-language-file";
 
 // One reader more than cores: a file is read by one thread, so with as many readers as cores one
@@ -19,7 +19,7 @@ export async function encodeLanguageFiles(
   tasks: readonly EncodeLanguageFileTask[],
   onDone?: (task: EncodeLanguageFileTask, result: EncodedLanguageFile) => void,
 ): Promise<EncodedLanguageFile[]> {
-  const script = builtWorkerScript("corpus/encode-worker");
+  const script = builtWorkerScript("encode/encode-worker");
   const results: EncodedLanguageFile[] = new Array(tasks.length);
   if (!script || tasks.length < 2) {
     for (const [index, task] of tasks.entries()) {
