@@ -23,6 +23,11 @@ const torchIndex = process.env.POLYGLOT_TORCH_INDEX_URL;
 // Hugging Face `datasets` loads a built study through its dataset card in test/core/fixture-study.test.ts.
 const fastChatRequirements = ["pandas==2.3.3", "datasets==5.2.0"];
 const fastChatNoDeps = ["fschat==0.2.36"];
+// The trackers of `train --report-to` (test/trainer/test_trackers.py reads each one back offline), and the Jupyter
+// client that runs examples/study.ipynb on the Deno kernel in test/core/notebook.test.ts (no ipykernel: the kernel is
+// Deno). About 2 minutes of the venv's first install on a busy 2-core machine (wandb and grpcio are the big wheels).
+const trackerRequirements = ["tensorboard==2.21.0", "wandb==0.31.0", "mlflow-skinny==3.18.0", "jupyter-client==8.10.0",
+  "nbformat==5.11.1"];
 
 function say(message) {
   process.stdout.write(`[test-trainer] ${message}\n`);
@@ -50,7 +55,7 @@ function main() {
   const wanted = createHash("sha256")
     .update(readFileSync(pyproject))
     .update(torchRequirement)
-    .update([...fastChatRequirements, ...fastChatNoDeps].join(" "))
+    .update([...fastChatRequirements, ...fastChatNoDeps, ...trackerRequirements].join(" "))
     .digest("hex");
   if (!existsSync(python)) {
     const system = findSystemPython();
@@ -70,6 +75,7 @@ function main() {
     if (run(pip[0], [...pip.slice(1), "-e", `${join(root, "src", "trainer")}[test]`]) !== 0) return 1;
     if (run(pip[0], [...pip.slice(1), ...fastChatRequirements]) !== 0) return 1;
     if (run(pip[0], [...pip.slice(1), "--no-deps", ...fastChatNoDeps]) !== 0) return 1;
+    if (run(pip[0], [...pip.slice(1), ...trackerRequirements]) !== 0) return 1;
     writeFileSync(hashFile, `${wanted}\n`);
   } else {
     say(`re-using ${venv} (trainer dependencies up to date)`);

@@ -2,6 +2,7 @@
 export * from "./errors";
 export * from "./record/canonical-record";
 export * from "./record/language-codes";
+export * from "./record/compare-ids";
 export * from "./io/atomic-write";
 export * from "./io/hash-file";
 export * from "./io/jsonl";
@@ -37,6 +38,7 @@ export * from "./study/compose-dataset";
 export * from "./study/manifest";
 export * from "./study/dataset-card";
 export { TOOL, findPackageRoot, bundledPath } from "./package-info";
+export type { WorkerName, WorkerScript, WorkerScripts } from "./worker/worker-script";
 export * from "./remote/index";
 export * from "./translate/index";
 export * from "./hub/index";

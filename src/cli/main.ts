@@ -8,6 +8,7 @@ import { TOOL } from "../package-info";
 import { registerBuildCommand } from "./commands/build";
 import { registerComposeCommand } from "./commands/compose";
 import { registerExperimentCommands } from "./commands/experiment";
+import { registerGenerateCommand } from "./commands/generate";
 import { registerHubCommands } from "./commands/hub";
 import { registerInspectCommands } from "./commands/inspect";
 import { registerMtBenchXCommands } from "./commands/mt-bench-x";
@@ -35,6 +36,7 @@ export function createProgram(): Command {
   registerHubCommands(program);
   registerMtBenchXCommands(program);
   registerTrainerCommands(program);
+  registerGenerateCommand(program);
   registerReviewCommands(program);
   registerExperimentCommands(program);
   for (const command of program.commands) command.exitOverride();

@@ -114,18 +114,24 @@ export interface RunPythonModuleOptions extends FindPythonOptions {
   stdio?: "inherit" | "pipe";
 }
 
-/**
- * Runs `python -m <module> <args>` with the bundled `src/trainer` on `PYTHONPATH` and resolves with its
- * exit code (signals map to 128 + number). Never exits the process.
- */
-export async function runPythonModule(options: RunPythonModuleOptions): Promise<number> {
+/** The interpreter, arguments and environment of `python -m <module> <args>` with the bundled trainer importable. */
+export function pythonModuleCommand(options: Omit<RunPythonModuleOptions, "stdio">): { python: string; args: string[]; env: NodeJS.ProcessEnv } {
   const env = options.env ?? process.env;
   const root = options.packageRoot ?? findPackageRoot();
   const python = options.python ?? findPython({ ...options, packageRoot: root, env }).executable;
   const trainerSource = join(root, "src", "trainer");
   const childEnv = { ...env, PYTHONPATH: env.PYTHONPATH ? `${trainerSource}${delimiter}${env.PYTHONPATH}` : trainerSource };
+  return { python, args: ["-m", options.module, ...options.args], env: childEnv };
+}
+
+/**
+ * Runs `python -m <module> <args>` with the bundled `src/trainer` on `PYTHONPATH` and resolves with its
+ * exit code (signals map to 128 + number). Never exits the process.
+ */
+export async function runPythonModule(options: RunPythonModuleOptions): Promise<number> {
+  const { python, args, env: childEnv } = pythonModuleCommand(options);
   return new Promise((resolve, reject) => {
-    const child = spawn(python, ["-m", options.module, ...options.args], { env: childEnv, stdio: options.stdio ?? "inherit" });
+    const child = spawn(python, args, { env: childEnv, stdio: options.stdio ?? "inherit" });
     child.on("error", (error) => reject(new PythonEnvironmentError(`cannot start ${python}: ${error.message}`, [python])));
     child.on("close", (code, signal) => {
       const signals: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };

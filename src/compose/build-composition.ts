@@ -1,5 +1,6 @@
 import type { CanonicalRecord } from "../record/canonical-record";
-import { compareIds, createSeededRandom, shuffleInPlace, sortedUniqueIds } from "../sample/seeded-random";
+import { compareIds } from "../record/compare-ids";
+import { createSeededRandom, shuffleInPlace, sortedUniqueIds } from "../sample/seeded-random";
 import type { CompositionSpec } from "./composition-name";
 
 /** Records of a parallel corpus: language -> id -> record (a `RecordStore` or a plain Map). */

@@ -1,5 +1,6 @@
 import { writerView, type EncodedRows } from "../record/encoded-rows";
-import { RECORD_STRIDE, RecordSlot, type EncodedLanguageData, type RecordStore } from "../encode/record-store";
+import type { RecordStore } from "../encode/record-store";
+import { RECORD_STRIDE, RecordSlot, type EncodedLanguageData } from "../record/encoded-record";
 import { sortedUniqueIds } from "../sample/seeded-random";
 import type { CompositionPlan } from "./build-composition";
 import type { RecordStatistics } from "../record/record-statistics";

@@ -8,6 +8,7 @@ import { planComposition } from "./build-composition";
 import { compositionTable, locateIds } from "./composition-table";
 import { parseCompositionName, type CompositionSpec } from "./composition-name";
 import type { RecordStatistics } from "../record/record-statistics";
+import type { WorkerScripts } from "../worker/worker-script";
 
 // Two writing and one waiting, so that a writer that finishes finds work at once.
 const MAX_QUEUED_WRITES = 3;
@@ -41,6 +42,8 @@ export interface WriteCompositionsOptions {
   /** Share of ids held out as a validation split in every language (0 = none). */
   validationFraction?: number;
   onProgress?: (event: { composition: string; split: string; format: OutputFormat; rows: number }) => void;
+  /** Where the writer threads' script is (default: the built one; tests run it from `src/`). Used by `writeCompositions` only. */
+  workerScripts?: WorkerScripts;
 }
 
 /** Checks composition names against the languages a corpus has; throws listing the valid choices. */
@@ -63,7 +66,7 @@ export function parseCompositionsFor(names: readonly string[], languages: readon
  * composition copies their bytes.
  */
 export async function writeCompositions(options: WriteCompositionsOptions): Promise<OutputFileInfo[]> {
-  const pool = new EncodedWriterPool();
+  const pool = new EncodedWriterPool(options.workerScripts ? { workerScripts: options.workerScripts } : {});
   try {
     return await writeCompositionsWith(pool, options);
   } finally {

@@ -3,10 +3,13 @@ import { z } from "zod";
 import { InputError, UsageError } from "../errors";
 import { sha256File } from "../io/hash-file";
 import type { CanonicalRecord } from "../record/canonical-record";
-import { compareIds } from "../sample/seeded-random";
+import { compareIds } from "../record/compare-ids";
 import { encodeLanguageFiles } from "../encode/encode-language-files";
 import { listLanguageFiles, type SkippedFile } from "./list-language-files";
-import { RecordEncoder, RecordStore, type EncodedLanguage } from "../encode/record-store";
+import type { WorkerScripts } from "../worker/worker-script";
+import { RecordEncoder } from "../encode/record-encoder";
+import { RecordStore } from "../encode/record-store";
+import type { EncodedLanguage } from "../record/encoded-record";
 import { languageFromFileName, readSource, sourceFormatSchema } from "../sources/read-source";
 
 /** One input file as the manifest records it. */
@@ -59,6 +62,8 @@ export const loadParallelCorpusOptionsSchema = z.strictObject({
   onProgress: z.custom<(event: { file: string; rows: number }) => void>().optional(),
   /** Accept an empty language file and empty messages (`--allow-empty`); by default both are errors. */
   allowEmpty: z.boolean().default(false),
+  /** Where the reader threads' script is (default: the built one; tests run it from `src/`). */
+  workerScripts: z.custom<WorkerScripts>((value) => typeof value === "function", "expected a function").optional(),
 });
 export type LoadParallelCorpusOptions = z.input<typeof loadParallelCorpusOptionsSchema>;
 
@@ -84,7 +89,7 @@ function languageFilesOf(paths: string[], origin: string): Map<string, string> {
  * composition of the corpus draws from, so monolingual and multilingual sets stay comparable).
  */
 export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Promise<ParallelCorpus> {
-  const { path, files: listedFiles, languages: requested, format, source, onProgress, allowEmpty } =
+  const { path, files: listedFiles, languages: requested, format, source, onProgress, allowEmpty, workerScripts } =
     loadParallelCorpusOptionsSchema.parse(options);
   const records = new Map<string, RecordStore>();
   /** id -> how many of the loaded languages hold it. */
@@ -128,10 +133,14 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
     const tasks = languages.map((lang) => ({ path: files.get(lang)!, lang, ...(format ? { format } : {}), ...(source ? { source } : {}), ...(allowEmpty ? { allowEmpty } : {}) }));
     // Each language is indexed as soon as it arrives, while the others are still being read.
     const stores = new Map<string, RecordStore>();
-    const encodedFiles = await encodeLanguageFiles(tasks, (task, result) => {
-      if (result.encoded.rows === 0 && !allowEmpty) throw emptyFileError(task.path);
-      stores.set(task.lang, indexLanguage(result.encoded, presence, duplicates));
-      onProgress?.({ file: task.path, rows: result.encoded.rows });
+    const encodedFiles = await encodeLanguageFiles({
+      tasks,
+      onDone: (task, result) => {
+        if (result.encoded.rows === 0 && !allowEmpty) throw emptyFileError(task.path);
+        stores.set(task.lang, indexLanguage(result.encoded, presence, duplicates));
+        onProgress?.({ file: task.path, rows: result.encoded.rows });
+      },
+      ...(workerScripts ? { workerScripts } : {}),
     });
     for (const [index, { encoded, sha256 }] of encodedFiles.entries()) {
       records.set(encoded.lang, stores.get(encoded.lang)!);

@@ -5,8 +5,8 @@ import { fileKindOf } from "../io/read-rows";
 import { isIso639_1 } from "../record/language-codes";
 import { bactrianXRawRecord, normaliseBactrianXBytes, readBactrianXElement } from "../sources/bactrian-x";
 import { detectSourceFormat, normaliseRow } from "../sources/read-source";
-import type { EncodeLanguageFileTask } from "./encode-language-file";
-import type { RecordEncoder } from "./record-store";
+import type { EncodeLanguageFileTask } from "./language-file-task";
+import type { RecordEncoder } from "./record-encoder";
 
 /**
  * The fast path for Bactrian-X's own files (one JSON array per language): each row is read from

@@ -1,21 +1,8 @@
 import { sha256File } from "../io/hash-file";
-import { readSource, type SourceFormat } from "../sources/read-source";
+import { readSource } from "../sources/read-source";
 import { encodeBactrianXArray } from "./encode-bactrian-x-array";
-import { RecordEncoder, type EncodedLanguage } from "./record-store";
-
-export interface EncodeLanguageFileTask {
-  path: string;
-  lang: string;
-  format?: SourceFormat;
-  source?: string;
-  /** Keep empty messages (`--allow-empty`). */
-  allowEmpty?: boolean;
-}
-
-export interface EncodedLanguageFile {
-  encoded: EncodedLanguage;
-  sha256: string;
-}
+import type { EncodedLanguageFile, EncodeLanguageFileTask } from "./language-file-task";
+import { RecordEncoder } from "./record-encoder";
 
 /** Reads one language's file, validates every row and encodes the records (see `RecordStore`). */
 export async function encodeLanguageFile(task: EncodeLanguageFileTask): Promise<EncodedLanguageFile> {

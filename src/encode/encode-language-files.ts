@@ -1,25 +1,31 @@
 import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
 import { deserialiseError, type SerialisedError } from "../worker/worker-errors";
-import { builtWorkerScript } from "../worker/worker-script";
-import { encodeLanguageFile, type EncodedLanguageFile, type EncodeLanguageFileTask } from "./encode-language-file";
+import { resolveWorkerScript, startWorker, type WorkerScripts } from "../worker/worker-script";
+import { encodeLanguageFile } from "./encode-language-file";
+import type { EncodedLanguageFile, EncodeLanguageFileTask } from "./language-file-task";
 
 // One reader more than cores: a file is read by one thread, so with as many readers as cores one
 // core idles while the last file is read (measured on 2 cores: 3 readers 20 % faster than 2).
 // Each reader adds a JavaScript heap, hence the cap.
 const MAX_WORKERS = Math.min(availableParallelism() + 1, 6);
 
+export interface EncodeLanguageFilesOptions {
+  tasks: readonly EncodeLanguageFileTask[];
+  /** Told each file's result as it arrives (in completion order). */
+  onDone?: (task: EncodeLanguageFileTask, result: EncodedLanguageFile) => void;
+  /** Where the encode worker's script is (default: the built one; see `WorkerScripts`). */
+  workerScripts?: WorkerScripts;
+}
+
 /**
  * Encodes several language files, in worker threads when available (gunzip, JSON parsing and
  * validation of several languages at once), else one after another in this thread. Results
  * come back in task order; the first error is thrown after all workers stopped.
  */
-export async function encodeLanguageFiles(
-  tasks: readonly EncodeLanguageFileTask[],
-  onDone?: (task: EncodeLanguageFileTask, result: EncodedLanguageFile) => void,
-): Promise<EncodedLanguageFile[]> {
-  const script = builtWorkerScript("encode/encode-worker");
+export async function encodeLanguageFiles(options: EncodeLanguageFilesOptions): Promise<EncodedLanguageFile[]> {
+  const { tasks, onDone } = options;
+  const script = resolveWorkerScript("encode/encode-worker", options.workerScripts);
   const results: EncodedLanguageFile[] = new Array(tasks.length);
   if (!script || tasks.length < 2) {
     for (const [index, task] of tasks.entries()) {
@@ -33,7 +39,7 @@ export async function encodeLanguageFiles(
   let next = 0;
   let failure: Error | undefined;
   const runWorker = async () => {
-    const worker = new Worker(script);
+    const worker = startWorker(script);
     try {
       while (failure === undefined && next < tasks.length) {
         const index = order[next++]!;

@@ -2,7 +2,8 @@
 // buffers back (shared memory, no copy). Used by `encodeLanguageFiles` to parse languages in parallel.
 import { parentPort } from "node:worker_threads";
 import { serialiseError } from "../worker/worker-errors";
-import { encodeLanguageFile, type EncodeLanguageFileTask } from "./encode-language-file";
+import { encodeLanguageFile } from "./encode-language-file";
+import type { EncodeLanguageFileTask } from "./language-file-task";
 
 parentPort?.on("message", (task: EncodeLanguageFileTask) => {
   encodeLanguageFile(task).then(

@@ -29,3 +29,7 @@ export * from "./judge/pairwise/parse-pair-verdict";
 export * from "./judge/batch/judge-batch-state";
 export * from "./judge/batch/run-judge-batches";
 export * from "./build-mt-bench-x";
+export * from "./generate/answer-with-server";
+export * from "./generate/prompt-renderer";
+export * from "./generate/serve-command";
+export * from "./generate/start-inference-server";

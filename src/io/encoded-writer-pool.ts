@@ -1,8 +1,8 @@
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { EncodedRows } from "../record/encoded-rows";
 import { deserialiseError, type SerialisedError } from "../worker/worker-errors";
-import { builtWorkerScript } from "../worker/worker-script";
+import { resolveWorkerScript, startWorker, type WorkerScript, type WorkerScripts } from "../worker/worker-script";
 import type { WrittenFile } from "./jsonl";
 
 /** Files to write from encoded rows: JSONL and/or Arrow (both from one pass over the rows). */
@@ -38,7 +38,7 @@ const MAX_WRITERS = 2;
  * tasks one after another in this thread where no built worker script exists (from source).
  */
 export class EncodedWriterPool {
-  private readonly script: string | undefined;
+  private readonly script: WorkerScript | undefined;
   private readonly idle: Worker[] = [];
   private readonly queue: { task: EncodedWriteTask; resolve: (written: EncodedWriteResult) => void; reject: (error: Error) => void }[] = [];
   private readonly workers: Worker[] = [];
@@ -47,9 +47,9 @@ export class EncodedWriterPool {
   private inThread: Promise<unknown> = Promise.resolve();
   private readonly size = Math.min(MAX_WRITERS, availableParallelism());
 
-  /** `script`: the worker script to run (default: the built one, when running from `dist/`). */
-  constructor(options: { script?: string } = {}) {
-    this.script = options.script ?? builtWorkerScript("io/encoded-write-worker");
+  /** `workerScripts`: where the writer thread's script is (default: the built one, when running from `dist/`). */
+  constructor(options: { workerScripts?: WorkerScripts } = {}) {
+    this.script = resolveWorkerScript("io/encoded-write-worker", options.workerScripts);
   }
 
   /** Starts the writer threads now, so that their code loads while the caller prepares the first write. */
@@ -89,7 +89,7 @@ export class EncodedWriterPool {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(this.script!);
+    const worker = startWorker(this.script!);
     this.workers.push(worker);
     worker.on("message", (reply: Reply) => {
       const job = this.running.get(worker);

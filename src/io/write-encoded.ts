@@ -1,6 +1,6 @@
 import { makeData, RecordBatch, Struct, Utf8, type List } from "apache-arrow";
 import type { EncodedRows } from "../record/encoded-rows";
-import { ESCAPED_FLAG, RECORD_STRIDE, RecordSlot, type EncodedLanguageData } from "../encode/record-store";
+import { ESCAPED_FLAG, RECORD_STRIDE, RecordSlot, type EncodedLanguageData } from "../record/encoded-record";
 import { ARROW_BATCH_ROWS, canonicalArrowSchema, writeRecordBatches } from "./arrow";
 import { unescapeJsonString } from "./unescape-json-string";
 import { openAtomicFile } from "./atomic-write";

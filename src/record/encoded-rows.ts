@@ -1,4 +1,4 @@
-import type { EncodedLanguageData, EncodedRecord } from "../encode/record-store";
+import type { EncodedLanguageData, EncodedRecord } from "./encoded-record";
 
 /**
  * Rows to write, as plain data that crosses thread boundaries without copying text: `rows` holds

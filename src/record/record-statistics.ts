@@ -1,5 +1,5 @@
 import { countCodePoints } from "../text/count-code-points";
-import type { EncodedRecord } from "../encode/record-store";
+import type { EncodedRecord } from "./encoded-record";
 import type { CanonicalRecord } from "./canonical-record";
 
 /** Code points of all message contents of a record. */

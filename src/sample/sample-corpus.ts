@@ -7,7 +7,9 @@ import type { WrittenFile } from "../io/jsonl";
 import { writeEncodedJsonl } from "../io/write-encoded";
 import { toEncodedRows } from "../record/encoded-rows";
 import { TOOL } from "../package-info";
+import type { WorkerScripts } from "../worker/worker-script";
 import { sampleIds } from "./sample-ids";
+import { strataByMetaField } from "./strata-by-meta-field";
 import { sourceFormatSchema } from "../sources/read-source";
 import { summariseEncodedRecords, type RecordStatistics } from "../record/record-statistics";
 import type { SkippedFile } from "../corpus/list-language-files";
@@ -31,6 +33,8 @@ export const sampleCorpusOptionsSchema = z.strictObject({
   wait: z.boolean().optional(),
   /** Told once when this run starts waiting for another process. */
   onWait: z.custom<(message: string) => void>((value) => typeof value === "function").optional(),
+  /** Where the reader threads' script is (default: the built one; tests run it from `src/`). */
+  workerScripts: z.custom<WorkerScripts>((value) => typeof value === "function", "expected a function").optional(),
 });
 export type SampleCorpusOptions = z.input<typeof sampleCorpusOptionsSchema>;
 
@@ -74,12 +78,9 @@ async function sampleCorpusLocked(parsed: z.output<typeof sampleCorpusOptionsSch
     path: parsed.input,
     ...(parsed.languages ? { languages: parsed.languages } : {}),
     ...(parsed.format ? { format: parsed.format } : {}),
+    ...(parsed.workerScripts ? { workerScripts: parsed.workerScripts } : {}),
   });
-  let strata: Map<string, string> | undefined;
-  if (parsed.stratifyBy) {
-    const first = corpus.records.get(corpus.languages[0]!)!;
-    strata = new Map(corpus.commonIds.map((id) => [id, String(first.get(id)!.meta[parsed.stratifyBy!] ?? "")]));
-  }
+  const strata = parsed.stratifyBy ? strataByMetaField({ corpus, field: parsed.stratifyBy, lang: corpus.languages[0]! }) : undefined;
   const ids = sampleIds({ ids: corpus.commonIds, n: parsed.n, seed: parsed.seed, ...(strata ? { strata } : {}) });
   const outputs: SampleManifest["outputs"] = [];
   // The commit point is the manifest: the old one goes before any file changes and the new one is

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { UsageError } from "../errors";
-import { compareIds, shuffleIds } from "./seeded-random";
+import { compareIds } from "../record/compare-ids";
+import { shuffleIds } from "./seeded-random";
 
 export const sampleIdsOptionsSchema = z
   .strictObject({

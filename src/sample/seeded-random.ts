@@ -1,4 +1,5 @@
 import seedrandom from "seedrandom";
+import { compareIds } from "../record/compare-ids";
 
 /** A generator of doubles in [0, 1). */
 export type RandomSource = () => number;
@@ -26,11 +27,6 @@ export function shuffleInPlace<A extends { length: number; [index: number]: unkn
     items[other] = held;
   }
   return items;
-}
-
-/** Ascending JavaScript string order (UTF-16 code units), spelled out so it is never locale-aware. */
-export function compareIds(left: string, right: string): number {
-  return left < right ? -1 : left > right ? 1 : 0;
 }
 
 /**

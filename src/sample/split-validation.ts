@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { compareIds, shuffleIds } from "./seeded-random";
+import { compareIds } from "../record/compare-ids";
+import { shuffleIds } from "./seeded-random";
 
 export const splitValidationOptionsSchema = z.strictObject({
   ids: z.array(z.string()),

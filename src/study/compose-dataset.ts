@@ -6,6 +6,7 @@ import { sourceFormatSchema } from "../sources/read-source";
 import { parseStudyConfig } from "./study-config";
 import { runStudy, type StudyEvent } from "./run-study";
 import type { StudyManifest } from "./manifest";
+import type { WorkerScripts } from "../worker/worker-script";
 
 export const composeDatasetOptionsSchema = z.strictObject({
   /** A directory with one file per language, or one file with a `lang` column. */
@@ -25,6 +26,8 @@ export const composeDatasetOptionsSchema = z.strictObject({
   /** Told once when this run starts waiting for another process. */
   onWait: z.custom<(message: string) => void>((value) => typeof value === "function").optional(),
   onEvent: z.custom<(event: StudyEvent) => void>((value) => typeof value === "function").optional(),
+  /** Where the reader and writer threads' scripts are (default: the built ones; tests run them from `src/`). */
+  workerScripts: z.custom<WorkerScripts>((value) => typeof value === "function", "expected a function").optional(),
 });
 export type ComposeDatasetOptions = z.input<typeof composeDatasetOptionsSchema>;
 
@@ -61,5 +64,6 @@ export async function composeDataset(options: ComposeDatasetOptions): Promise<St
     ...(parsed.allowEmpty ? { allowEmpty: true } : {}),
     ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
     ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
+    ...(parsed.workerScripts ? { workerScripts: parsed.workerScripts } : {}),
   });
 }

@@ -1,21 +1,24 @@
 import { readdir, rm } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
+import { z } from "zod";
 import { defaultTranslationCachePath } from "../cache-directory";
 import { ConfigError, UsageError } from "../errors";
 import { parseCompositionName } from "../compose/composition-name";
 import { writeCompositionsWith, type OutputFileInfo } from "../compose/write-compositions";
-import { loadParallelCorpus, restrictCorpus, type InputFileInfo, type ParallelCorpus } from "../corpus/load-parallel-corpus";
 import type { SkippedFile } from "../corpus/list-language-files";
+import { loadParallelCorpus, restrictCorpus, type InputFileInfo, type ParallelCorpus } from "../corpus/load-parallel-corpus";
 import { isHubUri } from "../hub/parse-hub-uri";
 import { writeFileAtomic } from "../io/atomic-write";
 import { acquireExclusiveLock } from "../io/exclusive-lock";
 import { EncodedWriterPool } from "../io/encoded-writer-pool";
 import { sha256File } from "../io/hash-file";
 import { TOOL } from "../package-info";
+import type { WorkerScripts } from "../worker/worker-script";
 import { sampleIds } from "../sample/sample-ids";
+import { strataByMetaField } from "../sample/strata-by-meta-field";
 import { renderDatasetCard } from "./dataset-card";
 import type { CreateTranslationProviderOptions } from "../translate/create-translation-provider";
-import { createStagingDirectory } from "./staging-directory";
+import { createStagingDirectory, type StagingDirectory } from "./staging-directory";
 import { compositionsOf, resolveConfigPath, type CorpusConfig, type StudyConfig } from "./study-config";
 import type { StudyManifest, CorpusManifestEntry, ManifestInput } from "./manifest";
 
@@ -30,32 +33,36 @@ export type StudyEvent =
   | { type: "output-written"; corpus: string; path: string; rows: number }
   | { type: "done"; outputs: number };
 
-export interface RunStudyOptions {
-  config: StudyConfig;
+export const runStudyOptionsSchema = z.strictObject({
+  /** A parsed study config (`parseStudyConfig`, `readStudyConfig`). */
+  config: z.custom<StudyConfig>((value) => typeof value === "object" && value !== null, "expected a parsed study config (parseStudyConfig)"),
   /** Relative paths in the config are resolved against this directory. */
-  baseDirectory: string;
-  outDir: string;
+  baseDirectory: z.string().min(1),
+  outDir: z.string().min(1),
   /** Overrides the config's seed. */
-  seed?: number;
+  seed: z.number().int().optional(),
   /** Token and endpoint for `hf://` inputs (defaults: `HF_TOKEN`, `HF_ENDPOINT`). */
-  hub?: { token?: string; hubUrl?: string; cacheDir?: string };
-  onEvent?: (event: StudyEvent) => void;
+  hub: z.strictObject({ token: z.string().optional(), hubUrl: z.string().optional(), cacheDir: z.string().optional() }).optional(),
+  onEvent: z.custom<(event: StudyEvent) => void>((value) => typeof value === "function", "expected a function").optional(),
   /**
    * `by-corpus` (default): `<outDir>/<corpus>/<COMPOSITION>.jsonl`. `flat`: a single corpus written
    * straight into `<outDir>/` (what `build-datasets compose` does).
    */
-  layout?: "by-corpus" | "flat";
+  layout: z.enum(["by-corpus", "flat"]).optional(),
   /** Title of the dataset card. */
-  title?: string;
+  title: z.string().optional(),
   /** When another process writes to `outDir` or the translation cache: wait (default) or fail at once. */
-  wait?: boolean;
+  wait: z.boolean().optional(),
   /** Told once when this run starts waiting for another process. */
-  onWait?: (message: string) => void;
+  onWait: z.custom<(message: string) => void>((value) => typeof value === "function", "expected a function").optional(),
   /** Time the first attempt of a translation request may take, in milliseconds (doubled after a timeout). */
-  timeoutMs?: number;
+  timeoutMs: z.number().positive().optional(),
   /** Accept empty language files and empty messages (`--allow-empty`); by default both are errors. */
-  allowEmpty?: boolean;
-}
+  allowEmpty: z.boolean().optional(),
+  /** Where the reader and writer threads' scripts are (default: the built ones; tests run them from `src/`). */
+  workerScripts: z.custom<WorkerScripts>((value) => typeof value === "function", "expected a function").optional(),
+});
+export type RunStudyOptions = z.input<typeof runStudyOptionsSchema>;
 
 /**
  * Runs a study: loads (or translates, or samples) every corpus, aligns ids, writes every
@@ -64,195 +71,82 @@ export interface RunStudyOptions {
  * place only when the whole study succeeded.
  */
 export async function runStudy(options: RunStudyOptions): Promise<StudyManifest> {
+  const parsed = runStudyOptionsSchema.parse(options);
   // One build per output folder at a time: a second one waits, then rebuilds from the caches.
   const release = await acquireExclusiveLock({
-    path: options.outDir,
-    what: `the output folder ${options.outDir}`,
-    ...(options.wait === undefined ? {} : { wait: options.wait }),
-    ...(options.onWait ? { onWait: options.onWait } : {}),
+    path: parsed.outDir,
+    what: `the output folder ${parsed.outDir}`,
+    ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
+    ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
   });
   try {
-    return await runStudyLocked(options);
+    return await runStudyLocked(parsed);
   } finally {
     await release();
   }
 }
 
-async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> {
+type ParsedRunStudyOptions = z.output<typeof runStudyOptionsSchema>;
+
+/** What every phase of one study run shares. */
+interface StudyRun {
+  options: ParsedRunStudyOptions;
+  /** The config with the seed this run uses. */
+  config: StudyConfig;
+  seed: number;
+  emit: (event: StudyEvent) => void;
+  flat: boolean;
+  staging: StagingDirectory;
+  /** Corpora loaded so far, by name (a sampled corpus draws from one loaded before it). */
+  loaded: Map<string, ParallelCorpus>;
+}
+
+/** One corpus, loaded: its records, its manifest entry, and the inputs and extra files it adds. */
+interface LoadedCorpus {
+  corpus: ParallelCorpus;
+  entry: CorpusManifestEntry;
+  inputs: ManifestInput[];
+  intermediateFiles: string[];
+  /** Data files of the corpus's folder that were not read (names that are no language code). */
+  skippedFiles?: SkippedFile[];
+}
+
+async function runStudyLocked(options: ParsedRunStudyOptions): Promise<StudyManifest> {
   const seed = options.seed ?? options.config.seed;
   const config: StudyConfig = { ...options.config, seed };
-  const { baseDirectory, outDir } = options;
-  const emit = options.onEvent ?? (() => {});
   const order = orderCorpora(config);
   const flat = options.layout === "flat";
   if (flat && order.length !== 1) throw new UsageError("the flat layout needs a study with exactly one corpus");
-  const folderOf = (name: string) => (flat ? "" : `${name}/`);
-  const staging = await createStagingDirectory(outDir);
+  const staging = await createStagingDirectory(options.outDir);
+  const run: StudyRun = { options, config, seed, emit: options.onEvent ?? (() => {}), flat, staging, loaded: new Map() };
   // One set of writer threads serves every corpus; they load their code while inputs are read.
-  const pool = new EncodedWriterPool();
+  const pool = new EncodedWriterPool(options.workerScripts ? { workerScripts: options.workerScripts } : {});
   pool.prestart();
   try {
-    const loaded = new Map<string, ParallelCorpus>();
-    const inputs: ManifestInput[] = [];
+    let manifest: StudyManifest = { tool: { ...TOOL }, seed, config, inputs: [], corpora: {}, outputs: [], intermediateFiles: [] };
     const skippedFiles: SkippedFile[] = [];
-    const allowEmpty = options.allowEmpty ? { allowEmpty: true } : {};
-    const corpora: Record<string, CorpusManifestEntry> = {};
-    const outputs: OutputFileInfo[] = [];
-    const extraFiles: string[] = [];
-    const describePath = (path: string) => describeInputPath(path, baseDirectory);
-
     for (const name of order) {
-      const corpusConfig = config.corpora[name]!;
-      const languages = languagesNeeded(config, name);
-      let corpus: ParallelCorpus;
-      const entry: CorpusManifestEntry = { kind: "files", languages, ids: 0, validationIds: 0, alignment: undefined };
-      if (corpusConfig.sampleOf !== undefined) {
-        emit({ type: "corpus-start", corpus: name, kind: "sample" });
-        const base = loaded.get(corpusConfig.sampleOf)!;
-        const ids = sampleFrom(base, corpusConfig, config, loaded, seed, languages);
-        corpus = restrictCorpus(base, ids);
-        entry.kind = "sample";
-        entry.sample = {
-          of: corpusConfig.sampleOf,
-          ...(corpusConfig.n !== undefined ? { n: corpusConfig.n } : {}),
-          ...(corpusConfig.matchRowsOf !== undefined ? { matchRowsOf: corpusConfig.matchRowsOf } : {}),
-          ...(corpusConfig.characterBudget !== undefined ? { characterBudget: corpusConfig.characterBudget } : {}),
-          ...(corpusConfig.stratifyBy !== undefined ? { stratifyBy: corpusConfig.stratifyBy } : {}),
-          population: base.commonIds.length,
-          sampled: ids.length,
-        };
-      } else if (corpusConfig.translate !== undefined) {
-        emit({ type: "corpus-start", corpus: name, kind: "translate" });
-        const translate = corpusConfig.translate;
-        const input = await resolveInput(translate.input, options, baseDirectory, name);
-        const translatedDirectory = `${name}/translated`;
-        // Translation and hub clients load only for the studies that use them (faster start-up).
-        const { createTranslationProvider, openTranslationCache, translateCorpus } = await loadTranslation();
-        const provider = createTranslationProvider({ provider: translate.provider, ...(translate.providerOptions ?? {}) } as CreateTranslationProviderOptions);
-        // A replay-only provider never writes, so a shipped cache (the fixtures') is opened read-only.
-        const cache = await openTranslationCache({
-          path: translate.cache ? resolveConfigPath(baseDirectory, translate.cache) : defaultTranslationCachePath(),
-          readOnly: translate.provider === "cache",
-          ...(options.wait === undefined ? {} : { wait: options.wait }),
-          ...(options.onWait ? { onWait: options.onWait } : {}),
-        });
-        try {
-          await translateCorpus({
-            input: input.paths[0]!,
-            inputName: input.uris.get(input.paths[0]!) ?? describePath(input.paths[0]!),
-            from: translate.from,
-            to: translate.to,
-            provider,
-            cache,
-            outDir: staging.pathOf(translatedDirectory),
-            ...(translate.concurrency ? { concurrency: translate.concurrency } : {}),
-            ...(options.timeoutMs ? { retry: { timeoutMs: options.timeoutMs } } : {}),
-            ...allowEmpty,
-            onProgress: (progress) =>
-              emit({
-                type: "translation-progress",
-                corpus: name,
-                done: progress.doneSegments,
-                total: progress.totalSegments,
-                extra: { to: progress.to.join(","), "cache hits": progress.cachedSegments },
-              }),
-          });
-        } finally {
-          await cache.close();
-        }
-        for (const file of (await readdir(staging.pathOf(translatedDirectory))).sort()) extraFiles.push(`${translatedDirectory}/${file}`);
-        corpus = await loadParallelCorpus({ path: staging.pathOf(translatedDirectory), languages, format: "canonical", ...allowEmpty });
-        const sourcePath = input.paths[0]!;
-        inputs.push({
-          corpus: name,
-          path: input.uris.get(sourcePath) ?? describePath(sourcePath),
-          sha256: input.sha256s.get(sourcePath) ?? (await sha256File(sourcePath)),
-          rows: corpus.records.get(translate.from)?.size ?? 0,
-          ...(input.revision ? { revision: input.revision } : {}),
-        });
-        entry.kind = "translate";
-        entry.translation = { provider: provider.id, from: translate.from, to: translate.to, files: `${translatedDirectory}/` };
-      } else {
-        emit({ type: "corpus-start", corpus: name, kind: "files" });
-        const input = await resolveInput(corpusConfig.path!, options, baseDirectory, name);
-        corpus = await loadParallelCorpus({
-          path: input.paths.length === 1 ? input.paths[0]! : corpusConfig.path!,
-          ...(input.paths.length > 1 || input.revision ? { files: input.paths } : {}),
-          languages,
-          ...(corpusConfig.format ? { format: corpusConfig.format } : {}),
-          onProgress: ({ file, rows }) => emit({ type: "input-read", corpus: name, file, rows }),
-          ...allowEmpty,
-        });
-        if (corpus.skippedFiles.length > 0) {
-          const skipped = corpus.skippedFiles.map((file) => ({ path: describePath(file.path), reason: file.reason }));
-          skippedFiles.push(...skipped);
-          emit({ type: "files-skipped", corpus: name, skipped });
-        }
-        for (const file of corpus.inputs) {
-          inputs.push({
-            corpus: name,
-            path: input.uris.get(file.path) ?? describePath(file.path),
-            sha256: file.sha256,
-            rows: file.rows,
-            ...(file.lang ? { lang: file.lang } : {}),
-            ...(input.revision ? { revision: input.revision } : {}),
-          });
-        }
-      }
-      loaded.set(name, corpus);
-      if (entry.kind !== "sample") {
-        entry.alignment = corpus.alignment;
-        const dropped = corpus.alignment.totalIds - corpus.alignment.commonIds;
-        if (dropped > 0) {
-          emit({ type: "ids-dropped", corpus: name, dropped, missingByLanguage: corpus.alignment.missingByLanguage, examples: corpus.alignment.missingExamples });
-        }
-      }
-      const written = await writeCompositionsWith(pool, {
-        corpus,
-        corpusName: name,
-        compositions: compositionsOf(config, corpusConfig),
-        directory: staging.pathOf(folderOf(name)),
-        pathPrefix: folderOf(name),
-        formats: config.formats,
-        seed,
-        validationFraction: config.validationFraction,
-        onProgress: ({ composition, format, rows, split }) =>
-          emit({ type: "output-written", corpus: name, path: `${folderOf(name)}${composition}${split === "validation" ? ".validation" : ""}.${format}`, rows }),
-      });
-      outputs.push(...written);
-      entry.ids = corpus.commonIds.length;
-      entry.validationIds = written.find((output) => output.split === "validation")
-        ? Math.max(1, Math.round(corpus.commonIds.length * config.validationFraction))
+      const loaded = await loadCorpus(run, name);
+      run.loaded.set(name, loaded.corpus);
+      manifest.inputs.push(...loaded.inputs);
+      skippedFiles.push(...(loaded.skippedFiles ?? []));
+      manifest.intermediateFiles.push(...loaded.intermediateFiles);
+      if (loaded.entry.kind !== "sample") reportAlignment(run, name, loaded);
+      const written = await writeCorpus(run, pool, name, loaded.corpus);
+      manifest.outputs.push(...written);
+      loaded.entry.ids = loaded.corpus.commonIds.length;
+      loaded.entry.validationIds = written.find((output) => output.split === "validation")
+        ? Math.max(1, Math.round(loaded.corpus.commonIds.length * config.validationFraction))
         : 0;
-      corpora[name] = entry;
+      manifest.corpora[name] = loaded.entry;
     }
-
-    const manifest: StudyManifest = {
-      tool: { ...TOOL },
-      seed,
-      config,
-      inputs,
-      ...(skippedFiles.length > 0 ? { skippedFiles } : {}),
-      corpora,
-      outputs,
-      intermediateFiles: extraFiles,
-    };
-    // The commit: the old manifest goes first, so at every instant the folder either has no
-    // manifest or one that matches every file it lists (a kill or a full disk in between leaves none).
-    await rm(join(outDir, "manifest.json"), { force: true });
-    await staging.commit([...extraFiles, ...outputs.map((output) => output.path)]);
-    await writeFileAtomic(
-      join(outDir, "README.md"),
-      renderDatasetCard({
-        title: options.title ?? "Multilingual instruction-tuning study",
-        seed,
-        languages: config.languages,
-        outputs,
-        prefixCorpus: !flat,
-      }),
-    );
-    await writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
-    emit({ type: "done", outputs: outputs.length });
+    // Listed right after the inputs, and only when there are any (manifests stay as they were).
+    if (skippedFiles.length > 0) {
+      const { tool, inputs, corpora, outputs, intermediateFiles } = manifest;
+      manifest = { tool, seed, config, inputs, skippedFiles, corpora, outputs, intermediateFiles };
+    }
+    await commitStudy(run, manifest);
+    run.emit({ type: "done", outputs: manifest.outputs.length });
     return manifest;
   } catch (error) {
     await staging.abort();
@@ -260,6 +154,175 @@ async function runStudyLocked(options: RunStudyOptions): Promise<StudyManifest> 
   } finally {
     await pool.close();
   }
+}
+
+/** Loads one corpus the way its config says: sampled from another, translated, or read from files. */
+async function loadCorpus(run: StudyRun, name: string): Promise<LoadedCorpus> {
+  const corpusConfig = run.config.corpora[name]!;
+  const languages = languagesNeeded(run.config, name);
+  // Key order is the manifest's: alignment is filled in once known, sample or translation follow it.
+  const entry: CorpusManifestEntry = { kind: "files", languages, ids: 0, validationIds: 0, alignment: undefined };
+  if (corpusConfig.sampleOf !== undefined) return loadSampledCorpus(run, name, corpusConfig, entry);
+  if (corpusConfig.translate !== undefined) return loadTranslatedCorpus(run, name, corpusConfig.translate, entry);
+  return loadCorpusFiles(run, name, corpusConfig, entry);
+}
+
+function loadSampledCorpus(run: StudyRun, name: string, corpusConfig: CorpusConfig, entry: CorpusManifestEntry): LoadedCorpus {
+  run.emit({ type: "corpus-start", corpus: name, kind: "sample" });
+  const base = run.loaded.get(corpusConfig.sampleOf!)!;
+  const ids = sampleFrom(base, corpusConfig, run.config, run.loaded, run.seed, entry.languages);
+  entry.kind = "sample";
+  entry.sample = {
+    of: corpusConfig.sampleOf!,
+    ...(corpusConfig.n !== undefined ? { n: corpusConfig.n } : {}),
+    ...(corpusConfig.matchRowsOf !== undefined ? { matchRowsOf: corpusConfig.matchRowsOf } : {}),
+    ...(corpusConfig.characterBudget !== undefined ? { characterBudget: corpusConfig.characterBudget } : {}),
+    ...(corpusConfig.stratifyBy !== undefined ? { stratifyBy: corpusConfig.stratifyBy } : {}),
+    population: base.commonIds.length,
+    sampled: ids.length,
+  };
+  return { corpus: restrictCorpus(base, ids), entry, inputs: [], intermediateFiles: [] };
+}
+
+/** Translates the corpus's input into the staging folder (`<name>/translated/`), then loads the translation. */
+async function loadTranslatedCorpus(
+  run: StudyRun,
+  name: string,
+  translate: NonNullable<CorpusConfig["translate"]>,
+  entry: CorpusManifestEntry,
+): Promise<LoadedCorpus> {
+  const { options, staging, emit } = run;
+  emit({ type: "corpus-start", corpus: name, kind: "translate" });
+  const input = await resolveInput(translate.input, options, name);
+  const sourcePath = input.paths[0]!;
+  const translatedDirectory = `${name}/translated`;
+  // Translation and hub clients load only for the studies that use them (faster start-up).
+  const { createTranslationProvider, openTranslationCache, translateCorpus } = await loadTranslation();
+  const provider = createTranslationProvider({ provider: translate.provider, ...(translate.providerOptions ?? {}) } as CreateTranslationProviderOptions);
+  // A replay-only provider never writes, so a shipped cache (the fixtures') is opened read-only.
+  const cache = await openTranslationCache({
+    path: translate.cache ? resolveConfigPath(options.baseDirectory, translate.cache) : defaultTranslationCachePath(),
+    readOnly: translate.provider === "cache",
+    ...(options.wait === undefined ? {} : { wait: options.wait }),
+    ...(options.onWait ? { onWait: options.onWait } : {}),
+  });
+  try {
+    await translateCorpus({
+      input: sourcePath,
+      inputName: input.uris.get(sourcePath) ?? describeInputPath(sourcePath, options.baseDirectory),
+      from: translate.from,
+      to: translate.to,
+      provider,
+      cache,
+      outDir: staging.pathOf(translatedDirectory),
+      ...(translate.concurrency ? { concurrency: translate.concurrency } : {}),
+      ...(options.timeoutMs ? { retry: { timeoutMs: options.timeoutMs } } : {}),
+      ...(options.allowEmpty ? { allowEmpty: true } : {}),
+      onProgress: (progress) =>
+        emit({
+          type: "translation-progress",
+          corpus: name,
+          done: progress.doneSegments,
+          total: progress.totalSegments,
+          extra: { to: progress.to.join(","), "cache hits": progress.cachedSegments },
+        }),
+    });
+  } finally {
+    await cache.close();
+  }
+  const intermediateFiles = (await readdir(staging.pathOf(translatedDirectory))).sort().map((file) => `${translatedDirectory}/${file}`);
+  const corpus = await loadParallelCorpus({
+    path: staging.pathOf(translatedDirectory),
+    languages: entry.languages,
+    format: "canonical",
+    ...(options.allowEmpty ? { allowEmpty: true } : {}),
+    ...(options.workerScripts ? { workerScripts: options.workerScripts } : {}),
+  });
+  const inputs: ManifestInput[] = [
+    {
+      corpus: name,
+      path: input.uris.get(sourcePath) ?? describeInputPath(sourcePath, options.baseDirectory),
+      sha256: input.sha256s.get(sourcePath) ?? (await sha256File(sourcePath)),
+      rows: corpus.records.get(translate.from)?.size ?? 0,
+      ...(input.revision ? { revision: input.revision } : {}),
+    },
+  ];
+  entry.kind = "translate";
+  entry.translation = { provider: provider.id, from: translate.from, to: translate.to, files: `${translatedDirectory}/` };
+  return { corpus, entry, inputs, intermediateFiles };
+}
+
+/** Reads a corpus's files (local, or downloaded from the hub) and aligns its languages by id. */
+async function loadCorpusFiles(run: StudyRun, name: string, corpusConfig: CorpusConfig, entry: CorpusManifestEntry): Promise<LoadedCorpus> {
+  const { options, emit } = run;
+  emit({ type: "corpus-start", corpus: name, kind: "files" });
+  const input = await resolveInput(corpusConfig.path!, options, name);
+  const corpus = await loadParallelCorpus({
+    path: input.paths.length === 1 ? input.paths[0]! : corpusConfig.path!,
+    ...(input.paths.length > 1 || input.revision ? { files: input.paths } : {}),
+    languages: entry.languages,
+    ...(corpusConfig.format ? { format: corpusConfig.format } : {}),
+    onProgress: ({ file, rows }) => emit({ type: "input-read", corpus: name, file, rows }),
+    ...(options.allowEmpty ? { allowEmpty: true } : {}),
+    ...(options.workerScripts ? { workerScripts: options.workerScripts } : {}),
+  });
+  const skippedFiles = corpus.skippedFiles.map((file) => ({ path: describeInputPath(file.path, options.baseDirectory), reason: file.reason }));
+  if (skippedFiles.length > 0) emit({ type: "files-skipped", corpus: name, skipped: skippedFiles });
+  const inputs = corpus.inputs.map((file) => ({
+    corpus: name,
+    path: input.uris.get(file.path) ?? describeInputPath(file.path, options.baseDirectory),
+    sha256: file.sha256,
+    rows: file.rows,
+    ...(file.lang ? { lang: file.lang } : {}),
+    ...(input.revision ? { revision: input.revision } : {}),
+  }));
+  return { corpus, entry, inputs, intermediateFiles: [], skippedFiles };
+}
+
+/** Records how many ids alignment dropped, and tells the user when there were any. */
+function reportAlignment(run: StudyRun, name: string, { corpus, entry }: LoadedCorpus): void {
+  entry.alignment = corpus.alignment;
+  const dropped = corpus.alignment.totalIds - corpus.alignment.commonIds;
+  if (dropped > 0) {
+    run.emit({ type: "ids-dropped", corpus: name, dropped, missingByLanguage: corpus.alignment.missingByLanguage, examples: corpus.alignment.missingExamples });
+  }
+}
+
+/** Writes every composition of one corpus into the staging folder, on the shared writer threads. */
+function writeCorpus(run: StudyRun, pool: EncodedWriterPool, name: string, corpus: ParallelCorpus): Promise<OutputFileInfo[]> {
+  const folder = run.flat ? "" : `${name}/`;
+  return writeCompositionsWith(pool, {
+    corpus,
+    corpusName: name,
+    compositions: compositionsOf(run.config, run.config.corpora[name]!),
+    directory: run.staging.pathOf(folder),
+    pathPrefix: folder,
+    formats: run.config.formats,
+    seed: run.seed,
+    validationFraction: run.config.validationFraction,
+    onProgress: ({ composition, format, rows, split }) =>
+      run.emit({ type: "output-written", corpus: name, path: `${folder}${composition}${split === "validation" ? ".validation" : ""}.${format}`, rows }),
+  });
+}
+
+/** Moves the staged files into place, then writes the dataset card and, last, the manifest. */
+async function commitStudy(run: StudyRun, manifest: StudyManifest): Promise<void> {
+  const { outDir } = run.options;
+  // The commit: the old manifest goes first, so at every instant the folder either has no
+  // manifest or one that matches every file it lists (a kill or a full disk in between leaves none).
+  await rm(join(outDir, "manifest.json"), { force: true });
+  await run.staging.commit([...manifest.intermediateFiles, ...manifest.outputs.map((output) => output.path)]);
+  await writeFileAtomic(
+    join(outDir, "README.md"),
+    renderDatasetCard({
+      title: run.options.title ?? "Multilingual instruction-tuning study",
+      seed: run.seed,
+      languages: run.config.languages,
+      outputs: manifest.outputs,
+      prefixCorpus: !run.flat,
+    }),
+  );
+  await writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
 }
 
 /** Corpora in an order where every corpus comes after those it samples from or matches. */
@@ -304,12 +367,7 @@ function sampleFrom(
   seed: number,
   languages: string[],
 ): string[] {
-  let strata: Map<string, string> | undefined;
-  if (corpus.stratifyBy) {
-    const field = corpus.stratifyBy;
-    const firstLanguage = base.records.get(languages[0]!)!;
-    strata = new Map(base.commonIds.map((id) => [id, String(firstLanguage.get(id)?.meta[field] ?? "")]));
-  }
+  const strata = corpus.stratifyBy ? strataByMetaField({ corpus: base, field: corpus.stratifyBy, lang: languages[0]! }) : undefined;
   if (corpus.characterBudget !== undefined) {
     const characters = new Map<string, number>();
     for (const id of base.commonIds) {
@@ -337,8 +395,8 @@ interface ResolvedInput {
   sha256s: Map<string, string>;
 }
 
-async function resolveInput(path: string, options: RunStudyOptions, baseDirectory: string, corpus: string): Promise<ResolvedInput> {
-  if (!isHubUri(path)) return { paths: [resolveConfigPath(baseDirectory, path)], uris: new Map(), sha256s: new Map() };
+async function resolveInput(path: string, options: ParsedRunStudyOptions, corpus: string): Promise<ResolvedInput> {
+  if (!isHubUri(path)) return { paths: [resolveConfigPath(options.baseDirectory, path)], uris: new Map(), sha256s: new Map() };
   const emit = options.onEvent ?? (() => {});
   const { resolveSource } = await import("../hub/resolve-source");
   const resolved = await resolveSource({

@@ -72,10 +72,10 @@ describe("python launcher", () => {
     expect(readFileSync(join(root, "pythonpath.txt"), "utf8")).toBe(join(root, "src", "trainer"));
   });
 
-  it("registers train, make-tiny-model and generate, passing unknown options through", () => {
+  it("registers train and make-tiny-model, passing unknown options through", () => {
     const program = new Command("build-datasets");
     registerTrainerCommands(program);
-    expect(program.commands.map((command) => command.name())).toEqual(["train", "make-tiny-model", "generate"]);
+    expect(program.commands.map((command) => command.name())).toEqual(["train", "make-tiny-model"]);
     const train = program.commands[0]!;
     let forwarded: string[] = [];
     train.action((_arguments: string[], _options: unknown, command: Command) => {

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -6,12 +5,10 @@ import { toEncodedRows } from "../../src/record/encoded-rows";
 import { RecordStore } from "../../src/encode/record-store";
 import { EncodedWriterPool, writeEncodedFiles, type EncodedWriteResult } from "../../src/io/encoded-writer-pool";
 import type { CanonicalRecord } from "../../src/record/canonical-record";
-import { repositoryRoot } from "../support/run-cli";
+import { sourceWorkerScripts } from "../support/source-worker-script";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const makeDirectory = useTemporaryDirectories();
-// The worker the built package runs (npm test builds before running vitest).
-const script = join(repositoryRoot, "dist", "io", "encoded-write-worker.js");
 
 const records: CanonicalRecord[] = Array.from({ length: 50 }, (_, index) => ({
   id: `alpaca-${index}`,
@@ -26,11 +23,10 @@ const records: CanonicalRecord[] = Array.from({ length: 50 }, (_, index) => ({
 
 describe("EncodedWriterPool (writer threads over shared memory)", () => {
   it("writes the same bytes on writer threads as in this thread, several tasks at once, one or both formats", async () => {
-    expect(existsSync(script), `${script} is missing: run npm run build`).toBe(true);
     const store = RecordStore.fromRecords("de", records);
     const table = toEncodedRows([...store.keys()].reverse().map((id) => store.encoded(id)!));
     const directory = await makeDirectory();
-    const pool = new EncodedWriterPool({ script });
+    const pool = new EncodedWriterPool({ workerScripts: sourceWorkerScripts });
     const tasks = (prefix: string) => [
       { table, jsonl: join(directory, `${prefix}-both.jsonl`), arrow: join(directory, `${prefix}-both.arrow`) },
       { table, jsonl: join(directory, `${prefix}-alone.jsonl`) },
@@ -49,6 +45,13 @@ describe("EncodedWriterPool (writer threads over shared memory)", () => {
     } finally {
       await pool.close();
     }
+    // The writes above ran on threads started from the injected script: one that cannot start fails them.
+    const broken = new EncodedWriterPool({ workerScripts: () => ({ path: join(directory, "no-such-worker.mjs") }) });
+    try {
+      await expect(broken.write({ table, jsonl: join(directory, "never.jsonl") })).rejects.toThrow(/no-such-worker|Cannot find/);
+    } finally {
+      await broken.close();
+    }
   });
 
   it("rejects with the writer thread's error and leaves no file behind", async () => {
@@ -56,7 +59,7 @@ describe("EncodedWriterPool (writer threads over shared memory)", () => {
     const table = toEncodedRows([store.encoded("alpaca-1")!]);
     const directory = await makeDirectory();
     await writeFile(join(directory, "not-a-folder"), "");
-    const pool = new EncodedWriterPool({ script });
+    const pool = new EncodedWriterPool({ workerScripts: sourceWorkerScripts });
     try {
       const failed = pool.write({ table, jsonl: join(directory, "not-a-folder", "EN.jsonl"), arrow: join(directory, "EN.arrow") });
       await expect(failed).rejects.toThrow(/ENOTDIR|EEXIST/);

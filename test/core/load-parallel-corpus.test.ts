@@ -2,6 +2,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadParallelCorpus } from "../../src/index";
+import { repositoryRoot } from "../support/run-cli";
+import { sourceWorkerScripts } from "../support/source-worker-script";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const makeDirectory = useTemporaryDirectories();
@@ -22,5 +24,19 @@ describe("loadParallelCorpus", () => {
     expect(corpus.records.get("de")!.get("alpaca-1")!.messages[1]!.content).toBe("eins");
     expect(corpus.alignment).toMatchObject({ totalIds: 3, commonIds: 2, missingByLanguage: { de: 1 }, duplicatesByLanguage: { de: 3 } });
     expect(corpus.inputs.map((input) => [input.lang, input.rows])).toEqual([["en", 3], ["de", 5]]);
+  });
+
+  it("reads the languages on reader threads run from src/, giving the corpus one thread gives", async () => {
+    const path = join(repositoryRoot, "fixtures", "bactrian-x");
+    const languages = ["en", "de", "fr", "it", "es"];
+    const threaded = await loadParallelCorpus({ path, languages, workerScripts: sourceWorkerScripts });
+    const here = await loadParallelCorpus({ path, languages, workerScripts: () => undefined });
+    expect(threaded.commonIds).toEqual(here.commonIds);
+    expect(threaded.commonIds.length).toBe(297);
+    expect(threaded.inputs).toEqual(here.inputs);
+    expect(threaded.alignment).toEqual(here.alignment);
+    for (const lang of languages) expect([...threaded.records.get(lang)!.entries()]).toEqual([...here.records.get(lang)!.entries()]);
+    // The threads above did run: a reader script that cannot start fails the load.
+    await expect(loadParallelCorpus({ path, languages, workerScripts: () => ({ path: join(path, "no-such-worker.mjs") }) })).rejects.toThrow(/no-such-worker|Cannot find/);
   });
 });

@@ -1,16 +1,19 @@
-import { describe, expect, it } from "vitest";
-import seedrandom from "seedrandom";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   UsageError,
   allocateProportionally,
   buildComposition,
+  compositionRows,
+  loadParallelCorpus,
   parseCompositionName,
   sampleIds,
-  shuffleIds,
   splitValidation,
   studyCompositions,
   type CanonicalRecord,
 } from "../../src/index";
+import { strataByMetaField } from "../../src/sample/strata-by-meta-field";
+import { repositoryRoot } from "../support/run-cli";
 
 const ids = Array.from({ length: 200 }, (_, index) => `alpaca-${index}`);
 
@@ -31,15 +34,60 @@ describe("seeded sampling", () => {
     expect(new Set(sampleIds({ ids, n: 30, seed: 1 })).size).toBe(30);
   });
 
-  it("follows the documented algorithm: sorted ids, Fisher-Yates with seedrandom('<seed>:sample')", () => {
-    const random = seedrandom("42:sample");
-    const expected = [...ids].sort();
-    for (let index = expected.length - 1; index > 0; index -= 1) {
-      const other = Math.floor(random() * (index + 1));
-      [expected[index], expected[other]] = [expected[other]!, expected[index]!];
-    }
-    expect(shuffleIds(ids, 42, "sample")).toEqual(expected);
-    expect(sampleIds({ ids, n: 5, seed: 42 })).toEqual(expected.slice(0, 5).sort());
+  // Frozen outputs for the Bactrian-X fixture's 300 English ids (225 alpaca, 75 dolly), recorded once
+  // from the implementation: a change to the shuffle, the seeding or the tie rules changes them,
+  // and so does every published sample. Change them only on purpose, with a note in the changelog.
+  describe("gives the frozen samples of the fixture", () => {
+    let fixtureIds: string[] = [];
+    let strata = new Map<string, string>();
+    beforeAll(async () => {
+      const fixture = await loadParallelCorpus({ path: join(repositoryRoot, "fixtures", "bactrian-x"), languages: ["en"] });
+      fixtureIds = fixture.commonIds;
+      strata = strataByMetaField({ corpus: fixture, field: "origin", lang: "en" });
+    });
+
+    it.each([
+      [0, ["alpaca-108", "alpaca-155", "alpaca-221", "alpaca-238", "alpaca-251", "alpaca-255", "dolly-5031", "dolly-5045"]],
+      [42, ["alpaca-143", "alpaca-144", "alpaca-211", "alpaca-220", "alpaca-228", "alpaca-301", "dolly-5053", "dolly-5074"]],
+      [7, ["alpaca-124", "alpaca-151", "alpaca-160", "alpaca-214", "alpaca-283", "dolly-5015", "dolly-5061", "dolly-5065"]],
+    ])("8 ids, seed %i", (seed, expected) => {
+      expect(fixtureIds.length).toBe(300);
+      expect(sampleIds({ ids: fixtureIds, n: 8, seed })).toEqual(expected);
+    });
+
+    it.each([
+      [0, ["alpaca-131", "alpaca-153", "alpaca-208", "alpaca-217", "alpaca-235", "alpaca-297", "alpaca-314", "alpaca-324", "dolly-5044", "dolly-5062"]],
+      [42, ["alpaca-115", "alpaca-123", "alpaca-141", "alpaca-159", "alpaca-219", "alpaca-221", "alpaca-258", "alpaca-302", "dolly-5014", "dolly-5035"]],
+      [7, ["alpaca-143", "alpaca-147", "alpaca-153", "alpaca-173", "alpaca-200", "alpaca-251", "alpaca-262", "alpaca-278", "dolly-5037", "dolly-5069"]],
+    ])("10 ids stratified by meta.origin, seed %i", (seed, expected) => {
+      expect(sampleIds({ ids: fixtureIds, n: 10, seed, strata })).toEqual(expected);
+    });
+
+    it.each([
+      [0, ["alpaca-240", "alpaca-245", "alpaca-266", "alpaca-313", "dolly-5011", "dolly-5034"]],
+      [42, ["alpaca-102", "alpaca-115", "alpaca-159", "alpaca-279", "alpaca-295", "dolly-5061"]],
+      [7, ["alpaca-115", "alpaca-168", "alpaca-187", "alpaca-256", "alpaca-281", "dolly-5040"]],
+    ])("2 %% validation ids, seed %i", (seed, expected) => {
+      expect(splitValidation({ ids: fixtureIds, fraction: 0.02, seed }).validation).toEqual(expected);
+    });
+
+    it.each([
+      [0, "alpaca-107 it, alpaca-103 fr, alpaca-101 de, alpaca-105 es, alpaca-100 de, alpaca-108 de, alpaca-106 es, alpaca-104 it, alpaca-102 fr"],
+      [42, "alpaca-101 de, alpaca-105 it, alpaca-104 es, alpaca-108 fr, alpaca-107 de, alpaca-102 it, alpaca-100 es, alpaca-103 fr, alpaca-106 de"],
+      [7, "alpaca-108 fr, alpaca-102 de, alpaca-104 it, alpaca-101 fr, alpaca-106 de, alpaca-105 de, alpaca-100 es, alpaca-107 it, alpaca-103 es"],
+    ])("rows of DEFRITES-sampled over 9 ids, seed %i", (seed, expected) => {
+      const rows = compositionRows(parseCompositionName("DEFRITES-sampled"), fixtureIds.slice(0, 9), seed);
+      expect(rows.map(([id, lang]) => `${id} ${lang}`).join(", ")).toBe(expected);
+    });
+
+    it.each([
+      [0, "alpaca-100 en, alpaca-101 de, alpaca-102 en, alpaca-103 en, alpaca-101 en, alpaca-100 de, alpaca-103 de, alpaca-102 de"],
+      [42, "alpaca-100 de, alpaca-101 en, alpaca-103 en, alpaca-100 en, alpaca-101 de, alpaca-103 de, alpaca-102 en, alpaca-102 de"],
+      [7, "alpaca-102 en, alpaca-103 de, alpaca-101 en, alpaca-100 en, alpaca-101 de, alpaca-102 de, alpaca-100 de, alpaca-103 en"],
+    ])("rows of ENDE over 4 ids, seed %i", (seed, expected) => {
+      const rows = compositionRows(parseCompositionName("ENDE"), fixtureIds.slice(0, 4), seed);
+      expect(rows.map(([id, lang]) => `${id} ${lang}`).join(", ")).toBe(expected);
+    });
   });
 
   it("keeps the mix of a stratum and sizes by a character budget", () => {

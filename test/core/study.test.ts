@@ -1,8 +1,10 @@
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseStudyConfig, runStudy, type StudyManifest } from "../../src/index";
 import { repositoryRoot, runBuiltCli } from "../support/run-cli";
+import { sourceWorkerScripts } from "../support/source-worker-script";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const makeDirectory = useTemporaryDirectories();
@@ -68,7 +70,8 @@ describe("runStudy", () => {
         "bactrian-x-small": { sampleOf: "bactrian-x", n: 40, stratifyBy: "origin", ...extra },
       },
     });
-    const manifest = await runStudy({ config, baseDirectory: fixtures, outDir: out });
+    // The reader and writer threads of the code under test, run from src/.
+    const manifest = await runStudy({ config, baseDirectory: fixtures, outDir: out, workerScripts: sourceWorkerScripts });
     return { out, manifest };
   }
 
@@ -101,5 +104,13 @@ describe("runStudy", () => {
     const total = Object.values(characters).reduce((sum, value) => sum + value, 0);
     expect(total).toBeGreaterThanOrEqual(20_000);
     expect(sampled).toBeLessThan(297);
+  });
+
+  it("checks its options before touching the output folder: an unknown or mistyped option is an error naming it", async () => {
+    const out = join(await makeDirectory(), "never-created");
+    const config = parseStudyConfig({ corpora: { "bactrian-x": { path: "bactrian-x", format: "bactrian-x" } } });
+    await expect(runStudy({ config, baseDirectory: fixtures, outDir: out, sed: 7 } as Parameters<typeof runStudy>[0])).rejects.toThrow(/sed/);
+    await expect(runStudy({ config, baseDirectory: fixtures, outDir: out, layout: "nested" } as unknown as Parameters<typeof runStudy>[0])).rejects.toThrow(/layout/);
+    expect(existsSync(out)).toBe(false);
   });
 });

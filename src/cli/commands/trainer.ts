@@ -4,11 +4,10 @@ import { runPythonModule } from "../python-launcher";
 const TRAINER_COMMANDS = [
   ["train", "LoRA-tune a model on a composition (.arrow/.jsonl); `train --help` lists every option"],
   ["make-tiny-model", "write a tiny random Llama model + tokenizer trained on a dataset, for CPU smoke tests"],
-  ["generate", "answer MT-Bench-X questions with a trained adapter (FastChat answer files)"],
 ] as const;
 
 /**
- * Adds `train`, `make-tiny-model` and `generate`: each forwards all its arguments to
+ * Adds `train` and `make-tiny-model` (`generate` is in generate.ts): each forwards all its arguments to
  * `python -m polyglot_trainer <command>` (the bundled Python trainer) and exits with its code.
  */
 export function registerTrainerCommands(program: Command): void {

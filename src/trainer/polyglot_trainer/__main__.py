@@ -4,6 +4,7 @@
     python -m polyglot_trainer train --data out/lima-x/ENDEFRITES.arrow --model tiny --out run --max-steps 40 --device cpu
     python -m polyglot_trainer train --help          # every config field with its default and meaning
     python -m polyglot_trainer generate --model tiny --adapter run --bench mt-bench-x --lang de --out answers
+    python -m polyglot_trainer render-prompts --model tiny < requests.jsonl   # prompt ids for a server (prompts.py)
     torchrun --nproc-per-node 2 -m polyglot_trainer train --config lora.yaml
 """
 
@@ -14,6 +15,8 @@ import importlib
 import sys
 from pathlib import Path
 
+# The choices of --chat-template (config.py's, without importing the config's dependencies twice).
+CHAT_TEMPLATES = ("auto", "tokenizer", "opengptx", "plain", "chatml", "llama3")
 REQUIRED = ("torch", "transformers", "peft", "pyarrow", "safetensors", "tokenizers", "yaml", "tqdm")
 INSTALL_HINT = (f"{sys.executable} -m pip install torch && "
                 f"{sys.executable} -m pip install -e {Path(__file__).resolve().parent.parent}")
@@ -100,6 +103,9 @@ def command_train(arguments: list[str]) -> int:
     from .data import detect_format
 
     detect_format(Path(config.data))  # a wrong file is reported before torch is imported
+    from .trackers import check_trackers
+
+    check_trackers(config.report_to)  # as is a missing tracker package
     check_dependencies()
     from .train import train
 
@@ -144,7 +150,7 @@ def command_generate(arguments: list[str]) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"])
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--chat-template", choices=["auto", "tokenizer", "plain", "chatml"])
+    parser.add_argument("--chat-template", choices=CHAT_TEMPLATES)
     parser.add_argument("--system-message")
     options = parser.parse_args(arguments)
     check_dependencies()
@@ -159,6 +165,21 @@ def command_generate(arguments: list[str]) -> int:
     for language, path in written.items():
         print(f"{language}: {path}", file=sys.stderr)
     return 0
+
+
+def command_render_prompts(arguments: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m polyglot_trainer render-prompts",
+        description="Read JSONL {adapter, messages, lang} on stdin; write JSONL {ids, stop_token_ids} on stdout: the "
+                    "prompt token ids `generate` feeds the model, for an OpenAI-compatible server's /v1/completions.")
+    parser.add_argument("--model", required=True, help="base model directory (its tokenizer, unless a run saved one)")
+    parser.add_argument("--chat-template", choices=CHAT_TEMPLATES, help="override the runs' template")
+    parser.add_argument("--system-message", help="override the runs' system messages")
+    options = parser.parse_args(arguments)
+    check_dependencies()
+    from .prompts import main_render_prompts
+
+    return main_render_prompts(options.model, options.chat_template, options.system_message)
 
 
 def command_merge(arguments: list[str]) -> int:
@@ -176,7 +197,7 @@ def command_merge(arguments: list[str]) -> int:
 
 
 COMMANDS = {"train": command_train, "make-tiny-model": command_make_tiny_model, "generate": command_generate,
-            "merge": command_merge}
+            "render-prompts": command_render_prompts, "merge": command_merge}
 
 
 def main(argv: list[str] | None = None) -> int:

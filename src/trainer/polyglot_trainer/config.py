@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any, Union
 
 from .errors import ConfigError
+from .trackers import TRACKERS
 
-CHAT_TEMPLATES = ("auto", "tokenizer", "opengptx", "plain", "chatml")
+CHAT_TEMPLATES = ("auto", "tokenizer", "opengptx", "plain", "chatml", "llama3")
 ATTENTION_IMPLEMENTATIONS = ("auto", "flex", "varlen", "sdpa", "eager", "flash_attention_2")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 SCHEDULERS = ("cosine", "linear", "constant")
+TRACKER_NAMES = tuple(TRACKERS)
 
 
 @dataclass
@@ -31,7 +33,7 @@ class TrainConfig:
     validation_data: str | None = None  # optional held-out set in the same format, scored every eval_steps
     max_length: int = 2048  # tokens per example and per packed row; longer examples are truncated from the end
     packing: bool = True  # best-fit-decreasing packing of examples into rows of max_length tokens
-    chat_template: str = "auto"  # auto (the tokenizer's template, else plain) | tokenizer | opengptx (the study's) | plain | chatml
+    chat_template: str = "auto"  # auto (the tokenizer's template, else plain) | tokenizer | opengptx (the study's) | plain | chatml | llama3
     system_message: str | None = None  # system message prepended when an example has none
     system_messages: dict[str, str] = field(default_factory=dict)  # per-language system message, e.g. {"de": "..."}
     # --- model ---
@@ -74,6 +76,8 @@ class TrainConfig:
     allow_changes: list[str] = field(default_factory=list)  # settings a resume may change, e.g. learning_rate,data_sha256
     merge_weights: bool = False  # also write out/merged: base weights with the adapter merged in
     progress_bar: bool = True  # show a tqdm progress bar on rank 0
+    report_to: list[str] = field(default_factory=list)  # also send metrics, config, data sha256 to: tensorboard,wandb,mlflow
+    run_name: str | None = None  # the run's name in W&B and MLflow (default: the name of the out folder)
 
 
 def describe_fields() -> list[tuple[str, str, Any, str]]:
@@ -170,6 +174,11 @@ def _validate_values(config: TrainConfig) -> list[str]:
     for name, allowed in choices.items():
         if getattr(config, name) not in allowed:
             problems.append(f"{name}: {getattr(config, name)!r} is not one of {', '.join(allowed)}")
+    unknown_trackers = [name for name in config.report_to if name not in TRACKER_NAMES]
+    if unknown_trackers:
+        problems.append(f"report_to: {', '.join(unknown_trackers)} not one of {', '.join(TRACKER_NAMES)}")
+    if len(set(config.report_to)) != len(config.report_to):
+        problems.append(f"report_to: {','.join(config.report_to)} names a tracker twice")
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", config.device):
         problems.append(f"device: {config.device!r} is not auto, cpu, cuda or cuda:N")
     for name in ("max_length", "lora_r", "lora_alpha", "micro_batch_size", "gradient_accumulation_steps", "epochs",

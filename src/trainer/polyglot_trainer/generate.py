@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
-from .conversation import ChatFormat, encode_conversation, end_of_turn_ids, load_chat_format
 from .errors import TrainerError
-from .model import load_tokenizer, resolve_device, resolve_dtype
+from .model import resolve_device, resolve_dtype
+from .prompts import load_prompt_format, prompt_ids
 
 # FastChat llm_judge/common.py temperature_config; gen_model_answer.py uses 0.7 for categories not listed.
 CATEGORY_TEMPERATURES = {"writing": 0.7, "roleplay": 0.7, "extraction": 0.0, "math": 0.0, "coding": 0.0,
@@ -49,15 +49,6 @@ class GenerateOptions:
     system_message: str | None = None  # override; default: the run's
 
 
-def read_training_settings(adapter: str | None) -> dict:
-    if adapter is None:
-        return {}
-    path = Path(adapter) / "training_config.json"
-    if not path.is_file():
-        raise TrainerError(f"{path} not found: --adapter must be a training run folder written by `train`")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def load_generation_model(options: GenerateOptions, device: torch.device):
     from transformers import AutoModelForCausalLM
 
@@ -69,11 +60,6 @@ def load_generation_model(options: GenerateOptions, device: torch.device):
         model = PeftModel.from_pretrained(model, options.adapter)
         model = model.merge_and_unload()  # merged weights generate faster and identically
     return model.to(device).eval()
-
-
-def prompt_ids(chat_format: ChatFormat, tokenizer, messages: list[dict], lang: str | None) -> list[int]:
-    """The ids training showed the model before an assistant turn (conversation.encode_conversation)."""
-    return encode_conversation(chat_format, tokenizer, messages, lang, add_generation_prompt=True).input_ids
 
 
 @torch.no_grad()
@@ -126,15 +112,10 @@ def bench_languages(bench: Path, languages: list[str] | None) -> list[str]:
 
 def generate_answers(options: GenerateOptions) -> dict[str, Path]:
     """Answer every unanswered question of each language; returns the answer file per language."""
-    settings = read_training_settings(options.adapter)
     device = resolve_device(options.device)
-    tokenizer = load_tokenizer(options.adapter if options.adapter and (Path(options.adapter) / "tokenizer.json").is_file()
-                               else options.model)
-    system_message = options.system_message if options.system_message is not None else settings.get("system_message")
-    system_messages = settings.get("system_messages", {}) if options.system_message is None else {}
-    chat_format = load_chat_format(tokenizer, options.chat_template or settings.get("chat_template", "auto"),
-                                   system_message, system_messages)
-    stops = end_of_turn_ids(chat_format, tokenizer)
+    # The same prompt ids as `render-prompts` sends an inference server (prompts.py).
+    prompt_format = load_prompt_format(options.model, options.adapter, options.chat_template, options.system_message)
+    tokenizer, stops = prompt_format.tokenizer, prompt_format.stop_token_ids
     model_id = options.model_id or Path(options.adapter or options.model).resolve().name
     model = None
     written = {}
@@ -163,7 +144,7 @@ def generate_answers(options: GenerateOptions) -> dict[str, Path]:
                     active = [i for i, question in enumerate(batch) if turn < len(question["turns"])]
                     for i in active:
                         histories[i] = [*histories[i], {"role": "user", "content": batch[i]["turns"][turn]}]
-                    prompts = [prompt_ids(chat_format, tokenizer, histories[i], language) for i in active]
+                    prompts = [prompt_ids(prompt_format, histories[i], language) for i in active]
                     outputs = generate_batch(model, tokenizer, prompts, temperature, options.max_new_tokens, stops, device)
                     for i, text in zip(active, outputs):
                         answers[i].append(text)

@@ -13,11 +13,12 @@ from typing import Any
 from .errors import TrainerError
 
 RUN_FILES = ("training_config.json", "run_info.json", "metrics.jsonl", "checkpoints", "adapter_model.safetensors",
-             "adapter_config.json", "merged")
+             "adapter_config.json", "merged", "tensorboard", "wandb", "mlruns")
 RECORD_FILE = "checkpoint.json"
 # Settings that do not change what is trained: free to differ on a resume.
 FREE_SETTINGS = {"out", "resume_from", "overwrite", "allow_changes", "progress_bar", "logging_steps", "save_steps",
-                 "save_total_limit", "eval_steps", "validation_data", "merge_weights", "device", "data", "model"}
+                 "save_total_limit", "eval_steps", "validation_data", "merge_weights", "device", "data", "model",
+                 "report_to", "run_name"}
 # Names for the recorded facts beside the settings, usable in --allow-changes.
 FACTS = ("data_sha256", "world_size", "base_model")
 

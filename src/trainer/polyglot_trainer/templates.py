@@ -2,8 +2,9 @@
 prompt and assistant segments.
 
 Named templates: `opengptx` (the study's FastChat template, exactly), `plain` (the same headers, but the system
-line only when a system message is set and a generation prompt ending in a space), `chatml`, and `tokenizer` (the
-tokenizer's own Jinja template). The split is found by incremental rendering: for every assistant message i,
+line only when a system message is set and a generation prompt ending in a space), `chatml`, `llama3` (Llama 3's
+header/`<|eot_id|>` format, for base models whose tokenizer has those special tokens but no chat template), and
+`tokenizer` (the tokenizer's own Jinja template). The split is found by incremental rendering: for every assistant message i,
 `render(messages[:i], add_generation_prompt=True)` is the prompt and `render(messages[:i + 1])` minus that prompt
 is what the model must learn to write. This needs no generation markers in the template, so it works for any
 template whose renderings of a conversation's prefixes are prefixes of each other, which is checked. Tokenisation
@@ -96,6 +97,15 @@ def render_chatml(messages: list[Message], add_generation_prompt: bool) -> str:
     return text + ("<|im_start|>assistant\n" if add_generation_prompt else "")
 
 
+LLAMA3_SPECIAL_TOKENS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
+
+
+def render_llama3(messages: list[Message], add_generation_prompt: bool) -> str:
+    """Llama 3 Instruct's format without its BOS (template_prefix adds the id, as for the other named templates)."""
+    text = "".join(f"<|start_header_id|>{m['role']}<|end_header_id|>\n\n{m['content']}<|eot_id|>" for m in messages)
+    return text + ("<|start_header_id|>assistant<|end_header_id|>\n\n" if add_generation_prompt else "")
+
+
 def resolve_template_name(name: str, tokenizer) -> str:
     """"auto" becomes "tokenizer" when the tokenizer ships a chat template, else "plain"."""
     if name == "auto":
@@ -118,6 +128,13 @@ def make_renderer(name: str, tokenizer) -> Render:
         return lambda messages, add_generation_prompt: renderer(messages, add_generation_prompt, eos)
     if name == "chatml":
         return render_chatml
+    if name == "llama3":
+        vocabulary = tokenizer.get_vocab()
+        missing = [token for token in LLAMA3_SPECIAL_TOKENS if token not in vocabulary]
+        if missing:
+            raise TrainerError(f"chat_template llama3 needs the tokenizer's special tokens {', '.join(missing)}; "
+                               "use a Llama 3 tokenizer, or --chat-template opengptx, plain or chatml")
+        return render_llama3
     if name == "tokenizer":
         def render_with_tokenizer(messages: list[Message], add_generation_prompt: bool) -> str:
             return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
@@ -129,7 +146,7 @@ def make_renderer(name: str, tokenizer) -> Render:
 def template_prefix(name: str, tokenizer) -> list[int]:
     """Token ids put before the rendered text: the named templates start with BOS when the model has one (as
     FastChat's prompt, tokenised with the tokenizer's special tokens); a tokenizer template writes its own BOS."""
-    if name in ("plain", "opengptx", "chatml") and tokenizer.bos_token_id is not None:
+    if name in ("plain", "opengptx", "chatml", "llama3") and tokenizer.bos_token_id is not None:
         return [tokenizer.bos_token_id]
     return []
 
@@ -150,7 +167,7 @@ def split_segments(messages: list[Message], render: Render, generation_prompt: b
         if not prompt.startswith(done) or not full.startswith(prompt):
             raise TrainerError(
                 "the chat template renders a conversation's prefixes inconsistently (a later turn rewrites earlier "
-                "text), so assistant tokens cannot be located; use --chat-template opengptx, plain or chatml"
+                "text), so assistant tokens cannot be located; use --chat-template opengptx, plain, chatml or llama3"
             )
         segments.append((prompt[len(done):], False))
         segments.append((full[len(prompt):], True))

@@ -44,6 +44,7 @@ from .sharded import (build_meta_model, gather_trainable, initialise_lora, load_
                       save_sharded_state, shard_model)
 from .packing import Batch, build_rows, collate_rows, epoch_order
 from .conversation import load_chat_format
+from .trackers import MetricsLog, check_trackers, open_trackers
 
 CONFIG_FILE = "training_config.json"
 RUN_INFO_FILE = "run_info.json"
@@ -382,6 +383,18 @@ def evaluate(loss_module, examples, rows, config: TrainConfig, attention: str, d
 
 def train(config: TrainConfig) -> dict:
     """Run training as configured; returns the run summary (also written to out/run_info.json)."""
+    check_trackers(config.report_to)  # a missing tracker package fails before any work
+    metrics = MetricsLog()
+    try:
+        run_info = _train(config, metrics)
+    except BaseException:
+        metrics.close(failed=True)  # an MLflow or W&B run shows that it failed
+        raise
+    metrics.close()
+    return run_info
+
+
+def _train(config: TrainConfig, metrics: MetricsLog) -> dict:
     distributed, device = setup_distributed(config.device)
     set_seed(config.seed)
     out = Path(config.out)
@@ -448,6 +461,7 @@ def train(config: TrainConfig) -> dict:
             kept = [line for line in metrics_path.read_text(encoding="utf-8").splitlines()
                     if line.strip() and json.loads(line).get("step", 0) <= start_step]
         metrics_path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        metrics.open(metrics_path, open_trackers(config.report_to, out, settings, dataset, start_step, config.run_name))
 
     def record(step: int) -> dict:
         return checkpoint_record(step, settings, dataset["sha256"], distributed.world_size, base_model, counters)
@@ -523,12 +537,10 @@ def train(config: TrainConfig) -> dict:
                    if device.type == "cuda" else None}
             if aux_values:
                 row["router_aux_loss"] = sum(aux_values) / len(aux_values)  # this rank's, unscaled
-            if distributed.is_main:
-                with metrics_path.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(row) + "\n")
+            metrics.write(row)
             window_tokens, window_start = 0, time.perf_counter()
         if data.validation and config.eval_steps and done % config.eval_steps == 0 and done != total_steps:
-            _log_validation(loss_module, data, config, attention, dtype, device, pad_id, distributed, done, metrics_path)
+            _log_validation(loss_module, data, config, attention, dtype, device, pad_id, distributed, done, metrics)
         if config.save_steps and done % config.save_steps == 0 and done != total_steps:
             save_checkpoint(out, done, setup, optimizer, scheduler, tokenizer, distributed, config.save_total_limit,
                             record(done))
@@ -536,7 +548,7 @@ def train(config: TrainConfig) -> dict:
         progress.close()
     if data.validation:
         run_info["validation_loss"] = _log_validation(loss_module, data, config, attention, dtype, device, pad_id,
-                                                      distributed, total_steps, metrics_path)
+                                                      distributed, total_steps, metrics)
     run_info["counters"] = dict(counters)
     save(config, setup, tokenizer, distributed, out, run_info, losses)
     return run_info
@@ -548,14 +560,12 @@ def clip_gradients(parameters, max_norm: float) -> torch.Tensor:
 
 
 def _log_validation(loss_module, data: DataSetup, config, attention, dtype, device, pad_id, distributed, step,
-                    metrics_path: Path) -> float:
+                    metrics: MetricsLog) -> float:
     loss_module.eval()
     examples, rows = data.validation
     value = evaluate(loss_module, examples, rows, config, attention, dtype, device, pad_id, distributed)
     loss_module.train()
-    if distributed.is_main:
-        with metrics_path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"step": step, "eval_loss": value}) + "\n")
+    metrics.write({"step": step, "eval_loss": value})
     log(distributed, f"step {step}: validation loss {value:.4f}")
     return value
 
