@@ -78,12 +78,12 @@ export function jsonFieldAtByte(bytes: Uint8Array, start: number, end: number, o
  * InputError naming the file, the line or item, the JSON field (when the text is JSON) and the
  * byte offset, never a silent U+FFFD.
  */
-export function decodeUtf8Strict(bytes: Uint8Array, start: number, end: number, location: InputLocation): string {
+export function decodeUtf8Strict(bytes: Uint8Array, start: number, end: number, location: InputLocation, unit?: string): string {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const invalid = firstInvalidUtf8Byte(bytes, start, end);
   if (invalid === -1) return buffer.toString("utf8", start, end);
   const field = jsonFieldAtByte(bytes, start, end, invalid);
-  const where = location.item !== undefined ? "item" : location.line !== undefined ? "line" : "file";
+  const where = unit ?? (location.item !== undefined ? "item" : location.line !== undefined ? "line" : "file");
   const shown = Array.from(bytes.subarray(invalid, Math.min(invalid + 4, end)), (byte) => byte.toString(16).padStart(2, "0")).join(" ");
   throw new InputError(
     `invalid UTF-8 at byte ${invalid - start} of the ${where} (bytes ${shown}); the file must be UTF-8: convert it (e.g. iconv -f latin1 -t utf-8) or fix the bytes`,

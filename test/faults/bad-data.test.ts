@@ -157,3 +157,27 @@ describe("empty inputs, misnamed files, empty messages and odd LIMA conversation
     }
   }, 120_000);
 });
+
+describe("invalid UTF-8 in an Arrow file is an error too (apache-arrow would decode it leniently)", () => {
+  it("names the file, the item of a top-level column or the nested field, and the byte offset", async () => {
+    const { writeArrow } = await import("../../src/io/arrow");
+    const directory = await makeTemporaryDirectory();
+    const records = ["first", "second"].map((id) => ({ id, lang: "en", source: "Zebrasource", messages: [{ role: "user" as const, content: `Hello ${id}` }, { role: "assistant" as const, content: `Quokkaanswer ${id}` }], meta: {} }));
+    for (const [needle, expected] of [
+      ["Zebrasource", /en\.arrow item 0 field "source": invalid UTF-8 at byte 4 of the value \(bytes ff/],
+      ["Quokkaanswer second", /en\.arrow field "messages\.content": invalid UTF-8 at byte 4 of the value/],
+    ] as const) {
+      const path = join(directory, String(needle.length), "en.arrow");
+      await mkdir(join(directory, String(needle.length)), { recursive: true });
+      await writeArrow(path, records);
+      const bytes = await readFile(path);
+      const at = bytes.indexOf(needle);
+      expect(at).toBeGreaterThan(0);
+      bytes[at + 4] = 0xff;
+      await writeFile(path, bytes);
+      const run = await runCliAsync(["inspect", path]);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(expected);
+    }
+  }, 60_000);
+});
