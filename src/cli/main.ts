@@ -122,10 +122,14 @@ function isMainModule(): boolean {
 }
 
 if (isMainModule()) {
-  // `... | head -1`: the reader went away. End quietly; the exit handlers of the run clean up.
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") process.exit(EXIT.ok);
-  });
+  // `... | head -1` (or `2>&1 | head -1`): the reader went away. End quietly; exit handlers remove
+  // the staging folder and release the locks.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") process.exit(EXIT.ok);
+      throw error;
+    });
+  }
   runCli(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

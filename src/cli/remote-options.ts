@@ -8,7 +8,8 @@ export interface RemoteCommandOptions {
   wait: boolean;
 }
 
-function parseTimeoutSeconds(value: string): number {
+/** `--timeout <seconds>`: a positive number of seconds, at most a day. */
+export function parseTimeoutSeconds(value: string): number {
   const seconds = Number(value);
   if (value.trim() === "" || !Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
     throw new InvalidArgumentError(`expected seconds between 0 and 86400 such as 60, got "${value}"`);
@@ -31,6 +32,16 @@ export function addRemoteOptions(command: Command, defaultSeconds: number): Comm
 /** The retry policy for the options given. */
 export function remotePolicyOf(options: RemoteCommandOptions): { timeoutMs?: number } {
   return options.timeout === undefined ? {} : { timeoutMs: Math.round(options.timeout * 1000) };
+}
+
+/**
+ * The `fetch` of a hub command: with `--timeout`, a request whose answer stalls that long fails as
+ * a dropped connection (retried; a download resumes), instead of hanging forever.
+ */
+export async function hubFetchOf(options: { timeout?: number }): Promise<{ fetch?: typeof fetch }> {
+  if (options.timeout === undefined) return {};
+  const { createFetchWithTimeout } = await import("../remote/fetch-with-timeout");
+  return { fetch: createFetchWithTimeout({ timeoutMs: Math.round(options.timeout * 1000) }) };
 }
 
 /** Prints the wait message of a lock on stderr. */

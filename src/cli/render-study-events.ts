@@ -1,5 +1,6 @@
 import type { StudyEvent } from "../study/run-study";
 import { createProgressReporter, type ProgressReporter } from "./progress-reporter";
+import { warnSkippedFiles } from "./warn-skipped-files";
 
 /** Turns study events into progress output (a bar on a terminal, plain lines otherwise). */
 export function createStudyEventRenderer(options: { quiet: boolean; totalOutputs?: number }): {
@@ -27,6 +28,10 @@ export function createStudyEventRenderer(options: { quiet: boolean; totalOutputs
             download.stop();
             download = undefined;
           }
+          break;
+        case "files-skipped":
+          // A warning, printed even with --quiet: a misnamed file silently leaves a language out.
+          warnSkippedFiles(event.skipped);
           break;
         case "input-read":
           log(`  read ${event.rows} rows from ${event.file}`);

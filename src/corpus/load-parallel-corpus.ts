@@ -1,12 +1,11 @@
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { InputError, UsageError } from "../errors";
 import { sha256File } from "../io/hash-file";
-import { fileKindOf } from "../io/read-rows";
 import type { CanonicalRecord } from "../record/canonical-record";
 import { compareIds } from "../record/compare-ids";
 import { encodeLanguageFiles } from "../encode/encode-language-files";
+import { listLanguageFiles, type SkippedFile } from "./list-language-files";
 import type { WorkerScripts } from "../worker/worker-script";
 import { RecordEncoder } from "../encode/record-encoder";
 import { RecordStore } from "../encode/record-store";
@@ -46,6 +45,8 @@ export interface ParallelCorpus {
   commonIds: string[];
   inputs: InputFileInfo[];
   alignment: AlignmentReport;
+  /** Data files of the folder that were not read because their names are no language code. */
+  skippedFiles: SkippedFile[];
 }
 
 export const loadParallelCorpusOptionsSchema = z.strictObject({
@@ -60,22 +61,16 @@ export const loadParallelCorpusOptionsSchema = z.strictObject({
   source: z.string().optional(),
   /** Called after each file with the rows read so far. */
   onProgress: z.custom<(event: { file: string; rows: number }) => void>().optional(),
+  /** Accept an empty language file and empty messages (`--allow-empty`); by default both are errors. */
+  allowEmpty: z.boolean().default(false),
   /** Where the reader threads' script is (default: the built one; tests run it from `src/`). */
   workerScripts: z.custom<WorkerScripts>((value) => typeof value === "function", "expected a function").optional(),
 });
 export type LoadParallelCorpusOptions = z.input<typeof loadParallelCorpusOptionsSchema>;
 
-/** Finds `<lang>.<ext>` data files in a directory: language -> path. */
+/** Finds `<lang>.<ext>` data files in a directory: language -> path (see `listLanguageFiles`). */
 export async function findLanguageFiles(directory: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  for (const name of (await readdir(directory)).sort()) {
-    const lang = languageFromFileName(name);
-    if (!lang || !fileKindOf(name)) continue;
-    const previous = files.get(lang);
-    if (previous) throw new InputError(`two files for language "${lang}": ${previous} and ${join(directory, name)}`, { file: directory });
-    files.set(lang, join(directory, name));
-  }
-  return files;
+  return (await listLanguageFiles(directory)).files;
 }
 
 function languageFilesOf(paths: string[], origin: string): Map<string, string> {
@@ -95,13 +90,14 @@ function languageFilesOf(paths: string[], origin: string): Map<string, string> {
  * composition of the corpus draws from, so monolingual and multilingual sets stay comparable).
  */
 export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Promise<ParallelCorpus> {
-  const { path, files: listedFiles, languages: requested, format, source, onProgress, workerScripts } =
+  const { path, files: listedFiles, languages: requested, format, source, onProgress, allowEmpty, workerScripts } =
     parseOptions(loadParallelCorpusOptionsSchema, options, "loadParallelCorpus");
   const records = new Map<string, RecordStore>();
   /** id -> how many of the loaded languages hold it. */
   const presence = new Map<string, number>();
   const duplicates = new Map<string, number>();
   const inputs: InputFileInfo[] = [];
+  const skippedFiles: SkippedFile[] = [];
   const encoders = new Map<string, RecordEncoder>();
   const add = (record: CanonicalRecord) => {
     let encoder = encoders.get(record.lang);
@@ -118,7 +114,13 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
         })
       ).isDirectory();
   if (isDirectory) {
-    const files = listedFiles ? languageFilesOf(listedFiles, path) : await findLanguageFiles(path);
+    let files: Map<string, string>;
+    if (listedFiles) files = languageFilesOf(listedFiles, path);
+    else {
+      const listed = await listLanguageFiles(path);
+      files = listed.files;
+      skippedFiles.push(...listed.skipped);
+    }
     if (files.size === 0) {
       throw new InputError("no per-language data files (expected names like en.jsonl, de.json.gz, fr.arrow)", { file: path });
     }
@@ -129,12 +131,13 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
         `${path} has no file for ${missing.join(", ")}; found languages: ${Array.from(files.keys()).join(", ")}`,
       );
     }
-    const tasks = languages.map((lang) => ({ path: files.get(lang)!, lang, ...(format ? { format } : {}), ...(source ? { source } : {}) }));
+    const tasks = languages.map((lang) => ({ path: files.get(lang)!, lang, ...(format ? { format } : {}), ...(source ? { source } : {}), ...(allowEmpty ? { allowEmpty } : {}) }));
     // Each language is indexed as soon as it arrives, while the others are still being read.
     const stores = new Map<string, RecordStore>();
     const encodedFiles = await encodeLanguageFiles({
       tasks,
       onDone: (task, result) => {
+        if (result.encoded.rows === 0 && !allowEmpty) throw emptyFileError(task.path);
         stores.set(task.lang, indexLanguage(result.encoded, presence, duplicates));
         onProgress?.({ file: task.path, rows: result.encoded.rows });
       },
@@ -147,10 +150,11 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
   } else {
     const file = listedFiles?.[0] ?? path;
     let rows = 0;
-    for await (const record of readSource({ path: file, format, source })) {
+    for await (const record of readSource({ path: file, format, source, ...(allowEmpty ? { allowEmpty } : {}) })) {
       rows += 1;
       if (!requested || requested.includes(record.lang)) add(record);
     }
+    if (rows === 0 && !allowEmpty) throw emptyFileError(file);
     inputs.push({ path: file, sha256: await sha256File(file), rows });
     onProgress?.({ file, rows });
     for (const [lang, encoder] of encoders) records.set(lang, indexLanguage(encoder.finish(), presence, duplicates));
@@ -162,7 +166,12 @@ export async function loadParallelCorpus(options: LoadParallelCorpusOptions): Pr
   const { alignment, commonIds } = alignIds(records, languages, presence);
   // In language order, whichever file finished first: the manifest is the same from run to run.
   for (const lang of languages) if (duplicates.has(lang)) alignment.duplicatesByLanguage[lang] = duplicates.get(lang)!;
-  return { languages, records, commonIds, inputs, alignment };
+  return { languages, records, commonIds, inputs, alignment, skippedFiles };
+}
+
+/** An empty language file would give empty compositions that look like a finished build. */
+export function emptyFileError(file: string): InputError {
+  return new InputError("has no rows (an empty file or an empty JSON array []); pass --allow-empty (allowEmpty: true) to build with it anyway", { file });
 }
 
 /**

@@ -21,7 +21,7 @@ export async function encodeBactrianXArray(task: EncodeLanguageFileTask, encoder
   if (fileKindOf(path) !== "json" || !isIso639_1(lang)) return false;
   await assertReadable(path);
   if ((await firstNonSpaceCharacter(path)) !== "[") return false;
-  const context = { lang, ...(source !== undefined ? { source } : {}) };
+  const context = { lang, ...(source !== undefined ? { source } : {}), ...(task.allowEmpty ? { allowEmpty: true } : {}) };
   let index = 0;
   for await (const elements of scanJsonArrayChunks(path, readBactrianXElement)) {
     for (const element of elements) {

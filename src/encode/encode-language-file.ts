@@ -8,7 +8,7 @@ import { RecordEncoder } from "./record-encoder";
 export async function encodeLanguageFile(task: EncodeLanguageFileTask): Promise<EncodedLanguageFile> {
   const encoder = new RecordEncoder(task.lang);
   if (!(await encodeBactrianXArray(task, encoder))) {
-    for await (const record of readSource({ path: task.path, lang: task.lang, ...(task.format ? { format: task.format } : {}), ...(task.source ? { source: task.source } : {}) })) {
+    for await (const record of readSource({ path: task.path, lang: task.lang, ...(task.format ? { format: task.format } : {}), ...(task.source ? { source: task.source } : {}), ...(task.allowEmpty ? { allowEmpty: true } : {}) })) {
       encoder.add(record);
     }
   }

@@ -7,6 +7,8 @@ export interface EncodeLanguageFileTask {
   lang: string;
   format?: SourceFormat;
   source?: string;
+  /** Keep empty messages (`--allow-empty`). */
+  allowEmpty?: boolean;
 }
 
 /** A language file's encoded records, and the file's hash for the manifest. */

@@ -2,7 +2,8 @@ import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { countCodePoints } from "../text/count-code-points";
 import { readSource, sourceFormatSchema } from "../sources/read-source";
-import { findLanguageFiles } from "../corpus/load-parallel-corpus";
+import { InputError } from "../errors";
+import { listLanguageFiles, type SkippedFile } from "../corpus/list-language-files";
 import { parseOptions } from "../parse-options";
 
 export const inspectDatasetOptionsSchema = z.strictObject({
@@ -24,6 +25,8 @@ export interface LanguageStatistics {
 export interface DatasetInspection {
   path: string;
   files: string[];
+  /** Data files of the folder that were not read because their names are no language code. */
+  skippedFiles: SkippedFile[];
   rows: number;
   languages: string[];
   /** Distinct ids over all languages. */
@@ -37,12 +40,15 @@ export interface DatasetInspection {
 /** Rows, languages, ids, turns and characters of a dataset, per language. */
 export async function inspectDataset(options: InspectDatasetOptions): Promise<DatasetInspection> {
   const { path, format } = parseOptions(inspectDatasetOptionsSchema, options, "inspectDataset");
-  const files = (await stat(path)).isDirectory() ? Array.from((await findLanguageFiles(path)).values()) : [path];
+  const listed = (await stat(path)).isDirectory() ? await listLanguageFiles(path) : undefined;
+  const files = listed ? Array.from(listed.files.values()) : [path];
+  if (listed && files.length === 0) throw new InputError("no per-language data files (expected names like en.jsonl, de.json.gz, fr.arrow)", { file: path });
   const idsByLanguage = new Map<string, Set<string>>();
   const statistics = new Map<string, { rows: number; turnsMin: number; turnsMax: number; turns: number; multi: number; characters: number }>();
   const sources: Record<string, number> = {};
   let rows = 0;
   for (const file of files) {
+    const before = rows;
     for await (const record of readSource({ path: file, ...(format ? { format } : {}) })) {
       rows += 1;
       sources[record.source] = (sources[record.source] ?? 0) + 1;
@@ -59,6 +65,7 @@ export async function inspectDataset(options: InspectDatasetOptions): Promise<Da
       if (turns > 1) entry.multi += 1;
       for (const message of record.messages) entry.characters += countCodePoints(message.content);
     }
+    if (rows === before) throw new InputError("has no rows (an empty file or an empty JSON array [])", { file });
   }
   const languages = Array.from(idsByLanguage.keys()).sort();
   const allIds = new Set<string>();
@@ -77,7 +84,7 @@ export async function inspectDataset(options: InspectDatasetOptions): Promise<Da
       meanCharacters: round(entry.characters / entry.rows),
     };
   }
-  return { path, files, rows, languages, ids: allIds.size, idsInEveryLanguage, sources, perLanguage };
+  return { path, files, skippedFiles: listed?.skipped ?? [], rows, languages, ids: allIds.size, idsInEveryLanguage, sources, perLanguage };
 }
 
 function round(value: number): number {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { InputError, formatLocation, type InputLocation } from "../errors";
 import { readRows } from "../io/read-rows";
 import { canonicalRecordSchema } from "../record/canonical-record";
-import { findLanguageFiles } from "../corpus/load-parallel-corpus";
+import { listLanguageFiles, type SkippedFile } from "../corpus/list-language-files";
 import { detectSourceFormat, languageFromFileName, normaliseRow, sourceFormatSchema } from "../sources/read-source";
 import { parseOptions } from "../parse-options";
 
@@ -31,16 +31,20 @@ export function formatProblem(problem: ValidationProblem): string {
  * and field: rows that do not match the format, invalid language codes, empty messages, a
  * conversation that does not start with a user turn, and duplicate (id, lang) pairs.
  */
-export async function validateDataset(options: ValidateDatasetOptions): Promise<{ rows: number; problems: ValidationProblem[] }> {
+export async function validateDataset(options: ValidateDatasetOptions): Promise<{ rows: number; problems: ValidationProblem[]; skippedFiles: SkippedFile[] }> {
   const { path, format, maxProblems } = parseOptions(validateDatasetOptionsSchema, options, "validateDataset");
-  const files = (await stat(path)).isDirectory() ? Array.from((await findLanguageFiles(path)).values()) : [path];
+  const listed = (await stat(path)).isDirectory() ? await listLanguageFiles(path) : undefined;
+  const files = listed ? Array.from(listed.files.values()) : [path];
   const problems: ValidationProblem[] = [];
   const seen = new Map<string, InputLocation>();
   let rows = 0;
   const add = (problem: ValidationProblem) => {
     if (problems.length < maxProblems) problems.push(problem);
   };
+  const skippedFiles = listed?.skipped ?? [];
+  if (listed && files.length === 0) add({ file: path, message: "no per-language data files (expected names like en.jsonl, de.json.gz, fr.arrow)" });
   for (const file of files) {
+    const before = rows;
     const fileLang = languageFromFileName(file);
     let detected = format;
     for await (const { value, location } of readRows(file)) {
@@ -53,9 +57,6 @@ export async function validateDataset(options: ValidateDatasetOptions): Promise<
           for (const issue of parsed.error.issues) add({ ...location, field: issue.path.join("."), message: issue.message });
           continue;
         }
-        record.messages.forEach((message, index) => {
-          if (message.content.trim() === "") add({ ...location, field: `messages.${index}.content`, message: "empty message" });
-        });
         const firstTurn = record.messages.find((message) => message.role !== "system");
         if (firstTurn && firstTurn.role !== "user") add({ ...location, field: "messages", message: "the conversation does not start with a user turn" });
         const key = `${record.lang}\u0000${record.id}`;
@@ -66,8 +67,9 @@ export async function validateDataset(options: ValidateDatasetOptions): Promise<
         if (!(error instanceof InputError)) throw error;
         add({ ...location, ...(error.field ? { field: error.field } : {}), message: error.reason });
       }
-      if (problems.length >= maxProblems) return { rows, problems };
+      if (problems.length >= maxProblems) return { rows, problems, skippedFiles };
     }
+    if (rows === before) add({ file, message: "has no rows (an empty file or an empty JSON array [])" });
   }
-  return { rows, problems };
+  return { rows, problems, skippedFiles };
 }

@@ -10,6 +10,7 @@ import {
   RecordBatchStreamWriter,
   Schema,
   Struct,
+  Type,
   Utf8,
   Vector,
   type Data,
@@ -18,6 +19,7 @@ import type { CanonicalRecord } from "../record/canonical-record";
 import { openAtomicFile } from "./atomic-write";
 import { BufferedOutput } from "./buffered-output";
 import type { WrittenFile } from "./jsonl";
+import { decodeUtf8Strict, firstInvalidUtf8Byte } from "./strict-utf8";
 
 const messageType = new Struct([new Field("role", new Utf8(), false), new Field("content", new Utf8(), false)]);
 
@@ -200,6 +202,8 @@ export async function* readArrow(path: string): AsyncGenerator<ArrowRow> {
   for await (const batch of reader) {
     const names = batch.schema.fields.map((field) => field.name);
     const columns = names.map((name) => batch.getChild(name)!);
+    // apache-arrow decodes strings leniently (U+FFFD): check their bytes first, as every reader does.
+    for (const [column, name] of names.entries()) for (const data of columns[column]!.data) checkUtf8Data(path, data, name, item);
     for (let row = 0; row < batch.numRows; row += 1) {
       const value: Record<string, unknown> = {};
       for (let column = 0; column < names.length; column += 1) value[names[column]!] = toPlain(columns[column]!.get(row));
@@ -207,6 +211,32 @@ export async function* readArrow(path: string): AsyncGenerator<ArrowRow> {
       item += 1;
     }
   }
+}
+
+/**
+ * Throws an InputError when a string column (or a string inside a list or struct column) holds
+ * invalid UTF-8: the file, the field, the item for a top-level column, and the byte offset.
+ */
+function checkUtf8Data(path: string, data: Data, field: string, firstItem: number, nested = false): void {
+  if (data.type.typeId === Type.Utf8 || data.type.typeId === Type.LargeUtf8) {
+    const offsets = data.valueOffsets as ArrayLike<number | bigint> | undefined;
+    const values = data.values as Uint8Array | undefined;
+    if (!offsets || !values) return;
+    const start = Number(offsets[data.offset]);
+    const end = Number(offsets[data.offset + data.length]);
+    if (firstInvalidUtf8Byte(values, start, end) === -1) return;
+    for (let index = 0; index < data.length; index += 1) {
+      const from = Number(offsets[data.offset + index]);
+      const to = Number(offsets[data.offset + index + 1]);
+      if (firstInvalidUtf8Byte(values, from, to) === -1) continue;
+      decodeUtf8Strict(values, from, to, { file: path, field, ...(nested ? {} : { item: firstItem + index }) }, "value");
+    }
+    return;
+  }
+  data.children.forEach((child, index) => {
+    const name = data.type.children?.[index]?.name;
+    checkUtf8Data(path, child, name && data.type.typeId === Type.Struct ? `${field}.${name}` : field, firstItem, true);
+  });
 }
 
 function toPlain(value: unknown): unknown {

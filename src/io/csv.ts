@@ -13,7 +13,10 @@ export interface CsvRow {
 
 /** Streams the rows of a CSV file with a header row (gzip by `.gz`), parsed by fast-csv. */
 export async function* readCsv(path: string): AsyncGenerator<CsvRow> {
-  const parser = openTextStream(path).pipe(parse({ headers: true, strictColumnHandling: true, trim: false }));
+  const text = openTextStream(path);
+  const parser = text.pipe(parse({ headers: true, strictColumnHandling: true, trim: false }));
+  // pipe() does not pass errors on: a gzip or UTF-8 error of the text ends the parser with it.
+  text.on("error", (error) => parser.destroy(error));
   const rejected: { line: number; message: string }[] = [];
   let row = 0;
   parser.on("data-invalid", (_row: unknown, rowNumber: number) => {
@@ -28,6 +31,7 @@ export async function* readCsv(path: string): AsyncGenerator<CsvRow> {
       yield { value: value as Record<string, string>, line: row + 1 };
     }
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`CSV parse error: ${(error as Error).message}`, { file: path, cause: error });
   }
   const first = rejected[0];

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
@@ -90,9 +91,14 @@ export async function acquireExclusiveLock(options: ExclusiveLockOptions): Promi
   await writeFile(join(lockPath, OWNER_FILE), JSON.stringify({ pid: process.pid, host: hostname() })).catch(() => undefined);
   const held = release;
   let released = false;
+  // proper-lockfile removes its lock at exit with rmdir, which the owner file blocks: a process
+  // that ends at once (its reader went away: `... | head -1`) removes the whole lock itself.
+  const removeAtExit = (): void => rmSync(lockPath, { recursive: true, force: true });
+  process.once("exit", removeAtExit);
   return async () => {
     if (released) return;
     released = true;
+    process.off("exit", removeAtExit);
     // proper-lockfile removes the lock with rmdir: the owner file goes first.
     await rm(join(lockPath, OWNER_FILE), { force: true }).catch(() => undefined);
     await held().catch(() => undefined);

@@ -4,6 +4,7 @@ import { openAtomicFile } from "./atomic-write";
 import type { WrittenFile } from "./jsonl";
 import { isJsonWhitespace, JsonByte } from "./json-bytes";
 import { gunzipNamed, isGzipPath } from "./open-text-stream";
+import { decodeUtf8Strict } from "./strict-utf8";
 
 /** One element of a JSON array file and its 0-based index. */
 export interface JsonArrayItem {
@@ -35,9 +36,12 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem
 
 /** `JSON.parse` of one element; a syntax error becomes an InputError naming the file, line and item. */
 export function parseJsonArrayElement(path: string, element: JsonArrayElement): unknown {
+  let text: string | undefined;
   try {
-    return JSON.parse(element.bytes.toString("utf8", element.start, element.end));
+    text = decodeUtf8Strict(element.bytes, element.start, element.end, { file: path, item: element.item });
+    return JSON.parse(text);
   } catch (error) {
+    if (text === undefined) throw error;
     throw new InputError(`not valid JSON (${(error as Error).message})`, { file: path, line: element.line, item: element.item, cause: error });
   }
 }

@@ -1,7 +1,8 @@
 import { createReadStream } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, Transform, type Readable } from "node:stream";
 import { InputError } from "../errors";
+import { decodeUtf8Strict, firstInvalidUtf8Byte } from "./strict-utf8";
 
 /** True when the path names a gzip file (`.gz`). */
 export function isGzipPath(path: string): boolean {
@@ -23,33 +24,97 @@ export function gunzipNamed(raw: Readable, path: string): Readable {
   return raw.pipe(gunzip).pipe(output);
 }
 
-/** A UTF-8 text stream of a file, gunzipped when its name ends in `.gz`. */
-export function openTextStream(path: string): Readable {
+/** The bytes of a file, gunzipped when its name ends in `.gz`. */
+export function openByteStream(path: string): Readable {
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  const stream = isGzipPath(path) ? gunzipNamed(raw, path) : raw;
-  stream.setEncoding("utf8");
-  return stream;
+  return isGzipPath(path) ? gunzipNamed(raw, path) : raw;
 }
 
-/** Yields the lines of a text file without their `\n` (and `\r\n`), with 1-based line numbers. */
-export async function* readLines(path: string): AsyncGenerator<{ text: string; line: number }> {
-  let pending = "";
-  let line = 0;
-  for await (const chunk of openTextStream(path)) {
-    const text = pending + (chunk as string);
-    let start = 0;
-    let end = text.indexOf("\n", start);
-    while (end !== -1) {
-      line += 1;
-      yield { text: stripCarriageReturn(text.slice(start, end)), line };
-      start = end + 1;
-      end = text.indexOf("\n", start);
+/**
+ * A UTF-8 text stream of a file, gunzipped when its name ends in `.gz`. Invalid UTF-8 fails the
+ * stream with an InputError naming the file, line and byte offset (see `decodeUtf8Strict`).
+ */
+export function openTextStream(path: string): Readable {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let line = 1;
+  let carried = Buffer.alloc(0);
+  const decode = new Transform({
+    readableObjectMode: true,
+    transform(chunk: Buffer, _encoding, callback) {
+      const bytes = carried.length > 0 ? Buffer.concat([carried, chunk]) : chunk;
+      // Decode whole lines only, so that a problem can be located in its line.
+      const last = bytes.lastIndexOf(NEWLINE);
+      carried = Buffer.from(bytes.subarray(last + 1));
+      if (last === -1) return callback();
+      try {
+        callback(null, decodeLines(bytes, last + 1));
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+    flush(callback) {
+      try {
+        callback(null, carried.length > 0 ? decodeLines(carried, carried.length) : null);
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+  });
+  const decodeLines = (bytes: Buffer, end: number): string => {
+    try {
+      return decoder.decode(bytes.subarray(0, end));
+    } catch {
+      let lineNumber = line;
+      for (let start = 0; start < end; lineNumber++) {
+        const stop = bytes.indexOf(NEWLINE, start);
+        const lineEnd = stop === -1 || stop >= end ? end : stop;
+        decodeUtf8Strict(bytes, start, lineEnd, { file: path, line: lineNumber });
+        start = lineEnd + 1;
+      }
+      throw new InputError("invalid UTF-8", { file: path });
+    } finally {
+      for (let index = bytes.indexOf(NEWLINE); index !== -1 && index < end; index = bytes.indexOf(NEWLINE, index + 1)) line += 1;
     }
-    pending = text.slice(start);
+  };
+  const stream = openByteStream(path);
+  stream.on("error", (error) => decode.destroy(error));
+  return stream.pipe(decode);
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Yields the lines of a text file without their `\n` (and `\r\n`), with 1-based line numbers.
+ * Lines are split as bytes and decoded strictly: invalid UTF-8 is an error that names the line,
+ * the JSON field and the byte offset, never a silent U+FFFD.
+ */
+export async function* readLines(path: string): AsyncGenerator<{ text: string; line: number }> {
+  let pending: Buffer = Buffer.alloc(0);
+  let line = 0;
+  for await (const chunk of openByteStream(path) as AsyncIterable<Buffer>) {
+    const bytes = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+    const last = bytes.lastIndexOf(NEWLINE);
+    if (last === -1) {
+      pending = bytes;
+      continue;
+    }
+    // One native check for the chunk's whole lines; the exact line only when it fails.
+    const valid = firstInvalidUtf8Byte(bytes, 0, last) === -1;
+    const text = valid ? bytes.toString("utf8", 0, last + 1) : undefined;
+    let start = 0;
+    let end = text !== undefined ? text.indexOf("\n") : bytes.indexOf(NEWLINE);
+    while (end !== -1 && (text !== undefined || end <= last)) {
+      line += 1;
+      const lineText = text !== undefined ? text.slice(start, end) : decodeUtf8Strict(bytes, start, end, { file: path, line });
+      yield { text: stripCarriageReturn(lineText), line };
+      start = end + 1;
+      end = text !== undefined ? text.indexOf("\n", start) : bytes.indexOf(NEWLINE, start);
+    }
+    pending = Buffer.from(bytes.subarray(last + 1));
   }
   if (pending.length > 0) {
     line += 1;
-    yield { text: stripCarriageReturn(pending), line };
+    yield { text: stripCarriageReturn(decodeUtf8Strict(pending, 0, pending.length, { file: path, line })), line };
   }
 }
 

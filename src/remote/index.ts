@@ -5,3 +5,4 @@ export { debugLoggingWarning, KEY_ENVIRONMENT_VARIABLES, redactCause, redactSecr
 export { isRetryableStatus, RemoteAuthError, RemoteCallError, RemoteQuotaError, RemoteTimeoutError } from "./remote-call-error";
 export type { RemoteCallErrorOptions } from "./remote-call-error";
 export { createOpenAIClient, toOpenAICallError, type OpenAIFailureContext } from "./openai-client";
+export { createFetchWithTimeout } from "./fetch-with-timeout";

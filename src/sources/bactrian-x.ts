@@ -60,6 +60,8 @@ export const readBactrianXElement: JsonArrayElementReader<FlatJsonValue[]> = (by
 export function bactrianXRawRecord(bytes: Buffer, values: readonly FlatJsonValue[], context: { lang: string; source?: string }): RawRecord | undefined {
   const [id, instruction, input, output] = values;
   if (!id || id.escaped || !instruction || !output) return undefined;
+  // A message that may be blank is left to `normaliseBactrianXRow`, which rejects it by name.
+  if (mayBeBlank(bytes, instruction) || mayBeBlank(bytes, output)) return undefined;
   const idText = bytes.toString("utf8", id.start, id.end);
   const dash = idText.indexOf("-");
   return {
@@ -74,6 +76,27 @@ export function bactrianXRawRecord(bytes: Buffer, values: readonly FlatJsonValue
     meta: { origin: dash > 0 ? idText.slice(0, dash) : "unknown" },
   };
 }
+
+/**
+ * False once a byte shows that the string has content (a printable ASCII character, escaped or
+ * not); true for an empty string and one of spaces, whitespace escapes or non-ASCII only (which
+ * might be Unicode spaces). Real texts start with a letter, so this reads one byte.
+ */
+function mayBeBlank(bytes: Buffer, span: JsonStringSpan): boolean {
+  for (let position = span.start; position < span.end; position++) {
+    const byte = bytes[position]!;
+    if (byte === BACKSLASH) {
+      position += 1;
+      const escaped = bytes[position]!;
+      if (escaped === QUOTE || escaped === BACKSLASH || escaped === SLASH) return false;
+    } else if (byte > 0x20 && byte < 0x7f) return false;
+  }
+  return true;
+}
+
+const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
+const SLASH = 0x2f;
 
 function single(span: JsonStringSpan): RawText {
   return { spans: [span.start, span.end], separator: "", escaped: span.escaped, characters: span.characters };

@@ -9,6 +9,8 @@ export interface RowContext {
   lang?: string;
   /** Value for the record's `source` field, when the caller sets it. */
   source?: string;
+  /** Keep empty messages instead of rejecting them (`--allow-empty`). */
+  allowEmpty?: boolean;
 }
 
 /** Throws an InputError naming the file, line and field. */

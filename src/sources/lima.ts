@@ -17,6 +17,13 @@ export function normaliseLimaRow(value: unknown, context: RowContext): Canonical
   const conversations = row.conversations;
   if (!Array.isArray(conversations)) fail(context, "conversations", "missing required field (an array of strings)");
   if (conversations.length === 0) fail(context, "conversations", "empty conversation");
+  if (conversations.length % 2 === 1) {
+    fail(
+      context,
+      "conversations",
+      `${conversations.length} turns: the last user turn has no answer (a LIMA conversation alternates user and assistant and ends with an answer; LIMA's test split holds prompts only and is not training data)`,
+    );
+  }
   const messages: Message[] = conversations.map((turn, index) => {
     if (typeof turn !== "string") fail(context, `conversations.${index}`, "expected a string");
     return { role: index % 2 === 0 ? "user" : "assistant", content: turn };

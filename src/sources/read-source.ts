@@ -8,6 +8,7 @@ import { isAlpacaRow, normaliseAlpacaRow } from "./alpaca";
 import { isBactrianXRow, normaliseBactrianXRow } from "./bactrian-x";
 import { isCanonicalRow, normaliseCanonicalRow } from "./canonical";
 import { isPromptResponseRow, isTurnTableRow, normalisePromptResponseRow, normaliseTurnTableRow } from "./csv-table";
+import { checkMessages } from "./check-messages";
 import { fail, type RowContext } from "./field-checks";
 import { isLimaRow, normaliseLimaRow } from "./lima";
 import { isMtBenchQuestionRow, normaliseMtBenchQuestionRow } from "./mt-bench-question";
@@ -50,6 +51,8 @@ export const readSourceOptionsSchema = z.strictObject({
   lang: z.string().optional(),
   /** Value of the records' `source` field; default: the format's name (`lima`, `bactrian-x`, ...). */
   source: z.string().optional(),
+  /** Keep rows with an empty message instead of failing on the first one (`--allow-empty`). */
+  allowEmpty: z.boolean().optional(),
 });
 export type ReadSourceOptions = z.input<typeof readSourceOptionsSchema>;
 
@@ -74,7 +77,7 @@ export function detectSourceFormat(row: unknown, location: RowContext["location"
 export function normaliseRow(value: unknown, format: SourceFormat, context: RowContext): CanonicalRecord {
   const record = FORMATS[format].normalise(value, context);
   if (!isIso639_1(record.lang)) fail(context, "lang", `"${record.lang}" is not a lowercase ISO 639-1 language code`);
-  return record;
+  return checkMessages(record, context);
 }
 
 /**
@@ -83,7 +86,7 @@ export function normaliseRow(value: unknown, format: SourceFormat, context: RowC
  * raises an InputError that names the file, line and field.
  */
 export async function* readSource(options: ReadSourceOptions): AsyncGenerator<CanonicalRecord> {
-  const { path, format, lang, source } = parseOptions(readSourceOptionsSchema, options, "readSource");
+  const { path, format, lang, source, allowEmpty } = parseOptions(readSourceOptionsSchema, options, "readSource");
   if (lang !== undefined && !isIso639_1(lang)) {
     throw new InputError(`"${lang}" is not a lowercase ISO 639-1 language code`, { file: path, field: "lang" });
   }
@@ -92,7 +95,7 @@ export async function* readSource(options: ReadSourceOptions): AsyncGenerator<Ca
   let index = 0;
   for await (const { value, location } of readRows(path)) {
     detected ??= detectSourceFormat(value, location);
-    yield normaliseRow(value, detected, { location, index, lang: fileLang, source });
+    yield normaliseRow(value, detected, { location, index, lang: fileLang, source, ...(allowEmpty ? { allowEmpty } : {}) });
     index += 1;
   }
 }

@@ -22,6 +22,12 @@ export const composeDatasetOptionsSchema = z.strictObject({
   format: sourceFormatSchema.optional(),
   /** Share of ids held out as a validation split, by id (0 = none). */
   validationFraction: z.number().min(0).lt(1).default(0),
+  /** Accept empty language files and empty messages (`--allow-empty`). */
+  allowEmpty: z.boolean().default(false),
+  /** When another process writes to `outDir`: wait for it (default) or fail at once (`false`). */
+  wait: z.boolean().optional(),
+  /** Told once when this run starts waiting for another process. */
+  onWait: z.custom<(message: string) => void>((value) => typeof value === "function").optional(),
   onEvent: z.custom<(event: StudyEvent) => void>((value) => typeof value === "function").optional(),
   /** Where the reader and writer threads' scripts are (default: the built ones; tests run them from `src/`). */
   workerScripts: z.custom<WorkerScripts>((value) => typeof value === "function", "expected a function").optional(),
@@ -59,6 +65,9 @@ export async function composeDataset(options: ComposeDatasetOptions): Promise<St
     layout: "flat",
     title: `${name}: ${parsed.compositions.join(", ")}`,
     ...(parsed.onEvent ? { onEvent: parsed.onEvent } : {}),
+    ...(parsed.allowEmpty ? { allowEmpty: true } : {}),
+    ...(parsed.wait === undefined ? {} : { wait: parsed.wait }),
+    ...(parsed.onWait ? { onWait: parsed.onWait } : {}),
     ...(parsed.workerScripts ? { workerScripts: parsed.workerScripts } : {}),
   });
 }

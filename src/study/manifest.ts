@@ -1,4 +1,5 @@
 import type { OutputFileInfo } from "../compose/write-compositions";
+import type { SkippedFile } from "../corpus/list-language-files";
 import type { AlignmentReport } from "../corpus/load-parallel-corpus";
 import type { StudyConfig } from "./study-config";
 import type { TrainerConfigFile } from "./trainer-configs";
@@ -36,6 +37,8 @@ export interface StudyManifest {
   seed: number;
   config: StudyConfig;
   inputs: ManifestInput[];
+  /** Data files of an input folder that were not read because their names are no language code. */
+  skippedFiles?: SkippedFile[];
   corpora: Record<string, CorpusManifestEntry>;
   outputs: OutputFileInfo[];
   /** LLaMA-Factory's `dataset_info.json` and axolotl's `axolotl/<config>.yaml`, written beside the outputs and pushed with them. */

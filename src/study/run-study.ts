@@ -5,6 +5,7 @@ import { defaultTranslationCachePath } from "../cache-directory";
 import { ConfigError, UsageError } from "../errors";
 import { parseCompositionName } from "../compose/composition-name";
 import { writeCompositionsWith, type OutputFileInfo } from "../compose/write-compositions";
+import type { SkippedFile } from "../corpus/list-language-files";
 import { loadParallelCorpus, restrictCorpus, type InputFileInfo, type ParallelCorpus } from "../corpus/load-parallel-corpus";
 import { isHubUri } from "../hub/parse-hub-uri";
 import { writeFileAtomic } from "../io/atomic-write";
@@ -27,6 +28,7 @@ import { parseOptions } from "../parse-options";
 export type StudyEvent =
   | { type: "corpus-start"; corpus: string; kind: "files" | "translate" | "sample" }
   | { type: "input-read"; corpus: string; file: string; rows: number }
+  | { type: "files-skipped"; corpus: string; skipped: SkippedFile[] }
   | { type: "download"; corpus: string; file: string; bytes: number; totalBytes: number }
   | { type: "ids-dropped"; corpus: string; dropped: number; missingByLanguage: Record<string, number>; examples: Record<string, string[]> }
   | { type: "translation-progress"; corpus: string; done: number; total: number; extra: Record<string, string | number> }
@@ -57,6 +59,8 @@ export const runStudyOptionsSchema = z.strictObject({
   onWait: z.custom<(message: string) => void>((value) => typeof value === "function", "expected a function").optional(),
   /** Time the first attempt of a translation request may take, in milliseconds (doubled after a timeout). */
   timeoutMs: z.number().positive().optional(),
+  /** Accept empty language files and empty messages (`--allow-empty`); by default both are errors. */
+  allowEmpty: z.boolean().optional(),
   /** Where the reader and writer threads' scripts are (default: the built ones; tests run them from `src/`). */
   workerScripts: z.custom<WorkerScripts>((value) => typeof value === "function", "expected a function").optional(),
 });
@@ -95,6 +99,8 @@ interface LoadedCorpus {
   entry: CorpusManifestEntry;
   inputs: ManifestInput[];
   intermediateFiles: string[];
+  /** Data files of the corpus's folder that were not read (names that are no language code). */
+  skippedFiles?: SkippedFile[];
 }
 
 async function runStudyLocked(options: ParsedRunStudyOptions): Promise<StudyManifest> {
@@ -109,11 +115,13 @@ async function runStudyLocked(options: ParsedRunStudyOptions): Promise<StudyMani
   const pool = new EncodedWriterPool(options.workerScripts ? { workerScripts: options.workerScripts } : {});
   pool.prestart();
   try {
-    const manifest: StudyManifest = { tool: { ...TOOL }, seed, config, inputs: [], corpora: {}, outputs: [], trainerConfigs: [], intermediateFiles: [] };
+    let manifest: StudyManifest = { tool: { ...TOOL }, seed, config, inputs: [], corpora: {}, outputs: [], trainerConfigs: [], intermediateFiles: [] };
+    const skippedFiles: SkippedFile[] = [];
     for (const name of order) {
       const loaded = await loadCorpus(run, name);
       run.loaded.set(name, loaded.corpus);
       manifest.inputs.push(...loaded.inputs);
+      skippedFiles.push(...(loaded.skippedFiles ?? []));
       manifest.intermediateFiles.push(...loaded.intermediateFiles);
       if (loaded.entry.kind !== "sample") reportAlignment(run, name, loaded);
       const written = await writeCorpus(run, pool, name, loaded.corpus);
@@ -123,6 +131,11 @@ async function runStudyLocked(options: ParsedRunStudyOptions): Promise<StudyMani
         ? Math.max(1, Math.round(loaded.corpus.commonIds.length * config.validationFraction))
         : 0;
       manifest.corpora[name] = loaded.entry;
+    }
+    // Listed right after the inputs, and only when there are any (manifests stay as they were).
+    if (skippedFiles.length > 0) {
+      const { tool, inputs, corpora, outputs, trainerConfigs, intermediateFiles } = manifest;
+      manifest = { tool, seed, config, inputs, skippedFiles, corpora, outputs, trainerConfigs, intermediateFiles };
     }
     // LLaMA-Factory's dataset_info.json and axolotl's datasets: snippets, so the files load unchanged in both.
     const trainerConfigs = renderTrainerConfigs({ outputs: manifest.outputs, prefixCorpus: !flat });
@@ -200,6 +213,7 @@ async function loadTranslatedCorpus(
       outDir: staging.pathOf(translatedDirectory),
       ...(translate.concurrency ? { concurrency: translate.concurrency } : {}),
       ...(options.timeoutMs ? { retry: { timeoutMs: options.timeoutMs } } : {}),
+      ...(options.allowEmpty ? { allowEmpty: true } : {}),
       onProgress: (progress) =>
         emit({
           type: "translation-progress",
@@ -217,6 +231,7 @@ async function loadTranslatedCorpus(
     path: staging.pathOf(translatedDirectory),
     languages: entry.languages,
     format: "canonical",
+    ...(options.allowEmpty ? { allowEmpty: true } : {}),
     ...(options.workerScripts ? { workerScripts: options.workerScripts } : {}),
   });
   const inputs: ManifestInput[] = [
@@ -244,8 +259,11 @@ async function loadCorpusFiles(run: StudyRun, name: string, corpusConfig: Corpus
     languages: entry.languages,
     ...(corpusConfig.format ? { format: corpusConfig.format } : {}),
     onProgress: ({ file, rows }) => emit({ type: "input-read", corpus: name, file, rows }),
+    ...(options.allowEmpty ? { allowEmpty: true } : {}),
     ...(options.workerScripts ? { workerScripts: options.workerScripts } : {}),
   });
+  const skippedFiles = corpus.skippedFiles.map((file) => ({ path: describeInputPath(file.path, options.baseDirectory), reason: file.reason }));
+  if (skippedFiles.length > 0) emit({ type: "files-skipped", corpus: name, skipped: skippedFiles });
   const inputs = corpus.inputs.map((file) => ({
     corpus: name,
     path: input.uris.get(file.path) ?? describeInputPath(file.path, options.baseDirectory),
@@ -254,7 +272,7 @@ async function loadCorpusFiles(run: StudyRun, name: string, corpusConfig: Corpus
     ...(file.lang ? { lang: file.lang } : {}),
     ...(input.revision ? { revision: input.revision } : {}),
   }));
-  return { corpus, entry, inputs, intermediateFiles: [] };
+  return { corpus, entry, inputs, intermediateFiles: [], skippedFiles };
 }
 
 /** Records how many ids alignment dropped, and tells the user when there were any. */

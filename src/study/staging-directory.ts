@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync, rmdirSync } from "node:fs";
 import { mkdir, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
@@ -31,6 +31,10 @@ export async function createStagingDirectory(outDir: string): Promise<StagingDir
   // A name of its own, so that even a run that ignored the lock never writes into another's files.
   const path = join(outDir, `${STAGING_FOLDER}-${process.pid}-${randomBytes(4).toString("hex")}`);
   await mkdir(path, { recursive: true });
+  const forget = removeOnExit(() => {
+    rmSync(path, { recursive: true, force: true });
+    if (createdOutDir) tryRemoveEmptyFolder(outDir);
+  });
   return {
     path,
     pathOf: (relativePath) => join(path, relativePath),
@@ -41,11 +45,47 @@ export async function createStagingDirectory(outDir: string): Promise<StagingDir
         await rename(join(path, relativePath), target);
       }
       await rm(path, { recursive: true, force: true });
+      forget();
     },
     async abort() {
+      forget();
       await rm(path, { recursive: true, force: true });
       // Leave no trace of a failed run: remove the output directory if this run created it.
       if (createdOutDir) await rmdir(outDir).catch(() => undefined);
     },
   };
+}
+
+const exitCleanups = new Set<() => void>();
+
+/**
+ * Runs `cleanup` if the process exits while the staging folder still exists: the CLI ends at
+ * once when its reader goes away (`build ... | head -1`), before any `finally` of the run could
+ * remove the folder. A kill leaves it to the next run, which removes stale staging folders.
+ */
+function removeOnExit(cleanup: () => void): () => void {
+  if (exitCleanups.size === 0) process.on("exit", runExitCleanups);
+  exitCleanups.add(cleanup);
+  return () => {
+    exitCleanups.delete(cleanup);
+    if (exitCleanups.size === 0) process.off("exit", runExitCleanups);
+  };
+}
+
+function runExitCleanups(): void {
+  for (const cleanup of exitCleanups) {
+    try {
+      cleanup();
+    } catch {
+      // Exiting anyway: the next run removes what is left.
+    }
+  }
+}
+
+function tryRemoveEmptyFolder(path: string): void {
+  try {
+    rmdirSync(path);
+  } catch {
+    // Not empty (another run's files) or gone: leave it.
+  }
 }

@@ -6,6 +6,7 @@ import { writeFileAtomic } from "../io/atomic-write";
 import { writeJsonl, type WrittenFile } from "../io/jsonl";
 import type { CanonicalRecord } from "../record/canonical-record";
 import { isIso639_1 } from "../record/language-codes";
+import { emptyFileError } from "../corpus/load-parallel-corpus";
 import { readSource, sourceFormatSchema } from "../sources/read-source";
 import { UsageError } from "../errors";
 import { withExclusiveLock } from "../io/exclusive-lock";
@@ -36,6 +37,8 @@ export const translateCorpusOptionsSchema = z.strictObject({
   to: z.array(z.string().refine(isIso639_1, "expected an ISO 639-1 code such as de")).min(1),
   provider: z.custom<TranslationProvider>((value) => typeof value === "object" && value !== null && "doTranslate" in value),
   cache: z.custom<TranslationCache>((value) => typeof value === "object" && value !== null && "put" in value),
+  /** Accept an input without rows and empty messages (`--allow-empty`); by default both are errors. */
+  allowEmpty: z.boolean().optional(),
   /** Output directory: `<from>.jsonl`, `<lang>.jsonl`, `translation-report.json`, `review.csv`. */
   outDir: z.string().min(1),
   /** `source` field of the written records (default `lima-x`); `meta.source` keeps LIMA's own. */
@@ -130,9 +133,11 @@ async function readCorpusDocuments(parsed: ParsedTranslateCorpusOptions): Promis
     ...(parsed.format ? { format: parsed.format } : {}),
     lang: parsed.from,
     source: parsed.source ?? "lima-x",
+    ...(parsed.allowEmpty ? { allowEmpty: true } : {}),
   })) {
     records.push(record);
   }
+  if (records.length === 0 && !parsed.allowEmpty) throw emptyFileError(parsed.input);
   const documents: string[] = [];
   const owners: DocumentOwner[] = [];
   records.forEach((record, recordIndex) =>

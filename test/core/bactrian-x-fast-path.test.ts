@@ -37,14 +37,15 @@ async function writeArray(elements: string[]): Promise<string> {
 
 async function generalPath(path: string): Promise<RecordStore> {
   const encoder = new RecordEncoder("de");
-  for await (const record of readSource({ path, lang: "de", format: "bactrian-x" })) encoder.add(record);
+  for await (const record of readSource({ path, lang: "de", format: "bactrian-x", allowEmpty: true })) encoder.add(record);
   return new RecordStore(encoder.finish());
 }
 
 describe("Bactrian-X byte-level reader", () => {
   it("encodes exactly what parsing and normalising each row gives: records, JSONL bytes, Arrow values, characters", async () => {
     const path = await writeArray(rows);
-    const fast = new RecordStore((await encodeLanguageFile({ path, lang: "de", format: "bactrian-x" })).encoded);
+    // The rows include an empty output, which both paths keep only when asked to.
+    const fast = new RecordStore((await encodeLanguageFile({ path, lang: "de", format: "bactrian-x", allowEmpty: true })).encoded);
     const general = await generalPath(path);
     expect([...fast.keys()]).toEqual([...general.keys()]);
     expect(fast.size).toBe(10);
@@ -90,6 +91,11 @@ describe("Bactrian-X byte-level reader", () => {
       const text = Array.from({ length: sample % 41 }, () => pieces[next()]!).join("");
       const row = `${" ".repeat(sample % 4)}{"instruction": ${JSON.stringify(text)}, "input": "", "id": "alpaca-${sample}", "output": ${JSON.stringify(text + "x")}}`;
       const raw = normaliseBactrianXBytes(Buffer.from(row), 0, Buffer.byteLength(row), { lang: "de" });
+      if (!/[!-~]/.test(text)) {
+        // A message that may be blank is left to the general path, which rejects an empty one by name.
+        expect(raw, row).toBeUndefined();
+        continue;
+      }
       expect(raw, row).toBeDefined();
       expect(raw!.messages[0]!.content.characters).toBe([...text].length);
       expect(raw!.messages[1]!.content.characters).toBe([...text].length + 1);

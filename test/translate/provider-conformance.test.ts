@@ -108,13 +108,20 @@ describe.each(harnesses)("provider conformance: $name", (factory) => {
 
   it("repairs a segment whose placeholders did not survive by translating prose runs one by one", async () => {
     harness.dropPlaceholders(true);
-    const { translations, report } = await run(["Use the `split` function for the words."]);
+    // Repro: progress showed more done than total (404/228 segments) when repairs were re-sent.
+    const progress: { done: number; total: number }[] = [];
+    const { translations, report } = await run(["Use the `split` function for the words.", "Call `len` on the list, then `sorted` on the result."], {
+      onProgress: (event) => progress.push({ done: event.doneSegments, total: event.totalSegments }),
+    });
+    expect(progress.length).toBeGreaterThan(0);
+    for (const event of progress) expect(event.done).toBeLessThanOrEqual(event.total);
+    expect(progress.at(-1)!.done).toBe(progress.at(-1)!.total);
     expect(translations[0]).toBe("Verwende die `split` Funktion für die Wörter.");
-    expect(report.strictSegments).toBe(1);
+    expect(report.strictSegments).toBe(2);
     expect(report.issues.map((issue) => issue.kind)).toContain("placeholders-repaired");
     // A rerun replays the repaired translation from the cache without sending anything.
     const sentBefore = harness.sentTexts().length;
-    const again = await run(["Use the `split` function for the words."]);
+    const again = await run(["Use the `split` function for the words.", "Call `len` on the list, then `sorted` on the result."]);
     expect(again.translations).toEqual(translations);
     expect(harness.sentTexts().length).toBe(sentBefore);
   });

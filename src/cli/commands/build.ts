@@ -13,6 +13,7 @@ interface BuildOptions extends RemoteCommandOptions {
   seed?: number;
   arrowFormat?: "stream" | "file";
   quiet?: boolean;
+  allowEmpty?: boolean;
 }
 
 /** Adds `build-datasets build`: run a study config (default: the bundled fixture study, offline). */
@@ -24,6 +25,7 @@ export function registerBuildCommand(program: Command): void {
     .option("--out <dir>", "output directory", "out")
     .option("--seed <n>", "override the config's seed", parseInteger)
     .option("--arrow-format <layout>", "override the config's Arrow IPC layout: stream (default; datasets.Dataset.from_file maps it) or file (pyarrow.ipc.open_file)", parseArrowFormat)
+    .option("--allow-empty", "accept empty language files and empty messages (by default both are errors)")
     .option("--quiet", "no progress output");
   addRemoteOptions(command, 120).action(async (options: BuildOptions) => {
       const configPath = options.config ? resolve(options.config) : bundledPath("fixtures", "study.json");
@@ -48,6 +50,7 @@ export function registerBuildCommand(program: Command): void {
           wait: options.wait,
           onWait: printWait,
           ...remotePolicyOf(options),
+          ...(options.allowEmpty ? { allowEmpty: true } : {}),
         });
         const datasets = new Set(manifest.outputs.map((output) => `${output.corpus}/${output.composition}`));
         if (!quiet) {

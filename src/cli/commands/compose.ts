@@ -5,6 +5,7 @@ import { UsageError } from "../../errors";
 import { sourceFormatSchema, SOURCE_FORMATS, type SourceFormat } from "../../sources/read-source";
 import { fractionIn, parseCompositionList, parseInteger, parseList, SHARE_RANGE } from "../option-parsers";
 import { createStudyEventRenderer } from "../render-study-events";
+import { printWait } from "../remote-options";
 
 interface ComposeOptions {
   input: string;
@@ -16,6 +17,8 @@ interface ComposeOptions {
   inputFormat?: SourceFormat;
   validation: number;
   quiet?: boolean;
+  allowEmpty?: boolean;
+  wait: boolean;
 }
 
 /** Adds `build-datasets compose`: compositions of one parallel corpus. */
@@ -31,6 +34,8 @@ export function registerComposeCommand(program: Command): void {
     .option("--arrow-format <layout>", "Arrow IPC layout: stream (what datasets.Dataset.from_file maps) or file (pyarrow.ipc.open_file)", parseArrowFormat, "stream")
     .option("--input-format <format>", `force the input format (${SOURCE_FORMATS.join(", ")})`)
     .option("--validation <share>", "hold out this share of ids as a validation split, e.g. 0.03", fractionIn(SHARE_RANGE), 0)
+    .option("--allow-empty", "accept empty language files and empty messages (by default both are errors)")
+    .option("--no-wait", "fail at once instead of waiting when another process writes to --out")
     .option("--quiet", "no progress output")
     .action(async (options: ComposeOptions) => {
       const formats = options.format.map((format) => {
@@ -56,6 +61,9 @@ export function registerComposeCommand(program: Command): void {
           validationFraction: options.validation,
           ...(options.inputFormat ? { format: options.inputFormat } : {}),
           onEvent: renderer.onEvent,
+          ...(options.allowEmpty ? { allowEmpty: true } : {}),
+          wait: options.wait,
+          onWait: printWait,
         });
         if (!quiet) process.stdout.write(`wrote ${manifest.outputs.length} files to ${options.out}/ (seed ${options.seed})\n`);
       } finally {

@@ -3,11 +3,14 @@ import { HUB_PRESET_NAMES, HUB_PRESETS, fetchPreset, type HubPresetName } from "
 import type { HubProgressCallback } from "../../hub/hub-progress";
 import type { PushResult } from "../../hub/push-dataset";
 import { parseLanguageList } from "../option-parsers";
+import { hubFetchOf, parseTimeoutSeconds, printWait } from "../remote-options";
 import { createProgressReporter, type ProgressReporter } from "../progress-reporter";
 
 interface CommonHubOptions {
   hubUrl?: string;
   quiet?: boolean;
+  /** Seconds without an answer after which a hub request fails (and is retried). */
+  timeout?: number;
 }
 
 interface FetchCommandOptions extends CommonHubOptions {
@@ -15,6 +18,7 @@ interface FetchCommandOptions extends CommonHubOptions {
   revision?: string;
   out: string;
   cacheDir?: string;
+  wait: boolean;
 }
 
 interface PushCommandOptions extends CommonHubOptions {
@@ -141,6 +145,8 @@ export function registerHubCommands(program: Command): void {
     .requiredOption("--out <dir>", "directory for <preset>/ and <preset>.source.json")
     .option("--cache-dir <dir>", "download cache (default $POLYGLOT_CACHE_DIR/hub or ~/.cache/polyglot-instruct/hub)")
     .option("--hub-url <url>", "hub endpoint (default HF_ENDPOINT or https://huggingface.co)", parseUrl)
+    .option("--timeout <seconds>", "give up on a hub request after this many seconds without an answer (it is retried; a download resumes)", parseTimeoutSeconds)
+    .option("--no-wait", "fail at once instead of waiting when another process downloads into the same cache or --out")
     .option("--quiet", "no progress output")
     .action(async (preset: HubPresetName, options: FetchCommandOptions) => {
       const progress = createDownloadProgress(options.quiet);
@@ -153,6 +159,9 @@ export function registerHubCommands(program: Command): void {
           cacheDir: options.cacheDir,
           hubUrl: options.hubUrl,
           onProgress: progress.onProgress,
+          wait: options.wait,
+          onWait: printWait,
+          ...(await hubFetchOf(options)),
         });
         if (!options.quiet) {
           process.stdout.write(`${preset}: ${result.files.length} files from ${result.repo} at ${result.revision} in ${result.directory}\n`);
@@ -173,6 +182,7 @@ export function registerHubCommands(program: Command): void {
     .option("--public", "create the repository public (default: private)")
     .option("--message <title>", "commit title (the tool version and seed are appended)")
     .option("--hub-url <url>", "hub endpoint (default HF_ENDPOINT or https://huggingface.co)", parseUrl)
+    .option("--timeout <seconds>", "give up on a hub request after this many seconds without an answer (it is retried; a download resumes)", parseTimeoutSeconds)
     .option("--quiet", "no progress output")
     .action(async (options: PushCommandOptions) => {
       const { pushDataset } = await import("../../hub/push-dataset");
@@ -184,6 +194,7 @@ export function registerHubCommands(program: Command): void {
         hubUrl: options.hubUrl,
         commitMessage: options.message,
         onProgress: createUploadProgress(options.quiet),
+        ...(await hubFetchOf(options)),
       });
       printPushResult(result, "dataset card");
     });
@@ -201,6 +212,7 @@ export function registerHubCommands(program: Command): void {
     .option("--dataset-repo <owner/name>", "dataset repository to link from the model card", parseRepoName)
     .option("--message <title>", "commit title (the tool version and seed are appended)")
     .option("--hub-url <url>", "hub endpoint (default HF_ENDPOINT or https://huggingface.co)", parseUrl)
+    .option("--timeout <seconds>", "give up on a hub request after this many seconds without an answer (it is retried; a download resumes)", parseTimeoutSeconds)
     .option("--quiet", "no progress output")
     .action(async (options: PushAdapterCommandOptions) => {
       const { pushAdapter } = await import("../../hub/push-adapter");
@@ -216,6 +228,7 @@ export function registerHubCommands(program: Command): void {
         hubUrl: options.hubUrl,
         commitMessage: options.message,
         onProgress: createUploadProgress(options.quiet),
+        ...(await hubFetchOf(options)),
       });
       printPushResult(result, "model card");
     });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { SOURCE_FORMATS, type SourceFormat } from "../../sources/read-source";
+import { warnSkippedFiles } from "../warn-skipped-files";
 
 /** Adds `build-datasets inspect PATH` and `build-datasets validate PATH`. */
 export function registerInspectCommands(program: Command): void {
@@ -12,6 +13,7 @@ export function registerInspectCommands(program: Command): void {
     .action(async (path: string, options: { inputFormat?: SourceFormat; json?: boolean }) => {
       const { inspectDataset } = await import("../../inspect/inspect-dataset");
       const inspection = await inspectDataset({ path, ...(options.inputFormat ? { format: options.inputFormat } : {}) });
+      warnSkippedFiles(inspection.skippedFiles);
       if (options.json) {
         process.stdout.write(JSON.stringify(inspection, null, 2) + "\n");
         return;
@@ -40,11 +42,12 @@ export function registerInspectCommands(program: Command): void {
     .option("--max-problems <n>", "stop after this many problems", (value) => Number(value), 1000)
     .action(async (path: string, options: { inputFormat?: SourceFormat; maxProblems: number }) => {
       const { validateDataset, formatProblem } = await import("../../inspect/validate-dataset");
-      const { rows, problems } = await validateDataset({
+      const { rows, problems, skippedFiles } = await validateDataset({
         path,
         maxProblems: options.maxProblems,
         ...(options.inputFormat ? { format: options.inputFormat } : {}),
       });
+      warnSkippedFiles(skippedFiles);
       for (const problem of problems) process.stdout.write(formatProblem(problem) + "\n");
       process.stdout.write(`${rows} rows checked, ${problems.length} problem${problems.length === 1 ? "" : "s"}\n`);
       if (problems.length > 0) process.exitCode = 1;

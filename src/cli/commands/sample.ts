@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+import { printWait } from "../remote-options";
+import { warnSkippedFiles } from "../warn-skipped-files";
 import { parseInteger, parseLanguageList, parsePositiveInteger } from "../option-parsers";
 
 interface SampleOptions {
@@ -9,6 +11,8 @@ interface SampleOptions {
   langs?: string[];
   stratifyBy?: string;
   quiet?: boolean;
+  allowEmpty?: boolean;
+  wait: boolean;
 }
 
 /** Adds `build-datasets sample`: seeded down-sampling of a parallel corpus, kept parallel. */
@@ -22,6 +26,8 @@ export function registerSampleCommand(program: Command): void {
     .option("--seed <n>", "seed", parseInteger, 42)
     .option("--langs <codes>", "languages to keep (default: all)", parseLanguageList)
     .option("--stratify-by <field>", "keep the mix of this meta field (e.g. origin)")
+    .option("--allow-empty", "accept empty language files and empty messages (by default both are errors)")
+    .option("--no-wait", "fail at once instead of waiting when another process writes to --out")
     .option("--quiet", "no output")
     .action(async (options: SampleOptions) => {
       if (!options.quiet) process.stderr.write(`build-datasets sample: n ${options.n}, seed ${options.seed}\n`);
@@ -33,7 +39,11 @@ export function registerSampleCommand(program: Command): void {
         outDir: options.out,
         ...(options.langs ? { languages: options.langs } : {}),
         ...(options.stratifyBy ? { stratifyBy: options.stratifyBy } : {}),
+        ...(options.allowEmpty ? { allowEmpty: true } : {}),
+        wait: options.wait,
+        onWait: printWait,
       });
+      warnSkippedFiles(manifest.skippedFiles ?? []);
       if (!options.quiet) {
         process.stdout.write(
           `sampled ${manifest.n} of ${manifest.population} ids in ${manifest.outputs.length} languages to ${options.out}/ (seed ${manifest.seed})\n`,

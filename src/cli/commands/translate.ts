@@ -9,6 +9,7 @@ import { addRemoteOptions, printWait, remotePolicyOf, type RemoteCommandOptions 
 import type { TranslateCorpusProgress, TranslateCorpusSummary } from "../../translate/translate-corpus";
 
 interface TranslateCommandOptions extends RemoteCommandOptions, ProviderFlags {
+  allowEmpty?: boolean;
   input: string;
   from: string;
   to: string[];
@@ -67,6 +68,7 @@ export function registerTranslateCommands(program: Command): void {
     .option("--replay-provider <id>", "with --provider cache: the recorded provider identity to replay")
     .option("--price-per-million <amount>", "price per million characters for the estimate", parseNonNegativeNumber)
     .option("--currency <code>", "currency of --price-per-million", "EUR")
+    .option("--allow-empty", "accept empty language files and empty messages (by default both are errors)")
     .option("--quiet", "no progress output");
   addRemoteOptions(addProviderOptions(command), 120).action(async (options: TranslateCommandOptions) => {
       if (!isIso639_1(options.from)) throw new UsageError(`--from: "${options.from}" is not an ISO 639-1 code such as en`);
@@ -116,6 +118,7 @@ export function registerTranslateCommands(program: Command): void {
           retry: remotePolicyOf(options),
           wait: options.wait,
           onWait: printWait,
+          ...(options.allowEmpty ? { allowEmpty: true } : {}),
         });
         reporter?.stop();
         reporter = undefined;
