@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { firstInvalidUtf8Byte } from "../../src/io/strict-utf8";
+import { findPythonWithPyarrow, runPython } from "../support/python";
 import { repositoryRoot } from "../support/run-cli";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 import { runCliAsync } from "./run-cli-async";
@@ -178,6 +179,45 @@ describe("invalid UTF-8 in an Arrow file is an error too (apache-arrow would dec
       const run = await runCliAsync(["inspect", path]);
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(expected);
+    }
+  }, 60_000);
+});
+
+describe("invalid UTF-8 in a Parquet file is an error too (hyparquet would decode it leniently)", () => {
+  it("names the file, the item, the field (nested ones with their index) and the byte offset", async () => {
+    const python = findPythonWithPyarrow();
+    if (!python) throw new Error("this test needs a Python with pyarrow (npm test creates .venv with it)");
+    const directory = await makeTemporaryDirectory();
+    const flat = join(directory, "flat", "en.parquet");
+    const nested = join(directory, "nested", "en.parquet");
+    await mkdir(join(directory, "flat"));
+    await mkdir(join(directory, "nested"));
+    // pyarrow checks UTF-8 when it builds a string array from Python strings, not when it views
+    // binary as string: that is how a bad file is written.
+    runPython(
+      python,
+      [
+        "import sys, pyarrow as pa, pyarrow.parquet as pq",
+        "bad = lambda *values: pa.array(values, type=pa.binary()).view(pa.string())",
+        "flat = pa.table({'id': ['alpaca-1', 'alpaca-2'], 'instruction': ['Say it.', 'Say it.'], 'input': ['', ''], 'output': bad(b'fine', b'Zebr\\xff\\xfe here')})",
+        "pq.write_table(flat, sys.argv[1])",
+        "message = pa.struct([('role', pa.string()), ('content', pa.string())])",
+        "roles = pa.array(['user', 'assistant', 'user', 'assistant'])",
+        "contents = bad(b'Hello', b'Hi', b'Hello', b'Quok\\xc3 answer')",
+        "messages = pa.ListArray.from_arrays(pa.array([0, 2, 4], pa.int32()), pa.StructArray.from_arrays([roles, contents], fields=list(message)))",
+        "nested = pa.table({'id': ['a', 'b'], 'lang': ['en', 'en'], 'source': ['s', 's'], 'messages': messages})",
+        "pq.write_table(nested, sys.argv[2])",
+      ].join("\n"),
+      [flat, nested],
+    );
+    for (const [path, expected] of [
+      [flat, /en\.parquet item 1 field "output": invalid UTF-8 at byte 4 of the value \(bytes ff fe/],
+      [nested, /en\.parquet item 1 field "messages\.1\.content": invalid UTF-8 at byte 4 of the value \(bytes c3 20/],
+    ] as const) {
+      const run = await runCliAsync(["inspect", path]);
+      expect(run.status, run.stdout + run.stderr).toBe(1);
+      expect(run.stderr).toMatch(expected);
+      expect(run.stderr).not.toMatch(STACK);
     }
   }, 60_000);
 });
