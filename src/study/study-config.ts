@@ -20,6 +20,8 @@ const compositionListSchema = z.array(z.string()).superRefine((names, context) =
     } catch (error) {
       context.addIssue({ code: "custom", path: [index], message: (error as Error).message });
     }
+    // Each composition is one output file: a second one would be written over the first.
+    if (names.indexOf(name) !== index) context.addIssue({ code: "custom", path: [index], message: `"${name}" is listed twice` });
   });
 });
 
