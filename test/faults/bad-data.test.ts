@@ -221,3 +221,37 @@ describe("invalid UTF-8 in a Parquet file is an error too (hyparquet would decod
     }
   }, 60_000);
 });
+
+describe("allowEmpty in a study config (the config's --allow-empty)", () => {
+  it("top level or per corpus, it keeps an empty language file and an empty translation input; other corpora still fail", async () => {
+    const directory = await makeTemporaryDirectory();
+    const corpus = join(directory, "corpus");
+    await mkdir(corpus);
+    await writeFile(join(corpus, "en.json.gz"), await readFile(join(repositoryRoot, "fixtures/bactrian-x/en.json.gz")));
+    await writeFile(join(corpus, "de.json.gz"), gzipSync("[]\n"));
+    const empty = join(directory, "empty.jsonl");
+    await writeFile(empty, "");
+    const files = { path: corpus, format: "bactrian-x" };
+    const translated = { translate: { input: empty, from: "en", to: ["de"], provider: "cache", cache: join(repositoryRoot, "fixtures/translation-cache") } };
+    const study = { languages: ["en", "de"], compositions: ["EN", "DE"], formats: ["jsonl"] };
+    const cases: [string, object, number][] = [
+      ["top", { ...study, allowEmpty: true, corpora: { b: files, t: translated } }, 0],
+      ["each", { ...study, corpora: { b: { ...files, allowEmpty: true }, t: { ...translated, allowEmpty: true } } }, 0],
+      ["one", { ...study, corpora: { b: { ...files, allowEmpty: true }, t: translated } }, 1],
+      ["off", { ...study, allowEmpty: true, corpora: { b: { ...files, allowEmpty: false } } }, 1],
+    ];
+    for (const [name, config, status] of cases) {
+      const path = join(directory, `${name}.json`);
+      await writeFile(path, JSON.stringify(config));
+      const out = join(directory, name);
+      const run = await runCliAsync(["build", "--config", path, "--out", out, "--quiet"]);
+      expect(run.status, `${name}: ${run.stderr}`).toBe(status);
+      if (status === 0) {
+        expect(await readFile(join(out, "b", "DE.jsonl"), "utf8")).toBe("");
+        expect(await readFile(join(out, "t", "EN.jsonl"), "utf8")).toBe("");
+      } else {
+        expect(run.stderr).toMatch(name === "one" ? /empty\.jsonl: has no rows/ : /de\.json\.gz: has no rows/);
+      }
+    }
+  }, 120_000);
+});
