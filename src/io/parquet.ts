@@ -1,5 +1,6 @@
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { InputError } from "../errors";
+import type { InvalidUtf8Handling } from "./open-text-stream";
 import { decodeUtf8Strict, firstInvalidUtf8Byte } from "./strict-utf8";
 
 /** One Parquet row as a plain object, with its 0-based index. */
@@ -12,7 +13,7 @@ export interface ParquetRow {
  * Streams the rows of a Parquet file (as the Hugging Face Hub serves converted datasets), one row
  * group at a time so memory stays bounded by the largest row group. Read with hyparquet (pure JS).
  */
-export async function* readParquet(path: string): AsyncGenerator<ParquetRow> {
+export async function* readParquet(path: string, options: InvalidUtf8Handling = {}): AsyncGenerator<ParquetRow> {
   let file;
   let metadata;
   try {
@@ -27,7 +28,16 @@ export async function* readParquet(path: string): AsyncGenerator<ParquetRow> {
     const groupRows = Number(group.num_rows);
     const rows = await parquetReadObjects({ file, metadata, rowStart: groupStart, rowEnd: groupStart + groupRows, parsers: strictParsers });
     for (const value of rows) {
-      yield { value: normaliseValue(value, { file: path, item }, []) as Record<string, unknown>, item };
+      let normalised: Record<string, unknown>;
+      try {
+        normalised = normaliseValue(value, { file: path, item }, []) as Record<string, unknown>;
+      } catch (error) {
+        if (!options.onInvalidUtf8 || !(error instanceof InputError)) throw error;
+        options.onInvalidUtf8(error);
+        item += 1;
+        continue;
+      }
+      yield { value: normalised, item };
       item += 1;
     }
     groupStart += groupRows;

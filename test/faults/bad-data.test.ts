@@ -50,7 +50,8 @@ describe("invalid UTF-8 is an error naming file, line or item, field and byte of
     for (const args of [["inspect", lines], ["validate", lines], ["compose", "--input", lines, "--compositions", "EN,DE", "--out", join(directory, "o1"), "--quiet"], ["sample", "--input", lines, "--n", "1", "--out", join(directory, "o2"), "--quiet"]]) {
       const run = await runCliAsync(args);
       expect(run.status, args.join(" ")).toBe(1);
-      expect(run.stderr).toMatch(jsonl);
+      // validate lists it with the other problems (stdout); the other commands stop at it (stderr).
+      expect(args[0] === "validate" ? run.stdout : run.stderr).toMatch(jsonl);
       expect(run.stderr).not.toMatch(STACK);
     }
     const jsonArray = /en\.json\.gz item 2 field "output": invalid UTF-8 at byte \d+ of the item \(bytes e9/;
@@ -254,4 +255,29 @@ describe("allowEmpty in a study config (the config's --allow-empty)", () => {
       }
     }
   }, 120_000);
+});
+
+describe("validate lists invalid UTF-8 as one problem among others and goes on (repro: it stopped at the first)", () => {
+  it("JSON Lines and JSON arrays: the bad line or item is a problem, the rows after it and the other files are still checked", async () => {
+    const directory = await makeTemporaryDirectory();
+    const corpus = join(directory, "corpus");
+    await mkdir(corpus);
+    await writeFile(
+      join(corpus, "en.jsonl"),
+      Buffer.concat([Buffer.from(row("a", "fine") + "\n" + row("b", "Zebr").slice(0, -2)), Buffer.from([0xff]), Buffer.from(' here"}\n' + row("c", "") + "\n" + row("a", "again") + "\n")]),
+    );
+    await writeFile(join(corpus, "de.json"), Buffer.concat([Buffer.from(`[${row("a", "gut")},\n${row("b", "Zebr").slice(0, -2)}`), Buffer.from([0xc3, 0x28]), Buffer.from(`"},\n${row("b", "")}]\n`)]));
+    const run = await runCliAsync(["validate", corpus]);
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).not.toMatch(STACK);
+    const problems = run.stdout.trimEnd().split("\n");
+    expect(problems).toEqual([
+      expect.stringMatching(/de\.json item 1 field "output": invalid UTF-8 at byte \d+ of the item \(bytes c3 28/),
+      expect.stringMatching(/de\.json item 2 field "messages\.1\.content": empty message/),
+      expect.stringMatching(/en\.jsonl:2 field "output": invalid UTF-8 at byte \d+ of the line \(bytes ff/),
+      expect.stringMatching(/en\.jsonl:3 field "messages\.1\.content": empty message/),
+      expect.stringMatching(/en\.jsonl:4 field "id": duplicate id "a" in language en \(first at .*en\.jsonl:1\)/),
+      expect.stringMatching(/^7 rows checked, 5 problems$/),
+    ]);
+  }, 60_000);
 });
