@@ -24,12 +24,14 @@ export function parseList(value: string): string[] {
 export function parseCompositionList(value: string): string[] {
   const names = parseList(value);
   if (names.length === 0) throw new InvalidArgumentError("expected comma-separated composition names such as EN,DE,ENDEFRITES");
-  for (const name of names) {
+  for (const [index, name] of names.entries()) {
     try {
       parseCompositionName(name);
     } catch (error) {
       throw new InvalidArgumentError((error as Error).message);
     }
+    // Each composition is one output file: a second one would be written over the first.
+    if (names.indexOf(name) !== index) throw new InvalidArgumentError(`"${name}" is listed twice`);
   }
   return names;
 }

@@ -47,27 +47,47 @@ export async function validateDataset(options: ValidateDatasetOptions): Promise<
     const before = rows;
     const fileLang = languageFromFileName(file);
     let detected = format;
-    for await (const { value, location } of readRows(file)) {
+    const problemOf = (error: InputError): ValidationProblem => ({
+      file: error.file ?? file,
+      ...(error.line !== undefined ? { line: error.line } : {}),
+      ...(error.item !== undefined ? { item: error.item } : {}),
+      ...(error.field ? { field: error.field } : {}),
+      message: error.reason,
+    });
+    // A row that is not UTF-8 is one problem among the others; the rows after it are still checked.
+    const onInvalidUtf8 = (error: InputError) => {
       rows += 1;
-      try {
-        detected ??= detectSourceFormat(value, location);
-        const record = normaliseRow(value, detected, { location, index: rows - 1, ...(fileLang ? { lang: fileLang } : {}) });
-        const parsed = canonicalRecordSchema.safeParse(record);
-        if (!parsed.success) {
-          for (const issue of parsed.error.issues) add({ ...location, field: issue.path.join("."), message: issue.message });
-          continue;
+      add(problemOf(error));
+    };
+    try {
+      for await (const { value, location } of readRows(file, { onInvalidUtf8 })) {
+        rows += 1;
+        try {
+          detected ??= detectSourceFormat(value, location);
+          const record = normaliseRow(value, detected, { location, index: rows - 1, ...(fileLang ? { lang: fileLang } : {}) });
+          const parsed = canonicalRecordSchema.safeParse(record);
+          if (!parsed.success) {
+            for (const issue of parsed.error.issues) add({ ...location, field: issue.path.join("."), message: issue.message });
+            continue;
+          }
+          const firstTurn = record.messages.find((message) => message.role !== "system");
+          if (firstTurn && firstTurn.role !== "user") add({ ...location, field: "messages", message: "the conversation does not start with a user turn" });
+          const key = `${record.lang}\u0000${record.id}`;
+          const previous = seen.get(key);
+          if (previous) add({ ...location, field: "id", message: `duplicate id "${record.id}" in language ${record.lang} (first at ${formatLocation(previous)})` });
+          else seen.set(key, location);
+        } catch (error) {
+          if (!(error instanceof InputError)) throw error;
+          add({ ...location, ...(error.field ? { field: error.field } : {}), message: error.reason });
         }
-        const firstTurn = record.messages.find((message) => message.role !== "system");
-        if (firstTurn && firstTurn.role !== "user") add({ ...location, field: "messages", message: "the conversation does not start with a user turn" });
-        const key = `${record.lang}\u0000${record.id}`;
-        const previous = seen.get(key);
-        if (previous) add({ ...location, field: "id", message: `duplicate id "${record.id}" in language ${record.lang} (first at ${formatLocation(previous)})` });
-        else seen.set(key, location);
-      } catch (error) {
-        if (!(error instanceof InputError)) throw error;
-        add({ ...location, ...(error.field ? { field: error.field } : {}), message: error.reason });
+        if (problems.length >= maxProblems) return { rows, problems, skippedFiles };
       }
+    } catch (error) {
+      // A file that cannot be read to its end (gzip, CSV or Arrow UTF-8 errors) is one problem; the other files are still checked.
+      if (!(error instanceof InputError)) throw error;
+      add(problemOf(error));
       if (problems.length >= maxProblems) return { rows, problems, skippedFiles };
+      continue;
     }
     if (rows === before) add({ file, message: "has no rows (an empty file or an empty JSON array [])" });
   }

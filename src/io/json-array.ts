@@ -4,7 +4,8 @@ import { openAtomicFile } from "./atomic-write";
 import type { WrittenFile } from "./jsonl";
 import { isJsonWhitespace, JsonByte } from "./json-bytes";
 import { gunzipNamed, isGzipPath } from "./open-text-stream";
-import { decodeUtf8Strict } from "./strict-utf8";
+import type { InvalidUtf8Handling } from "./open-text-stream";
+import { decodeUtf8Strict, firstInvalidUtf8Byte } from "./strict-utf8";
 
 /** One element of a JSON array file and its 0-based index. */
 export interface JsonArrayItem {
@@ -30,8 +31,19 @@ export interface JsonArrayElement {
  * parsing the whole file at once, but neither the file's text nor the whole parsed array is ever
  * held in memory. Streaming JSON parsers that tokenise in JavaScript are several times slower.
  */
-export async function* readJsonArray(path: string): AsyncGenerator<JsonArrayItem> {
-  for await (const element of scanJsonArray(path)) yield { value: parseJsonArrayElement(path, element), item: element.item };
+export async function* readJsonArray(path: string, options: InvalidUtf8Handling = {}): AsyncGenerator<JsonArrayItem> {
+  for await (const element of scanJsonArray(path)) {
+    if (options.onInvalidUtf8 && firstInvalidUtf8Byte(element.bytes, element.start, element.end) !== -1) {
+      try {
+        decodeUtf8Strict(element.bytes, element.start, element.end, { file: path, item: element.item });
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        options.onInvalidUtf8(error);
+        continue;
+      }
+    }
+    yield { value: parseJsonArrayElement(path, element), item: element.item };
+  }
 }
 
 /** `JSON.parse` of one element; a syntax error becomes an InputError naming the file, line and item. */

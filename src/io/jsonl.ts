@@ -1,6 +1,6 @@
 import { InputError } from "../errors";
 import { openAtomicFile } from "./atomic-write";
-import { isGzipPath, readLines } from "./open-text-stream";
+import { isGzipPath, readLines, type InvalidUtf8Handling } from "./open-text-stream";
 
 /** One parsed value and the 1-based line it came from. */
 export interface JsonlRow {
@@ -9,8 +9,8 @@ export interface JsonlRow {
 }
 
 /** Streams the JSON values of a JSON Lines file (`.jsonl` or `.jsonl.gz`); blank lines are skipped. */
-export async function* readJsonl(path: string): AsyncGenerator<JsonlRow> {
-  for await (const { text, line } of readLines(path)) {
+export async function* readJsonl(path: string, options: InvalidUtf8Handling = {}): AsyncGenerator<JsonlRow> {
+  for await (const { text, line } of readLines(path, options)) {
     if (text.trim() === "") continue;
     let value: unknown;
     try {

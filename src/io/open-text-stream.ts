@@ -84,11 +84,30 @@ export function openTextStream(path: string): Readable {
 const NEWLINE = 0x0a;
 
 /**
+ * What a reader does with a line, item or row that is not valid UTF-8: by default it throws the
+ * InputError; with `onInvalidUtf8` it hands the error over and skips that row (`validate` lists
+ * every problem instead of stopping at the first).
+ */
+export interface InvalidUtf8Handling {
+  onInvalidUtf8?: (error: InputError) => void;
+}
+
+/**
  * Yields the lines of a text file without their `\n` (and `\r\n`), with 1-based line numbers.
  * Lines are split as bytes and decoded strictly: invalid UTF-8 is an error that names the line,
  * the JSON field and the byte offset, never a silent U+FFFD.
  */
-export async function* readLines(path: string): AsyncGenerator<{ text: string; line: number }> {
+export async function* readLines(path: string, options: InvalidUtf8Handling = {}): AsyncGenerator<{ text: string; line: number }> {
+  const decode = (bytes: Buffer, start: number, end: number, line: number): string | undefined => {
+    if (!options.onInvalidUtf8) return decodeUtf8Strict(bytes, start, end, { file: path, line });
+    try {
+      return decodeUtf8Strict(bytes, start, end, { file: path, line });
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      options.onInvalidUtf8(error);
+      return undefined;
+    }
+  };
   let pending: Buffer = Buffer.alloc(0);
   let line = 0;
   for await (const chunk of openByteStream(path) as AsyncIterable<Buffer>) {
@@ -105,8 +124,8 @@ export async function* readLines(path: string): AsyncGenerator<{ text: string; l
     let end = text !== undefined ? text.indexOf("\n") : bytes.indexOf(NEWLINE);
     while (end !== -1 && (text !== undefined || end <= last)) {
       line += 1;
-      const lineText = text !== undefined ? text.slice(start, end) : decodeUtf8Strict(bytes, start, end, { file: path, line });
-      yield { text: stripCarriageReturn(lineText), line };
+      const lineText = text !== undefined ? text.slice(start, end) : decode(bytes, start, end, line);
+      if (lineText !== undefined) yield { text: stripCarriageReturn(lineText), line };
       start = end + 1;
       end = text !== undefined ? text.indexOf("\n", start) : bytes.indexOf(NEWLINE, start);
     }
@@ -114,7 +133,8 @@ export async function* readLines(path: string): AsyncGenerator<{ text: string; l
   }
   if (pending.length > 0) {
     line += 1;
-    yield { text: stripCarriageReturn(decodeUtf8Strict(pending, 0, pending.length, { file: path, line })), line };
+    const lineText = decode(pending, 0, pending.length, line);
+    if (lineText !== undefined) yield { text: stripCarriageReturn(lineText), line };
   }
 }
 

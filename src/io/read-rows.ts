@@ -1,6 +1,7 @@
 import { InputError, type InputLocation } from "../errors";
 import { readJsonArray } from "./json-array";
 import { readJsonl } from "./jsonl";
+import type { InvalidUtf8Handling } from "./open-text-stream";
 import { assertReadable, firstNonSpaceCharacter } from "./probe-file";
 
 /** A raw input row (any shape) and where it came from. */
@@ -34,9 +35,11 @@ export const SUPPORTED_EXTENSIONS = ".jsonl, .jsonl.gz, .json, .json.gz, .arrow,
 
 /**
  * Streams the rows of a data file of any supported container format, each with its location, so
- * that later validation errors can name file, line (or item) and field.
+ * that later validation errors can name file, line (or item) and field. With `onInvalidUtf8`, a
+ * JSON Lines line, JSON array item or Parquet row that is not UTF-8 is handed to it and skipped
+ * (Arrow and CSV files still stop at the first).
  */
-export async function* readRows(path: string): AsyncGenerator<RawRow> {
+export async function* readRows(path: string, options: InvalidUtf8Handling = {}): AsyncGenerator<RawRow> {
   const kind = fileKindOf(path);
   if (!kind) {
     throw new InputError(`unsupported file extension; supported: ${SUPPORTED_EXTENSIONS}`, { file: path });
@@ -44,14 +47,14 @@ export async function* readRows(path: string): AsyncGenerator<RawRow> {
   await assertReadable(path);
   switch (kind) {
     case "jsonl":
-      for await (const { value, line } of readJsonl(path)) yield { value, location: { file: path, line } };
+      for await (const { value, line } of readJsonl(path, options)) yield { value, location: { file: path, line } };
       return;
     case "json":
       // Some hubs name JSON Lines files `.json`: look at the first character to tell.
       if ((await firstNonSpaceCharacter(path)) === "[") {
-        for await (const { value, item } of readJsonArray(path)) yield { value, location: { file: path, item } };
+        for await (const { value, item } of readJsonArray(path, options)) yield { value, location: { file: path, item } };
       } else {
-        for await (const { value, line } of readJsonl(path)) yield { value, location: { file: path, line } };
+        for await (const { value, line } of readJsonl(path, options)) yield { value, location: { file: path, line } };
       }
       return;
     // Arrow, CSV and Parquet readers load their libraries on first use: a thread that reads JSON
@@ -68,7 +71,7 @@ export async function* readRows(path: string): AsyncGenerator<RawRow> {
     }
     case "parquet": {
       const { readParquet } = await import("./parquet");
-      for await (const { value, item } of readParquet(path)) yield { value, location: { file: path, item } };
+      for await (const { value, item } of readParquet(path, options)) yield { value, location: { file: path, item } };
       return;
     }
   }

@@ -38,7 +38,8 @@ export function toOpenAICallError(error: unknown, context: OpenAIFailureContext)
     return new RemoteCallError(`${context.label}: ${error.message}`, { service: context.service, isRetryable: true, cause: error });
   }
   const status = error.status;
-  const detail = error.message;
+  // The client's message starts with the status ("400 invalid model"): say it once.
+  const detail = status === undefined ? error.message : error.message.replace(new RegExp(`^${status} `), "");
   if (status === 401 || status === 403) {
     return new RemoteAuthError(`${context.label} rejected the key (HTTP ${status}): check the ${context.keyEnv} environment variable`, {
       service: context.service,

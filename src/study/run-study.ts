@@ -20,7 +20,7 @@ import { renderDatasetCard } from "./dataset-card";
 import { describeTrainerConfig, renderTrainerConfigs, type RenderedTrainerConfig } from "./trainer-configs";
 import type { CreateTranslationProviderOptions } from "../translate/create-translation-provider";
 import { createStagingDirectory, type StagingDirectory } from "./staging-directory";
-import { compositionsOf, resolveConfigPath, type CorpusConfig, type StudyConfig } from "./study-config";
+import { allowEmptyOf, compositionsOf, resolveConfigPath, type CorpusConfig, type StudyConfig } from "./study-config";
 import type { StudyManifest, CorpusManifestEntry, ManifestInput } from "./manifest";
 import { parseOptions } from "../parse-options";
 
@@ -188,6 +188,7 @@ async function loadTranslatedCorpus(
   entry: CorpusManifestEntry,
 ): Promise<LoadedCorpus> {
   const { options, staging, emit } = run;
+  const allowEmpty = allowsEmpty(run, name);
   emit({ type: "corpus-start", corpus: name, kind: "translate" });
   const input = await resolveInput(translate.input, options, name);
   const sourcePath = input.paths[0]!;
@@ -213,7 +214,7 @@ async function loadTranslatedCorpus(
       outDir: staging.pathOf(translatedDirectory),
       ...(translate.concurrency ? { concurrency: translate.concurrency } : {}),
       ...(options.timeoutMs ? { retry: { timeoutMs: options.timeoutMs } } : {}),
-      ...(options.allowEmpty ? { allowEmpty: true } : {}),
+      ...(allowEmpty ? { allowEmpty: true } : {}),
       onProgress: (progress) =>
         emit({
           type: "translation-progress",
@@ -231,7 +232,7 @@ async function loadTranslatedCorpus(
     path: staging.pathOf(translatedDirectory),
     languages: entry.languages,
     format: "canonical",
-    ...(options.allowEmpty ? { allowEmpty: true } : {}),
+    ...(allowEmpty ? { allowEmpty: true } : {}),
     ...(options.workerScripts ? { workerScripts: options.workerScripts } : {}),
   });
   const inputs: ManifestInput[] = [
@@ -248,9 +249,15 @@ async function loadTranslatedCorpus(
   return { corpus, entry, inputs, intermediateFiles };
 }
 
+/** `--allow-empty` (the run's `allowEmpty`) for every corpus, else the corpus's or the study's `allowEmpty`. */
+function allowsEmpty(run: StudyRun, name: string): boolean {
+  return run.options.allowEmpty === true || allowEmptyOf(run.config, run.config.corpora[name]!);
+}
+
 /** Reads a corpus's files (local, or downloaded from the hub) and aligns its languages by id. */
 async function loadCorpusFiles(run: StudyRun, name: string, corpusConfig: CorpusConfig, entry: CorpusManifestEntry): Promise<LoadedCorpus> {
   const { options, emit } = run;
+  const allowEmpty = allowsEmpty(run, name);
   emit({ type: "corpus-start", corpus: name, kind: "files" });
   const input = await resolveInput(corpusConfig.path!, options, name);
   const corpus = await loadParallelCorpus({
@@ -259,7 +266,7 @@ async function loadCorpusFiles(run: StudyRun, name: string, corpusConfig: Corpus
     languages: entry.languages,
     ...(corpusConfig.format ? { format: corpusConfig.format } : {}),
     onProgress: ({ file, rows }) => emit({ type: "input-read", corpus: name, file, rows }),
-    ...(options.allowEmpty ? { allowEmpty: true } : {}),
+    ...(allowEmpty ? { allowEmpty: true } : {}),
     ...(options.workerScripts ? { workerScripts: options.workerScripts } : {}),
   });
   const skippedFiles = corpus.skippedFiles.map((file) => ({ path: describeInputPath(file.path, options.baseDirectory), reason: file.reason }));

@@ -20,6 +20,8 @@ const compositionListSchema = z.array(z.string()).superRefine((names, context) =
     } catch (error) {
       context.addIssue({ code: "custom", path: [index], message: (error as Error).message });
     }
+    // Each composition is one output file: a second one would be written over the first.
+    if (names.indexOf(name) !== index) context.addIssue({ code: "custom", path: [index], message: `"${name}" is listed twice` });
   });
 });
 
@@ -61,6 +63,8 @@ export const corpusConfigSchema = z
     stratifyBy: z.string().optional(),
     /** Compositions of this corpus; default: the study's. */
     compositions: compositionListSchema.optional(),
+    /** Accept empty language files and empty messages in this corpus; default: the study's `allowEmpty`. */
+    allowEmpty: z.boolean().optional(),
   })
   .superRefine((corpus, context) => {
     const kinds = [corpus.path, corpus.translate, corpus.sampleOf].filter((value) => value !== undefined).length;
@@ -85,6 +89,8 @@ export const studyConfigSchema = z
     languages: z.array(languageCodeSchema).min(1).default(["en", "de", "fr", "it", "es"]),
     /** Compositions of every corpus; default: the nine of the study for `languages`. */
     compositions: compositionListSchema.optional(),
+    /** Accept empty language files and empty messages in every corpus (`--allow-empty`); by default both are errors. */
+    allowEmpty: z.boolean().default(false),
     /** Output formats. */
     formats: z.array(outputFormatSchema).min(1).default(["jsonl", "arrow"]),
     /** Arrow IPC layout: `stream` (what `datasets.Dataset.from_file` memory-maps) or `file` (`pyarrow.ipc.open_file`, feather). */
@@ -224,6 +230,11 @@ export async function readConfigJson(path: string): Promise<unknown> {
     throw new ConfigError([{ path: "", message: `not valid JSON: ${(error as Error).message}` }], { file: path, cause: error });
   }
   return value;
+}
+
+/** Whether a corpus accepts empty language files and empty messages: its own setting, else the study's. */
+export function allowEmptyOf(config: StudyConfig, corpus: CorpusConfig): boolean {
+  return corpus.allowEmpty ?? config.allowEmpty;
 }
 
 /** The compositions of a corpus: its own list, the study's list, or the study's nine. */

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { firstInvalidUtf8Byte } from "../../src/io/strict-utf8";
+import { findPythonWithPyarrow, runPython } from "../support/python";
 import { repositoryRoot } from "../support/run-cli";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 import { runCliAsync } from "./run-cli-async";
@@ -49,7 +50,8 @@ describe("invalid UTF-8 is an error naming file, line or item, field and byte of
     for (const args of [["inspect", lines], ["validate", lines], ["compose", "--input", lines, "--compositions", "EN,DE", "--out", join(directory, "o1"), "--quiet"], ["sample", "--input", lines, "--n", "1", "--out", join(directory, "o2"), "--quiet"]]) {
       const run = await runCliAsync(args);
       expect(run.status, args.join(" ")).toBe(1);
-      expect(run.stderr).toMatch(jsonl);
+      // validate lists it with the other problems (stdout); the other commands stop at it (stderr).
+      expect(args[0] === "validate" ? run.stdout : run.stderr).toMatch(jsonl);
       expect(run.stderr).not.toMatch(STACK);
     }
     const jsonArray = /en\.json\.gz item 2 field "output": invalid UTF-8 at byte \d+ of the item \(bytes e9/;
@@ -179,5 +181,103 @@ describe("invalid UTF-8 in an Arrow file is an error too (apache-arrow would dec
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(expected);
     }
+  }, 60_000);
+});
+
+describe("invalid UTF-8 in a Parquet file is an error too (hyparquet would decode it leniently)", () => {
+  it("names the file, the item, the field (nested ones with their index) and the byte offset", async () => {
+    const python = findPythonWithPyarrow();
+    if (!python) throw new Error("this test needs a Python with pyarrow (npm test creates .venv with it)");
+    const directory = await makeTemporaryDirectory();
+    const flat = join(directory, "flat", "en.parquet");
+    const nested = join(directory, "nested", "en.parquet");
+    await mkdir(join(directory, "flat"));
+    await mkdir(join(directory, "nested"));
+    // pyarrow checks UTF-8 when it builds a string array from Python strings, not when it views
+    // binary as string: that is how a bad file is written.
+    runPython(
+      python,
+      [
+        "import sys, pyarrow as pa, pyarrow.parquet as pq",
+        "bad = lambda *values: pa.array(values, type=pa.binary()).view(pa.string())",
+        "flat = pa.table({'id': ['alpaca-1', 'alpaca-2'], 'instruction': ['Say it.', 'Say it.'], 'input': ['', ''], 'output': bad(b'fine', b'Zebr\\xff\\xfe here')})",
+        "pq.write_table(flat, sys.argv[1])",
+        "message = pa.struct([('role', pa.string()), ('content', pa.string())])",
+        "roles = pa.array(['user', 'assistant', 'user', 'assistant'])",
+        "contents = bad(b'Hello', b'Hi', b'Hello', b'Quok\\xc3 answer')",
+        "messages = pa.ListArray.from_arrays(pa.array([0, 2, 4], pa.int32()), pa.StructArray.from_arrays([roles, contents], fields=list(message)))",
+        "nested = pa.table({'id': ['a', 'b'], 'lang': ['en', 'en'], 'source': ['s', 's'], 'messages': messages})",
+        "pq.write_table(nested, sys.argv[2])",
+      ].join("\n"),
+      [flat, nested],
+    );
+    for (const [path, expected] of [
+      [flat, /en\.parquet item 1 field "output": invalid UTF-8 at byte 4 of the value \(bytes ff fe/],
+      [nested, /en\.parquet item 1 field "messages\.1\.content": invalid UTF-8 at byte 4 of the value \(bytes c3 20/],
+    ] as const) {
+      const run = await runCliAsync(["inspect", path]);
+      expect(run.status, run.stdout + run.stderr).toBe(1);
+      expect(run.stderr).toMatch(expected);
+      expect(run.stderr).not.toMatch(STACK);
+    }
+  }, 60_000);
+});
+
+describe("allowEmpty in a study config (the config's --allow-empty)", () => {
+  it("top level or per corpus, it keeps an empty language file and an empty translation input; other corpora still fail", async () => {
+    const directory = await makeTemporaryDirectory();
+    const corpus = join(directory, "corpus");
+    await mkdir(corpus);
+    await writeFile(join(corpus, "en.json.gz"), await readFile(join(repositoryRoot, "fixtures/bactrian-x/en.json.gz")));
+    await writeFile(join(corpus, "de.json.gz"), gzipSync("[]\n"));
+    const empty = join(directory, "empty.jsonl");
+    await writeFile(empty, "");
+    const files = { path: corpus, format: "bactrian-x" };
+    const translated = { translate: { input: empty, from: "en", to: ["de"], provider: "cache", cache: join(repositoryRoot, "fixtures/translation-cache") } };
+    const study = { languages: ["en", "de"], compositions: ["EN", "DE"], formats: ["jsonl"] };
+    const cases: [string, object, number][] = [
+      ["top", { ...study, allowEmpty: true, corpora: { b: files, t: translated } }, 0],
+      ["each", { ...study, corpora: { b: { ...files, allowEmpty: true }, t: { ...translated, allowEmpty: true } } }, 0],
+      ["one", { ...study, corpora: { b: { ...files, allowEmpty: true }, t: translated } }, 1],
+      ["off", { ...study, allowEmpty: true, corpora: { b: { ...files, allowEmpty: false } } }, 1],
+    ];
+    for (const [name, config, status] of cases) {
+      const path = join(directory, `${name}.json`);
+      await writeFile(path, JSON.stringify(config));
+      const out = join(directory, name);
+      const run = await runCliAsync(["build", "--config", path, "--out", out, "--quiet"]);
+      expect(run.status, `${name}: ${run.stderr}`).toBe(status);
+      if (status === 0) {
+        expect(await readFile(join(out, "b", "DE.jsonl"), "utf8")).toBe("");
+        expect(await readFile(join(out, "t", "EN.jsonl"), "utf8")).toBe("");
+      } else {
+        expect(run.stderr).toMatch(name === "one" ? /empty\.jsonl: has no rows/ : /de\.json\.gz: has no rows/);
+      }
+    }
+  }, 120_000);
+});
+
+describe("validate lists invalid UTF-8 as one problem among others and goes on (repro: it stopped at the first)", () => {
+  it("JSON Lines and JSON arrays: the bad line or item is a problem, the rows after it and the other files are still checked", async () => {
+    const directory = await makeTemporaryDirectory();
+    const corpus = join(directory, "corpus");
+    await mkdir(corpus);
+    await writeFile(
+      join(corpus, "en.jsonl"),
+      Buffer.concat([Buffer.from(row("a", "fine") + "\n" + row("b", "Zebr").slice(0, -2)), Buffer.from([0xff]), Buffer.from(' here"}\n' + row("c", "") + "\n" + row("a", "again") + "\n")]),
+    );
+    await writeFile(join(corpus, "de.json"), Buffer.concat([Buffer.from(`[${row("a", "gut")},\n${row("b", "Zebr").slice(0, -2)}`), Buffer.from([0xc3, 0x28]), Buffer.from(`"},\n${row("b", "")}]\n`)]));
+    const run = await runCliAsync(["validate", corpus]);
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).not.toMatch(STACK);
+    const problems = run.stdout.trimEnd().split("\n");
+    expect(problems).toEqual([
+      expect.stringMatching(/de\.json item 1 field "output": invalid UTF-8 at byte \d+ of the item \(bytes c3 28/),
+      expect.stringMatching(/de\.json item 2 field "messages\.1\.content": empty message/),
+      expect.stringMatching(/en\.jsonl:2 field "output": invalid UTF-8 at byte \d+ of the line \(bytes ff/),
+      expect.stringMatching(/en\.jsonl:3 field "messages\.1\.content": empty message/),
+      expect.stringMatching(/en\.jsonl:4 field "id": duplicate id "a" in language en \(first at .*en\.jsonl:1\)/),
+      expect.stringMatching(/^7 rows checked, 5 problems$/),
+    ]);
   }, 60_000);
 });

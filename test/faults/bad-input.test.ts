@@ -45,3 +45,39 @@ describe("bad input gets a clear message, never a stack trace", () => {
     expect(seed.stderr).not.toMatch(/"code"|\[\s*\{/);
   }, 60_000);
 });
+
+describe("a composition listed twice is a usage error naming it (repro: no such file .incomplete-build-.../EN.jsonl)", () => {
+  it("compose --compositions EN,EN is a one-line usage error; a study config listing one twice is a ConfigError with the path", async () => {
+    const directory = await makeTemporaryDirectory();
+    const corpus = join(directory, "corpus");
+    await mkdir(corpus);
+    for (const lang of ["en", "de"]) await writeFile(join(corpus, `${lang}.json.gz`), await readFile(join(repositoryRoot, "fixtures/bactrian-x", `${lang}.json.gz`)));
+    const compose = await runCliAsync(["compose", "--input", corpus, "--compositions", "EN,DE,EN", "--out", join(directory, "o1"), "--quiet"]);
+    expect(compose.status).toBe(2);
+    expect(compose.stderr).toMatch(/--compositions.*"EN" is listed twice/);
+    expect(compose.stderr).not.toMatch(/incomplete-build|no such file/);
+    expect(compose.stderr).not.toMatch(STACK);
+    expect(compose.stderr.trim().split("\n")[0]).toMatch(/listed twice$/);
+
+    const { parseStudyConfig, ConfigError } = await import("../../src/index");
+    for (const [config, path] of [
+      [{ compositions: ["EN", "DE", "DE"], corpora: { b: { path: corpus, format: "bactrian-x" } } }, "compositions.2"],
+      [{ corpora: { b: { path: corpus, format: "bactrian-x", compositions: ["EN", "EN"] } } }, "corpora.b.compositions.1"],
+    ] as const) {
+      let error: unknown;
+      try {
+        parseStudyConfig(config);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as InstanceType<typeof ConfigError>).issues).toEqual([{ path, message: expect.stringMatching(/is listed twice/) }]);
+    }
+    const file = join(directory, "study.json");
+    await writeFile(file, JSON.stringify({ languages: ["en", "de"], compositions: ["EN", "EN"], formats: ["jsonl"], corpora: { b: { path: corpus, format: "bactrian-x" } } }));
+    const build = await runCliAsync(["build", "--config", file, "--out", join(directory, "o2"), "--quiet"]);
+    expect(build.status).toBe(1);
+    expect(build.stderr).toMatch(/compositions\.1: "EN" is listed twice/);
+    expect(build.stderr).not.toMatch(STACK);
+  }, 60_000);
+});
