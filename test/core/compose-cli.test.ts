@@ -4,7 +4,7 @@ import { readFile, readdir, writeFile, mkdir, copyFile } from "node:fs/promises"
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readArrow, validateDataset } from "../../src/index";
-import { findPythonWithPyarrow, runPython } from "../support/python";
+import { requirePython, runPython } from "../support/python";
 import { repositoryRoot, runBuiltCli } from "../support/run-cli";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 
@@ -36,7 +36,7 @@ describe("build-datasets compose", () => {
     expect(result.status).toBe(0);
     const n = 297; // 300 ids, 3 missing in Italian
     const expected: Record<string, number> = { EN: n, DE: n, FR: n, IT: n, ES: n, ENDEFRITES: 5 * n, DEFRITES: 4 * n, "ENDEFRITES-sampled": n, "DEFRITES-sampled": n };
-    const python = findPythonWithPyarrow();
+    const python = requirePython(["pyarrow"]);
     for (const composition of STUDY) {
       const rows = await jsonlRows(join(out, `${composition}.jsonl`));
       expect(rows.length, composition).toBe(expected[composition]);
@@ -51,10 +51,8 @@ describe("build-datasets compose", () => {
       const arrowRows: Record<string, unknown>[] = [];
       for await (const { value } of readArrow(join(out, `${composition}.arrow`))) arrowRows.push({ ...value, meta: JSON.parse(value.meta as string) });
       expect(arrowRows).toEqual(rows);
-      if (python) {
-        const count = runPython(python, "import sys, pyarrow as pa, pyarrow.ipc as ipc\nprint(ipc.open_stream(pa.memory_map(sys.argv[1])).read_all().num_rows)", [join(out, `${composition}.arrow`)]);
-        expect(Number(count)).toBe(expected[composition]);
-      }
+      const count = runPython(python, "import sys, pyarrow as pa, pyarrow.ipc as ipc\nprint(ipc.open_stream(pa.memory_map(sys.argv[1])).read_all().num_rows)", [join(out, `${composition}.arrow`)]);
+      expect(Number(count)).toBe(expected[composition]);
     }
     const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8"));
     expect(manifest.seed).toBe(7);
