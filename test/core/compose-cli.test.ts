@@ -76,6 +76,15 @@ describe("build-datasets compose", () => {
     expect(other["DEFRITES-sampled.jsonl"]).not.toBe((await hashes(first))["DEFRITES-sampled.jsonl"]);
   });
 
+  it("recomposed into the same --out with fewer compositions, leaves only the new ones' files beside the user's", async () => {
+    const out = await makeDirectory();
+    const compose = (compositions: string) => runBuiltCli(["compose", "--input", bactrianX, "--compositions", compositions, "--seed", "7", "--out", out, "--format", "jsonl", "--quiet"]);
+    expect(compose("EN,DE,DEFRITES-sampled").status).toBe(0);
+    await writeFile(join(out, "DE.notes.md"), "mine\n");
+    expect(compose("EN").status).toBe(0);
+    expect((await readdir(out, { recursive: true })).sort()).toEqual(["DE.notes.md", "EN.jsonl", "README.md", "axolotl", "axolotl/EN.yaml", "dataset_info.json", "manifest.json"].sort());
+  });
+
   it("writes Arrow IPC streams by default and IPC files with --arrow-format file, with the trainer configs beside them", async () => {
     const [stream, file] = [await makeDirectory(), await makeDirectory()];
     expect(runBuiltCli(["compose", "--input", bactrianX, "--compositions", "EN,DE", "--validation", "0.1", "--out", stream, "--quiet"]).status).toBe(0);
