@@ -19,6 +19,7 @@ import { strataByMetaField } from "../sample/strata-by-meta-field";
 import { renderDatasetCard } from "./dataset-card";
 import { describeTrainerConfig, renderTrainerConfigs, type RenderedTrainerConfig } from "./trainer-configs";
 import type { CreateTranslationProviderOptions } from "../translate/create-translation-provider";
+import { readManifestFiles, removeStaleFiles } from "./remove-stale-files";
 import { createStagingDirectory, type StagingDirectory } from "./staging-directory";
 import { allowEmptyOf, compositionsOf, resolveConfigPath, type CorpusConfig, type StudyConfig } from "./study-config";
 import type { StudyManifest, CorpusManifestEntry, ManifestInput } from "./manifest";
@@ -314,8 +315,13 @@ async function commitStudy(run: StudyRun, manifest: StudyManifest, trainerConfig
   const { outDir } = run.options;
   // The commit: the old manifest goes first, so at every instant the folder either has no
   // manifest or one that matches every file it lists (a kill or a full disk in between leaves none).
+  const previousFiles = await readManifestFiles(outDir);
   await rm(join(outDir, "manifest.json"), { force: true });
-  await run.staging.commit([...manifest.intermediateFiles, ...manifest.outputs.map((output) => output.path), ...manifest.trainerConfigs.map((trainerConfig) => trainerConfig.path)]);
+  const files = [...manifest.intermediateFiles, ...manifest.outputs.map((output) => output.path), ...manifest.trainerConfigs.map((trainerConfig) => trainerConfig.path)];
+  // Files of the last build that this one does not write (a composition taken out of the
+  // config) would otherwise sit beside the new manifest unlisted, looking like part of the study.
+  await removeStaleFiles(outDir, previousFiles, files);
+  await run.staging.commit(files);
   await writeFileAtomic(
     join(outDir, "README.md"),
     renderDatasetCard({

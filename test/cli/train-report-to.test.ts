@@ -1,14 +1,13 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { composeDataset } from "../../src";
 import { repositoryRoot, runBuiltCli } from "../support/run-cli";
+import { requirePython } from "../support/python";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const makeDirectory = useTemporaryDirectories();
-// torch, the trainer and tensorboard are installed in the test venv by scripts/test-trainer.mjs, which npm test runs first
-const python = join(repositoryRoot, ".venv", "bin", "python");
 const READ_EVENTS = [
   "import json, sys",
   "from tensorboard.backend.event_processing.event_accumulator import EventAccumulator",
@@ -18,7 +17,8 @@ const READ_EVENTS = [
 
 describe("build-datasets train --report-to", () => {
   it("reaches the Python trainer: a CPU run writes TensorBoard event files holding metrics.jsonl's loss curve", async () => {
-    expect(existsSync(python), "the test venv (.venv) is created by `node scripts/test-trainer.mjs`, part of npm test").toBe(true);
+    // torch, the trainer and tensorboard are installed in the test venv by scripts/test-trainer.mjs, which npm test runs first
+    const python = requirePython(["polyglot_trainer", "tensorboard"]);
     const directory = await makeDirectory();
     await composeDataset({ input: join(repositoryRoot, "fixtures", "bactrian-x"), compositions: ["DEFRITES-sampled"], outDir: directory, seed: 7, formats: ["jsonl"] });
     const data = join(directory, "DEFRITES-sampled.jsonl");

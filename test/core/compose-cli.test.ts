@@ -4,7 +4,7 @@ import { readFile, readdir, writeFile, mkdir, copyFile } from "node:fs/promises"
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readArrow, validateDataset } from "../../src/index";
-import { findPythonWithPyarrow, runPython } from "../support/python";
+import { requirePython, runPython } from "../support/python";
 import { repositoryRoot, runBuiltCli } from "../support/run-cli";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 
@@ -36,7 +36,7 @@ describe("build-datasets compose", () => {
     expect(result.status).toBe(0);
     const n = 297; // 300 ids, 3 missing in Italian
     const expected: Record<string, number> = { EN: n, DE: n, FR: n, IT: n, ES: n, ENDEFRITES: 5 * n, DEFRITES: 4 * n, "ENDEFRITES-sampled": n, "DEFRITES-sampled": n };
-    const python = findPythonWithPyarrow();
+    const python = requirePython(["pyarrow"]);
     for (const composition of STUDY) {
       const rows = await jsonlRows(join(out, `${composition}.jsonl`));
       expect(rows.length, composition).toBe(expected[composition]);
@@ -51,10 +51,8 @@ describe("build-datasets compose", () => {
       const arrowRows: Record<string, unknown>[] = [];
       for await (const { value } of readArrow(join(out, `${composition}.arrow`))) arrowRows.push({ ...value, meta: JSON.parse(value.meta as string) });
       expect(arrowRows).toEqual(rows);
-      if (python) {
-        const count = runPython(python, "import sys, pyarrow as pa, pyarrow.ipc as ipc\nprint(ipc.open_stream(pa.memory_map(sys.argv[1])).read_all().num_rows)", [join(out, `${composition}.arrow`)]);
-        expect(Number(count)).toBe(expected[composition]);
-      }
+      const count = runPython(python, "import sys, pyarrow as pa, pyarrow.ipc as ipc\nprint(ipc.open_stream(pa.memory_map(sys.argv[1])).read_all().num_rows)", [join(out, `${composition}.arrow`)]);
+      expect(Number(count)).toBe(expected[composition]);
     }
     const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8"));
     expect(manifest.seed).toBe(7);
@@ -76,6 +74,15 @@ describe("build-datasets compose", () => {
     const other = await hashes(third);
     expect(other["EN.jsonl"]).not.toBe((await hashes(first))["EN.jsonl"]);
     expect(other["DEFRITES-sampled.jsonl"]).not.toBe((await hashes(first))["DEFRITES-sampled.jsonl"]);
+  });
+
+  it("recomposed into the same --out with fewer compositions, leaves only the new ones' files beside the user's", async () => {
+    const out = await makeDirectory();
+    const compose = (compositions: string) => runBuiltCli(["compose", "--input", bactrianX, "--compositions", compositions, "--seed", "7", "--out", out, "--format", "jsonl", "--quiet"]);
+    expect(compose("EN,DE,DEFRITES-sampled").status).toBe(0);
+    await writeFile(join(out, "DE.notes.md"), "mine\n");
+    expect(compose("EN").status).toBe(0);
+    expect((await readdir(out, { recursive: true })).sort()).toEqual(["DE.notes.md", "EN.jsonl", "README.md", "axolotl", "axolotl/EN.yaml", "dataset_info.json", "manifest.json"].sort());
   });
 
   it("writes Arrow IPC streams by default and IPC files with --arrow-format file, with the trainer configs beside them", async () => {

@@ -4,13 +4,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { composeDataset } from "../../src";
 import { repositoryRoot } from "../support/run-cli";
+import { requirePython } from "../support/python";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const makeDirectory = useTemporaryDirectories();
 const notebook = join(repositoryRoot, "examples", "study.ipynb");
 const deno = join(repositoryRoot, "node_modules", ".bin", "deno");
-// jupyter_client and nbformat are installed in the test venv by scripts/test-trainer.mjs, which npm test runs first
-const python = join(repositoryRoot, ".venv", "bin", "python");
 const executeNotebook = join(repositoryRoot, "test", "support", "execute-notebook.py");
 
 interface Output {
@@ -36,7 +35,8 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv) {
 
 describe("examples/study.ipynb", () => {
   it("runs every cell headless on the Deno kernel, offline, and its plot cell draws an image", async () => {
-    expect(existsSync(python), "the test venv (.venv) is created by `node scripts/test-trainer.mjs`, part of npm test").toBe(true);
+    // jupyter_client and nbformat are installed in the test venv by scripts/test-trainer.mjs, which npm test runs first
+    const python = requirePython(["jupyter_client", "nbformat"]);
     expect(existsSync(join(repositoryRoot, "dist", "index.js")), 'the notebook imports dist/: run "npm run build" first (npm test does)').toBe(true);
     const home = await makeDirectory();
     const jupyterData = join(home, ".local", "share", "jupyter"); // where `deno jupyter --install` writes its kernelspec

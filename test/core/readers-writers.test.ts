@@ -16,7 +16,7 @@ import {
   writeJsonl,
   type CanonicalRecord,
 } from "../../src/index";
-import { findPythonWithPyarrow, runPython } from "../support/python";
+import { requirePython, runPython } from "../support/python";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const makeDirectory = useTemporaryDirectories();
@@ -173,8 +173,7 @@ describe("Arrow IPC", () => {
   }
 
   it("is read by pyarrow over a memory map (open_stream, or open_file for the file format), with plain Utf8 columns and no dictionaries", async () => {
-    const python = findPythonWithPyarrow();
-    if (!python) return; // outside CI, a machine without pyarrow cannot run this check
+    const python = requirePython(["pyarrow"]);
     const directory = await makeDirectory();
     await writeArrow(join(directory, "stream.arrow"), records, { batchRows: 1 });
     await writeArrow(join(directory, "file.arrow"), records, { batchRows: 1, format: "file" });
@@ -227,8 +226,7 @@ describe("CSV", () => {
 
 describe("Parquet", () => {
   it("reads a Parquet file written by pyarrow (as the hub converts datasets)", async () => {
-    const python = findPythonWithPyarrow();
-    if (!python) return;
+    const python = requirePython(["pyarrow"]);
     const path = join(await makeDirectory(), "es.parquet");
     runPython(
       python,

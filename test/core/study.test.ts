@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseStudyConfig, runStudy, type StudyManifest } from "../../src/index";
 import { repositoryRoot, runBuiltCli } from "../support/run-cli";
@@ -104,6 +104,46 @@ describe("runStudy", () => {
     const total = Object.values(characters).reduce((sum, value) => sum + value, 0);
     expect(total).toBeGreaterThanOrEqual(20_000);
     expect(sampled).toBeLessThan(297);
+  });
+
+  it("a rebuild into the same folder removes the files of compositions taken out of the config and keeps the user's own", async () => {
+    const out = await makeDirectory();
+    const build = (compositions: string[]) =>
+      runStudy({
+        config: parseStudyConfig({ seed: 3, compositions, corpora: { "bactrian-x": { path: "bactrian-x", format: "bactrian-x" } } }),
+        baseDirectory: fixtures,
+        outDir: out,
+        workerScripts: sourceWorkerScripts,
+      });
+    const listFiles = async () => (await readdir(out, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => relative(out, join(entry.parentPath, entry.name))).sort();
+    const first = await build(["EN", "DE", "DEFRITES"]);
+    expect(first.trainerConfigs.map((config) => config.path)).toContain("axolotl/bactrian-x-DEFRITES.yaml");
+    await writeFile(join(out, "notes.txt"), "mine\n");
+    await mkdir(join(out, "bactrian-x", "mine"));
+    await writeFile(join(out, "bactrian-x", "mine", "DE.jsonl"), "{}\n");
+    await writeFile(join(out, "bactrian-x", "EN.csv"), "mine\n");
+
+    const second = await build(["EN"]);
+    const listed = [...second.outputs.map((output) => output.path), ...second.trainerConfigs.map((config) => config.path), ...second.intermediateFiles];
+    expect(listed.sort()).toEqual(["axolotl/bactrian-x-EN.yaml", "bactrian-x/EN.arrow", "bactrian-x/EN.jsonl", "dataset_info.json"]);
+    expect(await listFiles()).toEqual([...listed, "README.md", "bactrian-x/EN.csv", "bactrian-x/mine/DE.jsonl", "manifest.json", "notes.txt"].sort());
+    expect(await readFile(join(out, "notes.txt"), "utf8")).toBe("mine\n");
+  });
+
+  it("a rebuild never removes anything outside the folder, whatever the old manifest lists", async () => {
+    const root = await makeDirectory();
+    const out = join(root, "study");
+    await mkdir(out);
+    await writeFile(join(root, "precious.txt"), "keep\n");
+    await writeFile(join(out, "manifest.json"), JSON.stringify({ outputs: [{ path: "../precious.txt" }, { path: join(root, "precious.txt") }], trainerConfigs: [], intermediateFiles: ["README.md", "."] }));
+    await runStudy({
+      config: parseStudyConfig({ seed: 3, compositions: ["EN"], corpora: { "bactrian-x": { path: "bactrian-x", format: "bactrian-x" } } }),
+      baseDirectory: fixtures,
+      outDir: out,
+      workerScripts: sourceWorkerScripts,
+    });
+    expect(await readFile(join(root, "precious.txt"), "utf8")).toBe("keep\n");
+    expect(existsSync(join(out, "README.md"))).toBe(true);
   });
 
   it("checks its options before touching the output folder: an unknown or mistyped option is an error naming it", async () => {

@@ -13,13 +13,13 @@ import { createTrainerPromptRenderer, type PromptRenderer } from "../../src/eval
 import { readQuestions, type MtBenchQuestion } from "../../src/eval/mt-bench-files";
 import { startOpenAIServer } from "../servers/openai-server";
 import { completionText, startCompletionsServer, type CompletionRequestLog, type CompletionsServer } from "../servers/openai-completions-server";
-import { findPythonWithPyarrow } from "../support/python";
+import { requirePython } from "../support/python";
 
 const repositoryRoot = resolve(import.meta.dirname, "..", "..");
 const BENCH = resolve(repositoryRoot, "../shared/reference-data/mt_bench_x");
 const LANGUAGES = ["DE", "FR"];
 const RUNS = ["ENDEFRITES", "DE", "FR", "IT", "ES"];
-const python = findPythonWithPyarrow();
+let python: string;
 
 /** 429 (with Retry-After: 0) and 503 now and then, as a loaded vLLM answers. */
 function sometimesBusy(index: number): { status: number; retryAfter?: string } | undefined {
@@ -28,7 +28,7 @@ function sometimesBusy(index: number): { status: number; retryAfter?: string } |
   return undefined;
 }
 
-describe.runIf(python)("generate --engine openai against a local completions server", () => {
+describe("generate --engine openai against a local completions server", () => {
   let root: string;
   let model: string;
   let runs: string;
@@ -36,9 +36,10 @@ describe.runIf(python)("generate --engine openai against a local completions ser
   const questions = new Map<string, MtBenchQuestion[]>();
 
   beforeAll(async () => {
+    python = requirePython(["polyglot_trainer", "pyarrow"]);
     root = mkdtempSync(join(tmpdir(), "generate-server-"));
     model = join(root, "model");
-    const env = { ...process.env, POLYGLOT_PYTHON: python!, TOKENIZERS_PARALLELISM: "false" };
+    const env = { ...process.env, POLYGLOT_PYTHON: python, TOKENIZERS_PARALLELISM: "false" };
     // The tiny tokenizer learns its vocabulary from a few canonical records.
     const data = join(root, "records.jsonl");
     const words = "Ein Gespräch zwischen einem Menschen und einem Assistenten System User Assistant Une conversation entre un humain";
@@ -53,7 +54,7 @@ describe.runIf(python)("generate --engine openai against a local completions ser
       writeFileSync(join(runs, name, "training_config.json"), JSON.stringify({ chat_template: "opengptx", ...(index === 1 ? { system_messages: { DE: "Antworte knapp." } } : {}) }));
     });
     mkdirSync(join(runs, "not-a-run"));
-    process.env.POLYGLOT_PYTHON = python!;
+    process.env.POLYGLOT_PYTHON = python;
     renderer = createTrainerPromptRenderer(pythonModuleCommand({ module: "polyglot_trainer", args: ["render-prompts", "--model", model], env }));
     for (const lang of LANGUAGES) questions.set(lang, await readQuestions(join(BENCH, `mt_bench_${lang}`, "question.jsonl")));
   }, 300_000);

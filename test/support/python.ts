@@ -3,19 +3,20 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 const repositoryRoot = join(import.meta.dirname, "..", "..");
+const SETUP = "run `node scripts/test-trainer.mjs` (npm test does), which creates .venv with the trainer and every test package";
 
 /**
- * A Python that has pyarrow: the trainer's virtual environment (which `npm test` creates) or the
- * system's. Undefined when none has it; in CI that is an error, not a skip.
+ * The test venv's Python (`POLYGLOT_PYTHON` when set, else `.venv/bin/python`), checked to import
+ * every one of `packages`. Throws, in CI and locally alike, naming what is missing and how to get
+ * it: a check that quietly skips without Python would pass on a machine where it never ran.
  */
-export function findPythonWithPyarrow(): string | undefined {
-  for (const candidate of [process.env.POLYGLOT_PYTHON, join(repositoryRoot, ".venv", "bin", "python"), "python3"]) {
-    if (!candidate || (candidate.includes("/") && !existsSync(candidate))) continue;
-    const probe = spawnSync(candidate, ["-c", "import pyarrow"], { encoding: "utf8" });
-    if (probe.status === 0) return candidate;
-  }
-  if (process.env.CI) throw new Error("CI needs a Python with pyarrow (npm test creates .venv with it)");
-  return undefined;
+export function requirePython(packages: readonly string[]): string {
+  const python = process.env.POLYGLOT_PYTHON ?? join(repositoryRoot, ".venv", "bin", "python");
+  const named = process.env.POLYGLOT_PYTHON ? `${python} (POLYGLOT_PYTHON)` : python;
+  if (!existsSync(python)) throw new Error(`${named} does not exist: ${SETUP}`);
+  const missing = packages.filter((name) => spawnSync(python, ["-c", `import ${name}`], { stdio: "ignore" }).status !== 0);
+  if (missing.length > 0) throw new Error(`${named} cannot import ${missing.join(", ")}: ${SETUP}`);
+  return python;
 }
 
 /** Runs a Python snippet and returns its stdout. */
