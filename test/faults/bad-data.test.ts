@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { firstInvalidUtf8Byte } from "../../src/io/strict-utf8";
-import { findPythonWithPyarrow, runPython } from "../support/python";
+import { requirePython, runPython } from "../support/python";
 import { repositoryRoot } from "../support/run-cli";
 import { useTemporaryDirectories } from "../support/temporary-directory";
 import { runCliAsync } from "./run-cli-async";
@@ -186,8 +186,7 @@ describe("invalid UTF-8 in an Arrow file is an error too (apache-arrow would dec
 
 describe("invalid UTF-8 in a Parquet file is an error too (hyparquet would decode it leniently)", () => {
   it("names the file, the item, the field (nested ones with their index) and the byte offset", async () => {
-    const python = findPythonWithPyarrow();
-    if (!python) throw new Error("this test needs a Python with pyarrow (npm test creates .venv with it)");
+    const python = requirePython(["pyarrow"]);
     const directory = await makeTemporaryDirectory();
     const flat = join(directory, "flat", "en.parquet");
     const nested = join(directory, "nested", "en.parquet");
