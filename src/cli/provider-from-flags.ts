@@ -1,8 +1,8 @@
 import { Option, type Command } from "commander";
-import { warnDeprecated } from "../deprecated-names";
 import { ConfigError, UsageError } from "../errors";
 import { createTranslationProvider, PROVIDER_NAMES, type CreateTranslationProviderOptions, type ProviderName } from "../translate/create-translation-provider";
 import type { TranslationProvider } from "../translate/translation-provider";
+import { renamedFlagValue } from "./renamed-flag";
 
 /** The translation-provider flags of `translate` and `mt-bench-x build`. */
 export interface ProviderFlags {
@@ -45,11 +45,7 @@ export function addProviderOptions(command: Command): Command {
 
 /** The provider options that the flags give, by provider (flags that do not apply to it are left out). */
 export function providerOptionsFromFlags(flags: ProviderFlags): CreateTranslationProviderOptions {
-  if (flags.serverUrl !== undefined) {
-    if (flags.baseUrl !== undefined) throw new UsageError("--server-url is the deprecated name of --base-url: give only --base-url");
-    warnDeprecated("--server-url", "--base-url", "build-datasets");
-  }
-  const baseUrl = flags.baseUrl ?? flags.serverUrl;
+  const baseUrl = renamedFlagValue({ newFlag: "--base-url", oldFlag: "--server-url", newValue: flags.baseUrl, oldValue: flags.serverUrl });
   const common = { ...(baseUrl ? { baseUrl } : {}) };
   switch (flags.provider) {
     case "deepl":

@@ -11,6 +11,7 @@ import type { CacheVerification, HubCache, HubCacheEntry } from "./hub-cache";
 import type { HubProgressCallback } from "./hub-progress";
 import { createObservedFetch } from "./observe-fetch";
 import { parseOptions } from "../parse-options";
+import { hubRenamedOptions } from "./hub-credentials";
 
 /** What the hub's `paths-info` announced for a file, checked after the download. */
 export interface ExpectedFile {
@@ -34,7 +35,9 @@ export const downloadHubFileOptionsSchema = z.strictObject({
   /** Hugging Face token (`hf_...`); never written anywhere. */
   token: z.string().optional(),
   /** Hub endpoint, e.g. https://huggingface.co. */
-  hubUrl: z.string().url(),
+  baseUrl: z.string().url(),
+  /** @deprecated The old name of `baseUrl`: still accepted, with a deprecation warning. */
+  hubUrl: z.string().url().optional(),
   /** The cache the file lands in. */
   cache: z.custom<HubCache>((value) => typeof value === "object" && value !== null && "lookup" in value),
   /** How much to re-check a cached copy before reusing it (default: its sha256). */
@@ -48,7 +51,11 @@ export const downloadHubFileOptionsSchema = z.strictObject({
   onWait: z.custom<(message: string) => void>((value) => typeof value === "function").optional(),
 });
 
-export type DownloadHubFileOptions = z.input<typeof downloadHubFileOptionsSchema>;
+type DownloadHubFileInput = z.input<typeof downloadHubFileOptionsSchema>;
+/** `baseUrl` is required; `hubUrl`, its deprecated name, may stand in for it. */
+export type DownloadHubFileOptions =
+  | DownloadHubFileInput
+  | (Omit<DownloadHubFileInput, "baseUrl" | "hubUrl"> & { /** @deprecated use `baseUrl` */ hubUrl: string; baseUrl?: undefined });
 
 /** A file available locally after `downloadHubFile`. */
 export interface DownloadedHubFile {
@@ -72,10 +79,10 @@ export interface DownloadedHubFile {
  *
  * @example
  * const { file } = await downloadHubFile({ repo: { type: "dataset", name: "GAIR/lima" }, path: "train.jsonl",
- *   commit, hubUrl: "https://huggingface.co", cache: createHubCache(resolveHubCacheDir()), token });
+ *   commit, baseUrl: "https://huggingface.co", cache: createHubCache(resolveHubCacheDir()), token });
  */
 export async function downloadHubFile(options: DownloadHubFileOptions): Promise<DownloadedHubFile> {
-  const parsed = parseOptions(downloadHubFileOptionsSchema, options, "downloadHubFile");
+  const parsed = parseOptions(downloadHubFileOptionsSchema, options, "downloadHubFile", hubRenamedOptions);
   // One downloader per cache entry: a second process waits, then finds the verified copy.
   const release = await acquireExclusiveLock({
     path: parsed.cache.filePath(parsed.repo, parsed.commit, parsed.path),
@@ -91,7 +98,7 @@ export async function downloadHubFile(options: DownloadHubFileOptions): Promise<
 }
 
 async function downloadLocked(parsed: z.output<typeof downloadHubFileOptionsSchema>): Promise<DownloadedHubFile> {
-  const { repo, path, commit, requestedRevision, expected, token, hubUrl, cache, verify, fetch: baseFetch, onProgress } = parsed;
+  const { repo, path, commit, requestedRevision, expected, token, baseUrl: hubUrl, cache, verify, fetch: baseFetch, onProgress } = parsed;
   const designation = formatRepoDesignation(repo);
 
   const cached = await cache.lookup(repo, commit, path, verify as CacheVerification);

@@ -8,7 +8,7 @@ import { acquireExclusiveLock } from "../io/exclusive-lock";
 import { sha256File } from "../io/hash-file";
 import { isIso639_1 } from "../record/language-codes";
 import { parseOptions } from "../parse-options";
-import { hubConnectionOptionsShape } from "./hub-credentials";
+import { hubConnectionOptionsShape, hubRenamedOptions } from "./hub-credentials";
 
 /** A named source of the study on the hub. */
 export interface HubPreset {
@@ -127,7 +127,7 @@ export interface FetchPresetResult {
  * // data/bactrian-x/en.json.gz, data/bactrian-x/de.json.gz, data/bactrian-x.source.json
  */
 export async function fetchPreset(options: FetchPresetOptions): Promise<FetchPresetResult> {
-  const parsed = parseOptions(fetchPresetOptionsSchema, options, "fetchPreset");
+  const parsed = parseOptions(fetchPresetOptionsSchema, options, "fetchPreset", hubRenamedOptions);
   const preset = parsed.preset;
   const definition: HubPreset = HUB_PRESETS[preset];
   if (parsed.langs && !definition.multilingual) {
@@ -143,7 +143,7 @@ export async function fetchPreset(options: FetchPresetOptions): Promise<FetchPre
   const resolved = await resolveSource({
     uri,
     token: parsed.token,
-    hubUrl: parsed.hubUrl,
+    baseUrl: parsed.baseUrl,
     cacheDir: parsed.cacheDir,
     onProgress: parsed.onProgress,
     fetch: parsed.fetch,

@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { HubProgressCallback } from "./hub-progress";
 import { parseOptions } from "../parse-options";
 
-/** The public hub; `HF_ENDPOINT` or the `hubUrl` option points elsewhere (a mirror, a test server). */
+/** The public hub; `HF_ENDPOINT` or the `baseUrl` option points elsewhere (a mirror, a test server). */
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
 /** An environment such as `process.env` (an exotic object, so not checked as a plain record). */
@@ -19,6 +19,8 @@ export const hubConnectionOptionsShape = {
   /** Hugging Face token; defaults to `HF_TOKEN` or the saved token file. Never logged or cached. */
   token: z.string().optional(),
   /** Hub endpoint; defaults to `HF_ENDPOINT` or https://huggingface.co. */
+  baseUrl: z.string().url().optional(),
+  /** @deprecated The old name of `baseUrl`: still accepted, with a deprecation warning. */
   hubUrl: z.string().url().optional(),
   onProgress: z.custom<HubProgressCallback>((value) => typeof value === "function").optional(),
   /** `fetch` to use; defaults to the global one. */
@@ -32,6 +34,9 @@ export const hubConnectionOptionsShape = {
   /** Told once when this run starts waiting for another process. */
   onWait: z.custom<(message: string) => void>((value) => typeof value === "function").optional(),
 };
+
+/** Old option names of the hub functions, still accepted with a deprecation warning (see `parseOptions`). */
+export const hubRenamedOptions: Readonly<Record<string, string>> = { hubUrl: "baseUrl" };
 
 export const hubEnvironmentOptionsSchema = z.strictObject({
   /** Environment to read (`HF_TOKEN`, `HF_TOKEN_PATH`, `HF_HOME`, `XDG_CACHE_HOME`, `HF_ENDPOINT`); defaults to `process.env`. */
@@ -80,8 +85,8 @@ export function findHubToken(options: HubEnvironmentOptions = {}): HubTokenSourc
 }
 
 /** The hub endpoint: the explicit option, else `HF_ENDPOINT`, else https://huggingface.co (no trailing slash). */
-export function resolveHubUrl(hubUrl?: string, options: HubEnvironmentOptions = {}): string {
+export function resolveHubUrl(baseUrl?: string, options: HubEnvironmentOptions = {}): string {
   const { env = process.env } = parseOptions(hubEnvironmentOptionsSchema, options, "resolveHubUrl");
-  const url = hubUrl || env.HF_ENDPOINT || DEFAULT_HUB_URL;
+  const url = baseUrl || env.HF_ENDPOINT || DEFAULT_HUB_URL;
   return url.replace(/\/+$/, "");
 }

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { sha256File } from "../io/hash-file";
 import { TOOL } from "../package-info";
 import { HubPushRefusedError, HubTokenMissingError, repoPageUrl, type HubRepo } from "./errors";
-import { findHubToken, hubConnectionOptionsShape, resolveHubUrl } from "./hub-credentials";
+import { findHubToken, hubConnectionOptionsShape, hubRenamedOptions, resolveHubUrl } from "./hub-credentials";
 import type { PushResult } from "./push-dataset";
 import { hubRepoNameSchema } from "./push-dataset";
 import { renderAdapterCard } from "./render-adapter-card";
@@ -51,9 +51,9 @@ export type PushAdapterOptions = z.input<typeof pushAdapterOptionsSchema>;
  * console.log(plan.card);
  */
 export async function pushAdapter(options: PushAdapterOptions): Promise<PushResult> {
-  const parsed = parseOptions(pushAdapterOptionsSchema, options, "pushAdapter");
+  const parsed = parseOptions(pushAdapterOptionsSchema, options, "pushAdapter", hubRenamedOptions);
   const env = parsed.env ?? process.env;
-  const hubUrl = resolveHubUrl(parsed.hubUrl, { env });
+  const hubUrl = resolveHubUrl(parsed.baseUrl, { env });
   const repo: HubRepo = { type: "model", name: parsed.repo };
   const runDir = resolve(parsed.runDir);
   const problems: string[] = [];

@@ -4,7 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { sha256File } from "../io/hash-file";
 import { HubPushRefusedError, HubTokenMissingError, repoPageUrl, type HubRepo } from "./errors";
-import { findHubToken, hubConnectionOptionsShape, resolveHubUrl } from "./hub-credentials";
+import { findHubToken, hubConnectionOptionsShape, hubRenamedOptions, resolveHubUrl } from "./hub-credentials";
 import { uploadToHub, type UploadFile } from "./upload-to-hub";
 import { parseOptions } from "../parse-options";
 
@@ -77,9 +77,9 @@ const studyManifestSchema = z.looseObject({
  * plan.files.map((file) => file.pathInRepo); // ["README.md", "lima-x/DE.arrow", ..., "manifest.json"]
  */
 export async function pushDataset(options: PushDatasetOptions): Promise<PushResult> {
-  const parsed = parseOptions(pushDatasetOptionsSchema, options, "pushDataset");
+  const parsed = parseOptions(pushDatasetOptionsSchema, options, "pushDataset", hubRenamedOptions);
   const env = parsed.env ?? process.env;
-  const hubUrl = resolveHubUrl(parsed.hubUrl, { env });
+  const hubUrl = resolveHubUrl(parsed.baseUrl, { env });
   const repo: HubRepo = { type: "dataset", name: parsed.repo };
   const plan = await planDatasetPush({ repo, outDir: parsed.outDir, private: parsed.private, hubUrl, commitMessage: parsed.commitMessage });
   if (parsed.dryRun) return { ...plan, dryRun: true };

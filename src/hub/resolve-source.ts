@@ -5,7 +5,7 @@ import { callWithRetry } from "../remote/call-with-retry";
 import { classifyHubFailure, isNetworkFailure } from "./classify-hub-failure";
 import { downloadHubFile, type ExpectedFile } from "./download-file";
 import { HubApiCallError, HubError, HubNotFoundError, describeRepo, formatRepoDesignation, type HubRepo } from "./errors";
-import { findHubToken, hubConnectionOptionsShape, resolveHubUrl } from "./hub-credentials";
+import { findHubToken, hubConnectionOptionsShape, hubRenamedOptions, resolveHubUrl } from "./hub-credentials";
 import { createHubCache, resolveHubCacheDir, type HubCache } from "./hub-cache";
 import type { HubProgressCallback } from "./hub-progress";
 import { createObservedFetch } from "./observe-fetch";
@@ -74,7 +74,7 @@ const COMMIT_SHA = /^[0-9a-f]{40}$/;
  * // paths: [".../snapshots/<sha>/data/en.json.gz", ".../data/de.json.gz"], revision: "<sha>"
  */
 export async function resolveSource(options: ResolveSourceOptions): Promise<ResolvedSource> {
-  const parsed = parseOptions(resolveSourceOptionsSchema, options, "resolveSource");
+  const parsed = parseOptions(resolveSourceOptionsSchema, options, "resolveSource", hubRenamedOptions);
   const { uri, verify, onProgress, fetch: baseFetch, env = process.env, homeDir } = parsed;
   if (!isHubUri(uri)) return { paths: [uri] };
 
@@ -86,7 +86,7 @@ export async function resolveSource(options: ResolveSourceOptions): Promise<Reso
   const requestedRevision = first.revision ?? parsed.revision;
   const token = parsed.token ?? findHubToken({ env, homeDir })?.token;
   checkTokenShape(token, parsed.token !== undefined);
-  const hubUrl = resolveHubUrl(parsed.hubUrl, { env });
+  const hubUrl = resolveHubUrl(parsed.baseUrl, { env });
   const cache = createHubCache(resolveHubCacheDir({ cacheDir: parsed.cacheDir, env, homeDir }));
   const offline = parsed.offline ?? env.HF_HUB_OFFLINE === "1";
 
@@ -133,7 +133,7 @@ export async function resolveSource(options: ResolveSourceOptions): Promise<Reso
           requestedRevision,
           expected: expected.get(reference.path),
           token,
-          hubUrl,
+          baseUrl: hubUrl,
           cache,
           verify,
           fetch: baseFetch,

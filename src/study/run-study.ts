@@ -24,6 +24,7 @@ import { createStagingDirectory, type StagingDirectory } from "./staging-directo
 import { allowEmptyOf, compositionsOf, resolveConfigPath, type CorpusConfig, type StudyConfig } from "./study-config";
 import type { StudyManifest, CorpusManifestEntry, ManifestInput } from "./manifest";
 import { parseOptions } from "../parse-options";
+import { warnDeprecated } from "../deprecated-names";
 
 /** What the study runner reports while it works (the CLI renders these). */
 export type StudyEvent =
@@ -45,7 +46,19 @@ export const runStudyOptionsSchema = z.strictObject({
   /** Overrides the config's seed. */
   seed: z.number().int().optional(),
   /** Token and endpoint for `hf://` inputs (defaults: `HF_TOKEN`, `HF_ENDPOINT`). */
-  hub: z.strictObject({ token: z.string().optional(), hubUrl: z.string().optional(), cacheDir: z.string().optional() }).optional(),
+  hub: z
+    .strictObject({
+      token: z.string().optional(),
+      baseUrl: z.string().optional(),
+      /** @deprecated The old name of `baseUrl`: still accepted, with a deprecation warning. */
+      hubUrl: z.string().optional(),
+      cacheDir: z.string().optional(),
+    })
+    .refine((hub) => hub.baseUrl === undefined || hub.hubUrl === undefined, {
+      path: ["hubUrl"],
+      message: "the deprecated name of baseUrl; give only baseUrl",
+    })
+    .optional(),
   onEvent: z.custom<(event: StudyEvent) => void>((value) => typeof value === "function", "expected a function").optional(),
   /**
    * `by-corpus` (default): `<outDir>/<corpus>/<COMPOSITION>.jsonl`. `flat`: a single corpus written
@@ -75,6 +88,7 @@ export type RunStudyOptions = z.input<typeof runStudyOptionsSchema>;
  */
 export async function runStudy(options: RunStudyOptions): Promise<StudyManifest> {
   const parsed = parseOptions(runStudyOptionsSchema, options, "runStudy");
+  if (parsed.hub?.hubUrl !== undefined) warnDeprecated("hub.hubUrl", "hub.baseUrl", "runStudy");
   // One build per output folder at a time: a second one waits, then rebuilds from the caches.
   return withExclusiveLock({ path: parsed.outDir, what: `the output folder ${parsed.outDir}`, wait: parsed.wait, onWait: parsed.onWait }, () => runStudyLocked(parsed));
 }
@@ -414,7 +428,7 @@ async function resolveInput(path: string, options: ParsedRunStudyOptions, corpus
   const resolved = await resolveSource({
     uri: path,
     ...(options.hub?.token ? { token: options.hub.token } : {}),
-    ...(options.hub?.hubUrl ? { hubUrl: options.hub.hubUrl } : {}),
+    ...((options.hub?.baseUrl ?? options.hub?.hubUrl) ? { baseUrl: options.hub?.baseUrl ?? options.hub?.hubUrl } : {}),
     ...(options.hub?.cacheDir ? { cacheDir: options.hub.cacheDir } : {}),
     onProgress: (event) => {
       if (event.type === "download") emit({ type: "download", corpus, file: event.path, bytes: event.bytes, totalBytes: event.totalBytes });

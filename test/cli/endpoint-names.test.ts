@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors";
 import { createOpenAICompatibleJudge } from "../../src/eval/judge/providers/openai-compatible";
+import { fetchPreset, resolveSource } from "../../src/hub/index";
 import { InvalidOptionsError } from "../../src/parse-options";
 import { parseStudyConfig } from "../../src/study/study-config";
 import { createTranslationProvider } from "../../src/translate/create-translation-provider";
@@ -14,6 +15,7 @@ import { openTranslationCache } from "../../src/translate/translation-cache";
 import { runCliAsync } from "../faults/run-cli-async";
 import { startDeepLServer } from "../servers/deepl-server";
 import { startGoogleTranslateServer } from "../servers/google-translate-server";
+import { startHubServer } from "../servers/hub-server";
 import { startOpenAIServer } from "../servers/openai-server";
 import { repositoryRoot } from "../support/run-cli";
 import { useTemporaryDirectories } from "../support/temporary-directory";
@@ -152,5 +154,61 @@ describe("endpoints are named baseUrl; the old names still work, with a deprecat
     const help = await runCliAsync(["translate", "--help"]);
     expect(help.stdout).toContain("--base-url <url>");
     expect(help.stdout).not.toContain("--server-url");
+  });
+
+  it("hub: baseUrl, and hubUrl as its old name; both at once is an options error", async () => {
+    const hub = await startHubServer();
+    closers.push(() => hub.close());
+    hub.addRepo({ name: "HuggingFaceH4/mt_bench_prompts", files: { "raw/question.jsonl": '{"question_id": 81, "turns": ["Hi."]}\n' } });
+    const uri = "hf://datasets/HuggingFaceH4/mt_bench_prompts/raw/question.jsonl";
+    // HF_ENDPOINT points nowhere: only the option can have reached the test hub.
+    const env = { HF_ENDPOINT: "http://127.0.0.1:1" };
+    const quiet = await captureDeprecations(async () => {
+      await resolveSource({ uri, baseUrl: hub.url, cacheDir: await temporaryDirectory(), env });
+    });
+    expect(quiet).toEqual([]);
+    const warned = await captureDeprecations(async () => {
+      const old = await resolveSource({ uri, hubUrl: hub.url, cacheDir: await temporaryDirectory(), env });
+      expect(old.paths).toHaveLength(1);
+      await fetchPreset({ preset: "mt-bench", outDir: await temporaryDirectory(), hubUrl: hub.url, cacheDir: await temporaryDirectory(), env });
+    });
+    expect(warned).toEqual([
+      'resolveSource: "hubUrl" is deprecated and will be removed; use "baseUrl" instead',
+      'fetchPreset: "hubUrl" is deprecated and will be removed; use "baseUrl" instead',
+    ]);
+    const both = resolveSource({ uri, baseUrl: hub.url, hubUrl: hub.url, cacheDir: await temporaryDirectory(), env });
+    await expect(both).rejects.toThrow(InvalidOptionsError);
+    await expect(resolveSource({ uri, baseUrl: hub.url, hubUrl: hub.url, env })).rejects.toThrow(
+      "invalid options for resolveSource: hubUrl: the deprecated name of baseUrl; give only baseUrl",
+    );
+  });
+
+  it("hub CLI: --base-url, and the hidden --hub-url with a warning; both at once is a usage error", async () => {
+    const hub = await startHubServer();
+    closers.push(() => hub.close());
+    hub.addRepo({ name: "HuggingFaceH4/mt_bench_prompts", files: { "raw/question.jsonl": '{"question_id": 81, "turns": ["Hi."]}\n' } });
+    const directory = await temporaryDirectory();
+    const env = { HF_ENDPOINT: "http://127.0.0.1:1", POLYGLOT_CACHE_DIR: join(directory, "cache"), HF_TOKEN: "" };
+    const fetchWith = (out: string, flags: string[]) => runCliAsync(["fetch", "mt-bench", "--out", join(directory, out), "--quiet", ...flags], env);
+
+    const current = await fetchWith("new", ["--base-url", hub.url]);
+    expect(current.status, current.stderr).toBe(0);
+    expect(current.stderr).not.toMatch(/deprecated/i);
+    expect(await readFile(join(directory, "new", "mt-bench", "question.jsonl"), "utf8")).toContain('"question_id": 81');
+
+    const old = await fetchWith("old", ["--hub-url", hub.url]);
+    expect(old.status, old.stderr).toBe(0);
+    expect(old.stderr).toContain('DeprecationWarning: build-datasets: "--hub-url" is deprecated and will be removed; use "--base-url" instead');
+    expect(await readFile(join(directory, "old", "mt-bench", "question.jsonl"), "utf8")).toContain('"question_id": 81');
+
+    const both = await fetchWith("both", ["--base-url", hub.url, "--hub-url", hub.url]);
+    expect(both.status).toBe(2);
+    expect(both.stderr.trim()).toBe("build-datasets: --hub-url is the deprecated name of --base-url: give only --base-url");
+
+    for (const command of ["fetch", "push", "push-adapter"]) {
+      const help = await runCliAsync([command, "--help"]);
+      expect(help.stdout).toContain("--base-url <url>");
+      expect(help.stdout).not.toContain("--hub-url");
+    }
   });
 });

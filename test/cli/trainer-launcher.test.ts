@@ -1,10 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { registerTrainerCommands } from "../../src/cli/commands/trainer";
 import { PythonEnvironmentError, findPython, runPythonModule } from "../../src/cli/python-launcher";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 /** A fake `python` (a shell script): answers the dependency check with `report`, and records how it was run. */
 function fakePython(directory: string, report: object): string {
@@ -24,15 +24,17 @@ function fakePython(directory: string, report: object): string {
   return path;
 }
 
-function packageRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), "trainer-launcher-"));
+const temporaryDirectory = useTemporaryDirectories({ prefix: "trainer-launcher-" });
+
+async function packageRoot(): Promise<string> {
+  const root = await temporaryDirectory();
   mkdirSync(join(root, "src", "trainer"), { recursive: true });
   return root;
 }
 
 describe("python launcher", () => {
-  it("names the missing packages and the exact pip command", () => {
-    const root = packageRoot();
+  it("names the missing packages and the exact pip command", async () => {
+    const root = await packageRoot();
     const python = fakePython(root, { version: [3, 11, 4], missing: ["peft", "pyarrow"] });
     let caught: unknown;
     try {
@@ -46,23 +48,23 @@ describe("python launcher", () => {
     expect(message).toContain(`${python} -m pip install -e "${join(root, "src", "trainer")}"`);
   });
 
-  it("refuses a Python older than 3.10", () => {
-    const root = packageRoot();
+  it("refuses a Python older than 3.10", async () => {
+    const root = await packageRoot();
     const python = fakePython(root, { version: [3, 8, 10], missing: [] });
     expect(() => findPython({ packageRoot: root, env: { ...process.env, POLYGLOT_PYTHON: python } })).toThrow(
       /Python 3\.8\.10 is older than 3\.10[\s\S]*python3 -m venv/,
     );
   });
 
-  it("reports a POLYGLOT_PYTHON that does not exist", () => {
-    const root = packageRoot();
+  it("reports a POLYGLOT_PYTHON that does not exist", async () => {
+    const root = await packageRoot();
     expect(() => findPython({ packageRoot: root, env: { ...process.env, POLYGLOT_PYTHON: join(root, "nope", "python") } })).toThrow(
       /nope\/python: not found/,
     );
   });
 
   it("forwards every argument with the bundled trainer on PYTHONPATH and returns the exit code", async () => {
-    const root = packageRoot();
+    const root = await packageRoot();
     const python = fakePython(root, { version: [3, 12, 0], missing: [] });
     const env = { ...process.env, POLYGLOT_PYTHON: python, PYTHONPATH: "" };
     expect(findPython({ packageRoot: root, env })).toEqual({ executable: python, version: "3.12.0" });

@@ -1,7 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { splitEngine } from "../../src/cli/commands/generate";
@@ -14,6 +13,7 @@ import { readQuestions, type MtBenchQuestion } from "../../src/eval/mt-bench-fil
 import { startOpenAIServer } from "../servers/openai-server";
 import { completionText, startCompletionsServer, type CompletionRequestLog, type CompletionsServer } from "../servers/openai-completions-server";
 import { requirePython } from "../support/python";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 const repositoryRoot = resolve(import.meta.dirname, "..", "..");
 const BENCH = resolve(repositoryRoot, "../shared/reference-data/mt_bench_x");
@@ -35,9 +35,11 @@ describe("generate --engine openai against a local completions server", () => {
   let renderer: PromptRenderer;
   const questions = new Map<string, MtBenchQuestion[]>();
 
+  // The tiny model and the runs are made once and shared by the tests: removed after all of them.
+  const sharedDirectory = useTemporaryDirectories({ prefix: "generate-server-", removeAfter: "all" });
   beforeAll(async () => {
     python = requirePython(["polyglot_trainer", "pyarrow"]);
-    root = mkdtempSync(join(tmpdir(), "generate-server-"));
+    root = await sharedDirectory();
     model = join(root, "model");
     const env = { ...process.env, POLYGLOT_PYTHON: python, TOKENIZERS_PARALLELISM: "false" };
     // The tiny tokenizer learns its vocabulary from a few canonical records.

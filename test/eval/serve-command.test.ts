@@ -1,10 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildServeCommand, readServedAdapter, vllmMaxLoraRank, type ServedAdapter } from "../../src/eval/generate/serve-command";
 import { findFreePort, ServeEngineMissingError, ServeStartError, startInferenceServer } from "../../src/eval/generate/start-inference-server";
 import { runCli } from "../../src/cli/main";
+import { useTemporaryDirectories } from "../support/temporary-directory";
+
+const temporaryDirectory = useTemporaryDirectories({ prefix: "serve-" });
 
 const ADAPTERS: ServedAdapter[] = ["ENDEFRITES", "DE", "FR", "IT", "ES"].map((name) => ({
   name,
@@ -52,10 +54,10 @@ describe("buildServeCommand", () => {
   });
 
   it("reads rank and modules from a run's adapter_config.json, and names the file when it is missing", async () => {
-    const run = mkdtempSync(join(tmpdir(), "serve-run-"));
+    const run = await temporaryDirectory();
     writeFileSync(join(run, "adapter_config.json"), JSON.stringify({ r: 16, target_modules: ["q_proj", "v_proj"], peft_type: "LORA" }));
     expect(await readServedAdapter({ name: "DE", path: run })).toEqual({ name: "DE", path: run, rank: 16, targetModules: ["q_proj", "v_proj"] });
-    const empty = mkdtempSync(join(tmpdir(), "serve-run-"));
+    const empty = await temporaryDirectory();
     await expect(readServedAdapter({ name: "x", path: empty })).rejects.toThrow(/adapter_config\.json: not found: the adapter must be a training run folder/);
   });
 });
@@ -75,7 +77,7 @@ process.on("SIGTERM", () => process.exit(0));
 
 describe("startInferenceServer", () => {
   it("waits until /v1/models lists every adapter, then stops the server", async () => {
-    const folder = mkdtempSync(join(tmpdir(), "serve-"));
+    const folder = await temporaryDirectory();
     const port = await findFreePort();
     const server = await startInferenceServer({
       engine: "vllm",
@@ -93,7 +95,7 @@ describe("startInferenceServer", () => {
   });
 
   it("reports a server that exits while loading, with the end of its log", async () => {
-    const folder = mkdtempSync(join(tmpdir(), "serve-"));
+    const folder = await temporaryDirectory();
     const port = await findFreePort();
     await expect(
       startInferenceServer({
@@ -108,7 +110,7 @@ describe("startInferenceServer", () => {
   });
 
   it("says how to install vLLM where it is missing", async () => {
-    const folder = mkdtempSync(join(tmpdir(), "serve-"));
+    const folder = await temporaryDirectory();
     const error = await startInferenceServer({
       engine: "vllm",
       command: { command: "vllm", args: ["serve", "base"] },
@@ -122,7 +124,7 @@ describe("startInferenceServer", () => {
   });
 
   it("says how to install SGLang where its Python lacks it", async () => {
-    const folder = mkdtempSync(join(tmpdir(), "serve-"));
+    const folder = await temporaryDirectory();
     const port = await findFreePort();
     const error = await startInferenceServer({
       engine: "sglang",
@@ -137,7 +139,7 @@ describe("startInferenceServer", () => {
   });
 
   it("generate --serve vllm fails with the install hint on a machine without vLLM", async () => {
-    const root = mkdtempSync(join(tmpdir(), "serve-cli-"));
+    const root = await temporaryDirectory();
     mkdirSync(join(root, "runs", "DE"), { recursive: true });
     writeFileSync(join(root, "runs", "DE", "adapter_config.json"), JSON.stringify({ r: 16, target_modules: ["q_proj"] }));
     const path = process.env.PATH;

@@ -1,11 +1,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { cliPath, repositoryRoot, runBuiltCli } from "../support/run-cli";
 import { startSlurmCluster } from "../support/slurm-cluster";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 // The whole fixture experiment on the CPU with the local executor: from nothing to the figures,
 // then a rerun that starts nothing, then a changed seed with its training killed midway, then the
@@ -43,12 +43,11 @@ function starts(events: LogEvent[]): string[] {
 }
 
 describe("experiment run --executor local on fixtures/experiment.json", () => {
+  // The tests continue one experiment folder in turn: removed after all of them.
+  const sharedDirectory = useTemporaryDirectories({ prefix: "polyglot-experiment-", removeAfter: "all" });
   beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), "polyglot-experiment-"));
+    directory = await sharedDirectory();
     out = join(directory, "exp");
-  });
-  afterAll(async () => {
-    await rm(directory, { recursive: true, force: true });
   });
 
   it("runs the whole tiny study to the figures; status shows every cell done", () => {

@@ -122,7 +122,7 @@ describe("build-datasets fetch", () => {
   });
 
   it("is also a library call", async () => {
-    const result = await fetchPreset({ preset: "bactrian-x", langs: ["ar"], outDir: join(workDir, "lib"), hubUrl: hub.url, env: {} , cacheDir: join(workDir, "c2") });
+    const result = await fetchPreset({ preset: "bactrian-x", langs: ["ar"], outDir: join(workDir, "lib"), baseUrl: hub.url, env: {} , cacheDir: join(workDir, "c2") });
     expect(result.files.map((file) => file.pathInRepo)).toEqual(["data/ar.json.gz"]);
   });
 });

@@ -70,7 +70,7 @@ afterEach(async () => {
 
 describe("pushDataset", () => {
   it("lists the files and the dataset card on a dry run, without a token or any request", async () => {
-    const plan = await pushDataset({ repo: "alice/lima-x", outDir, dryRun: true, hubUrl: hub.url, env });
+    const plan = await pushDataset({ repo: "alice/lima-x", outDir, dryRun: true, baseUrl: hub.url, env });
     expect(plan.dryRun).toBe(true);
     expect(plan.private).toBe(true);
     expect(plan.files.map((file) => file.pathInRepo)).toEqual(["README.md", "lima-x/EN.jsonl", "lima-x/ENDE.arrow", "manifest.json"]);
@@ -89,7 +89,7 @@ describe("pushDataset", () => {
         { path: "lima-x/FR.jsonl", sha256: sha256Of("x") },
       ],
     });
-    const error = await pushDataset({ repo: "alice/lima-x", outDir, token: SECRET_TOKEN, hubUrl: hub.url, env }).catch((caught: unknown) => caught);
+    const error = await pushDataset({ repo: "alice/lima-x", outDir, token: SECRET_TOKEN, baseUrl: hub.url, env }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HubPushRefusedError);
     expect((error as HubPushRefusedError).problems).toHaveLength(2);
     expect((error as Error).message).toContain("lima-x/EN.jsonl: sha256 is");
@@ -115,7 +115,7 @@ describe("pushDataset", () => {
       repo: "alice/lima-x",
       outDir,
       token: SECRET_TOKEN,
-      hubUrl: hub.url,
+      baseUrl: hub.url,
       env,
       onProgress: (event) => events.push(event.type),
     });
@@ -144,14 +144,14 @@ describe("pushDataset", () => {
   });
 
   it("creates a public repo with private: false and updates an existing repo", async () => {
-    const first = await pushDataset({ repo: "polyglot/lima-x-public", outDir, private: false, token: SECRET_TOKEN, hubUrl: hub.url, env });
+    const first = await pushDataset({ repo: "polyglot/lima-x-public", outDir, private: false, token: SECRET_TOKEN, baseUrl: hub.url, env });
     expect(first.created).toBe(true);
     expect(hub.repo("dataset", "polyglot/lima-x-public")?.private).toBe(false);
     const second = await pushDataset({
       repo: "polyglot/lima-x-public",
       outDir,
       token: SECRET_TOKEN,
-      hubUrl: hub.url,
+      baseUrl: hub.url,
       env,
       commitMessage: "Rebuild",
     });
@@ -161,8 +161,8 @@ describe("pushDataset", () => {
   });
 
   it("asks for a token when none is found, and explains a token that may not write", async () => {
-    await expect(pushDataset({ repo: "alice/lima-x", outDir, hubUrl: hub.url, env })).rejects.toBeInstanceOf(HubTokenMissingError);
-    const error = await pushDataset({ repo: "alice/other", outDir, token: READ_ONLY_TOKEN, hubUrl: hub.url, env }).catch((caught: unknown) => caught);
+    await expect(pushDataset({ repo: "alice/lima-x", outDir, baseUrl: hub.url, env })).rejects.toBeInstanceOf(HubTokenMissingError);
+    const error = await pushDataset({ repo: "alice/other", outDir, token: READ_ONLY_TOKEN, baseUrl: hub.url, env }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HubForbiddenError);
     expect((error as Error).message).toContain("write access");
     expect((error as Error).message).not.toContain(READ_ONLY_TOKEN);
@@ -206,7 +206,7 @@ describe("pushAdapter", () => {
   });
 
   it("uploads the adapter privately with every file intact", async () => {
-    const result = await pushAdapter({ repo: "alice/llama-lima-x", runDir, token: SECRET_TOKEN, hubUrl: hub.url, env });
+    const result = await pushAdapter({ repo: "alice/llama-lima-x", runDir, token: SECRET_TOKEN, baseUrl: hub.url, env });
     expect(hub.repo("model", "alice/llama-lima-x")?.private).toBe(true);
     expect(sha256Of(hub.readFile("model", "alice/llama-lima-x", "adapter_model.safetensors") as Buffer)).toBe(sha256Of(weights));
     expect(hub.readFile("model", "alice/llama-lima-x", "training_config.json")?.toString("utf8")).toBe(JSON.stringify(trainingConfig));

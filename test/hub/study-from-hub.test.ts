@@ -47,7 +47,7 @@ describe("a study built from hf:// sources", () => {
       formats: ["jsonl"],
       corpora: { "bactrian-x": { path: "hf://datasets/MBZUAI/Bactrian-X/data/{en,de}.json.gz", format: "bactrian-x" } },
     });
-    const hubOptions = { hubUrl: hub.url, cacheDir: join(workDir, "cache"), token: SECRET_TOKEN };
+    const hubOptions = { baseUrl: hub.url, cacheDir: join(workDir, "cache"), token: SECRET_TOKEN };
     const out = join(workDir, "out");
     const manifest = await runStudy({ config, baseDirectory: workDir, outDir: out, hub: hubOptions });
     const commit = hub.head("dataset", "MBZUAI/Bactrian-X")?.sha;
@@ -63,7 +63,7 @@ describe("a study built from hf:// sources", () => {
     expect(hub.requests.filter((request) => request.url.includes("/resolve/") || request.origin === "cdn")).toHaveLength(0);
     expect(again.outputs.map((output) => output.sha256)).toEqual(manifest.outputs.map((output) => output.sha256));
 
-    const pushed = await pushDataset({ repo: "alice/bactrian-x-study", outDir: out, token: SECRET_TOKEN, hubUrl: hub.url, env: {} });
+    const pushed = await pushDataset({ repo: "alice/bactrian-x-study", outDir: out, token: SECRET_TOKEN, baseUrl: hub.url, env: {} });
     expect(pushed.commitTitle).toContain(`seed 3`);
     expect(pushed.warnings).toEqual([]);
     expect(hub.repo("dataset", "alice/bactrian-x-study")?.private).toBe(true);

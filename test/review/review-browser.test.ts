@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCorrections } from "../../src/translate/review-csv";
 import { cliPath, runBuiltCli } from "../support/run-cli";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 import { buildRatingInputs, buildReviewCorpus, MT_BENCH_X, ROOT } from "./review-fixtures";
 
 /** Debian's package; `.ci/run` installs it when missing. */
@@ -77,14 +77,15 @@ describe("review in headless Chromium", () => {
     if (UPDATE) await page.screenshot({ path: join(SCREENSHOTS, name), fullPage: false });
   }
 
+  // One directory for the whole browser session, shared by its tests.
+  const sharedDirectory = useTemporaryDirectories({ prefix: "review-browser-", removeAfter: "all" });
   beforeAll(async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`).toBe(true);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    directory = await mkdtemp(join(tmpdir(), "review-browser-"));
+    directory = await sharedDirectory();
   });
   afterAll(async () => {
     await browser?.close();
-    await rm(directory, { recursive: true, force: true });
   });
 
   it("curates a translation; a killed server loses no acknowledged edit; the rebuild contains it", async () => {

@@ -1,7 +1,6 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startRatingReview, startTranslationReview, type ReviewSession } from "../../src/review/start-review";
 import { openReviewStore } from "../../src/review/review-store";
 import { MAX_BODY_BYTES, TOKEN_HEADER } from "../../src/review/review-server";
@@ -28,14 +27,11 @@ async function call(session: ReviewSession, method: string, path: string, option
 }
 
 describe("review server over HTTP: token, CSRF, bad input", () => {
-  let corpusRoot: string;
+  // The corpus is built once and shared by the file's tests: removed after all of them.
+  const sharedDirectory = useTemporaryDirectories({ prefix: "review-corpus-", removeAfter: "all" });
   let corpusDirectory: string;
   beforeAll(async () => {
-    corpusRoot = await mkdtemp(join(tmpdir(), "review-corpus-"));
-    corpusDirectory = (await buildReviewCorpus(corpusRoot)).corpus;
-  });
-  afterAll(async () => {
-    await rm(corpusRoot, { recursive: true, force: true });
+    corpusDirectory = (await buildReviewCorpus(await sharedDirectory())).corpus;
   });
 
   async function startTranslations(host = "127.0.0.1"): Promise<{ session: ReviewSession; out: string }> {

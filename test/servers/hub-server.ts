@@ -76,7 +76,7 @@ export interface HubServerOptions {
 }
 
 export interface HubServer {
-  /** The hub origin, e.g. http://127.0.0.1:41234 (pass as `hubUrl`). */
+  /** The hub origin, e.g. http://127.0.0.1:41234 (pass as `baseUrl`). */
   url: string;
   /** The origin LFS downloads redirect to and uploads go to. */
   cdnUrl: string;

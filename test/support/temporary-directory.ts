@@ -11,6 +11,11 @@ export interface TemporaryDirectoryOptions {
   removeAfter?: "each" | "all";
 }
 
+/** A fresh temporary directory that the caller removes (prefer {@link useTemporaryDirectories}, which removes it for you). */
+export async function makeTemporaryDirectory(prefix = "polyglot-test-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
 /**
  * The one temporary-directory helper of the tests: call it at the top of a file or `describe`,
  * then `await temporaryDirectory()` for a fresh directory that is removed for you.
@@ -20,11 +25,6 @@ export interface TemporaryDirectoryOptions {
  * it("...", async () => { const out = await temporaryDirectory(); ... });
  * ```
  */
-/** A fresh temporary directory that the caller removes (prefer {@link useTemporaryDirectories}, which removes it for you). */
-export async function makeTemporaryDirectory(prefix = "polyglot-test-"): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
-}
-
 export function useTemporaryDirectories(options: TemporaryDirectoryOptions = {}): () => Promise<string> {
   const created: string[] = [];
   const removeAll = async (): Promise<void> => {

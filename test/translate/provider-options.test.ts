@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors";
@@ -12,8 +10,10 @@ import { openTranslationCache } from "../../src/translate/translation-cache";
 import { TranslationQuotaError } from "../../src/translate/translation-errors";
 import { startDeepLServer } from "../servers/deepl-server";
 import { startOpenAIServer } from "../servers/openai-server";
+import { useTemporaryDirectories } from "../support/temporary-directory";
 
 describe("provider options", () => {
+  const temporaryDirectory = useTemporaryDirectories({ prefix: "provider-options-" });
   it("puts output-changing options in the identity, never keys or URLs", () => {
     const provider = createDeepL({ apiKey: "secret-key", baseUrl: "http://127.0.0.1:1", formality: "more", modelType: "quality_optimized", glossaryId: "g1" });
     expect(provider.id).toBe("deepl:model=quality_optimized:formality=more:glossary=g1");
@@ -40,7 +40,7 @@ describe("provider options", () => {
 
   it("sends DeepL's formality, glossary and context as deepl-node does", async () => {
     const server = await startDeepLServer();
-    const directory = await mkdtemp(join(tmpdir(), "deepl-options-"));
+    const directory = await temporaryDirectory();
     const cache = await openTranslationCache({ path: join(directory, "cache.jsonl") });
     try {
       await translateDocuments({
@@ -59,7 +59,6 @@ describe("provider options", () => {
     } finally {
       await cache.close();
       await server.close();
-      await rm(directory, { recursive: true, force: true });
     }
   });
 
@@ -71,7 +70,7 @@ describe("provider options", () => {
         return body.messages[1]!.content.replace("Hello", "Hallo");
       },
     });
-    const directory = await mkdtemp(join(tmpdir(), "openai-options-"));
+    const directory = await temporaryDirectory();
     const cache = await openTranslationCache({ path: join(directory, "cache.jsonl") });
     const provider = createOpenAITranslator({ apiKey: "k", baseUrl: server.baseUrl, model: "translator-1", env: {} });
     try {
@@ -93,7 +92,6 @@ describe("provider options", () => {
     } finally {
       await cache.close();
       await server.close();
-      await rm(directory, { recursive: true, force: true });
     }
   });
 });

@@ -1,12 +1,16 @@
-import { Argument, Command, InvalidArgumentError } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { HUB_PRESET_NAMES, HUB_PRESETS, fetchPreset, type HubPresetName } from "../../hub/fetch-presets";
 import type { HubProgressCallback } from "../../hub/hub-progress";
 import type { PushResult } from "../../hub/push-dataset";
 import { parseLanguageList } from "../option-parsers";
 import { hubFetchOf, parseTimeoutSeconds, printWait } from "../remote-options";
 import { createProgressReporter, type ProgressReporter } from "../progress-reporter";
+import { renamedFlagValue } from "../renamed-flag";
 
 interface CommonHubOptions {
+  /** `--base-url`. */
+  baseUrl?: string;
+  /** `--hub-url`: the deprecated name of `--base-url`. */
   hubUrl?: string;
   quiet?: boolean;
   /** Seconds without an answer after which a hub request fails (and is retried). */
@@ -43,7 +47,12 @@ interface PushAdapterCommandOptions extends CommonHubOptions {
 
 const TOKEN_NOTE =
   "The token comes from HF_TOKEN or the saved token file ($HF_HOME/token, ~/.cache/huggingface/token); " +
-  "the endpoint from --hub-url or HF_ENDPOINT.";
+  "the endpoint from --base-url or HF_ENDPOINT.";
+
+/** `--base-url`, or its deprecated name `--hub-url`. */
+function hubBaseUrlOf(options: CommonHubOptions): string | undefined {
+  return renamedFlagValue({ newFlag: "--base-url", oldFlag: "--hub-url", newValue: options.baseUrl, oldValue: options.hubUrl });
+}
 
 function parseRepoName(value: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) {
@@ -144,7 +153,8 @@ export function registerHubCommands(program: Command): void {
     .option("--revision <revision>", "branch, tag or commit sha (default: the repository's default branch)")
     .requiredOption("--out <dir>", "directory for <preset>/ and <preset>.source.json")
     .option("--cache-dir <dir>", "download cache (default $POLYGLOT_CACHE_DIR/hub or ~/.cache/polyglot-instruct/hub)")
-    .option("--hub-url <url>", "hub endpoint (default HF_ENDPOINT or https://huggingface.co)", parseUrl)
+    .option("--base-url <url>", "hub endpoint (default HF_ENDPOINT or https://huggingface.co)", parseUrl)
+    .addOption(new Option("--hub-url <url>", "deprecated name of --base-url").argParser(parseUrl).hideHelp())
     .option("--timeout <seconds>", "give up on a hub request after this many seconds without an answer (it is retried; a download resumes)", parseTimeoutSeconds)
     .option("--no-wait", "fail at once instead of waiting when another process downloads into the same cache or --out")
     .option("--quiet", "no progress output")
@@ -157,7 +167,7 @@ export function registerHubCommands(program: Command): void {
           revision: options.revision,
           outDir: options.out,
           cacheDir: options.cacheDir,
-          hubUrl: options.hubUrl,
+          baseUrl: hubBaseUrlOf(options),
           onProgress: progress.onProgress,
           wait: options.wait,
           onWait: printWait,
@@ -181,7 +191,8 @@ export function registerHubCommands(program: Command): void {
     .option("--dry-run", "verify and list the files and the dataset card; upload nothing")
     .option("--public", "create the repository public (default: private)")
     .option("--message <title>", "commit title (the tool version and seed are appended)")
-    .option("--hub-url <url>", "hub endpoint (default HF_ENDPOINT or https://huggingface.co)", parseUrl)
+    .option("--base-url <url>", "hub endpoint (default HF_ENDPOINT or https://huggingface.co)", parseUrl)
+    .addOption(new Option("--hub-url <url>", "deprecated name of --base-url").argParser(parseUrl).hideHelp())
     .option("--timeout <seconds>", "give up on a hub request after this many seconds without an answer (it is retried; a download resumes)", parseTimeoutSeconds)
     .option("--quiet", "no progress output")
     .action(async (options: PushCommandOptions) => {
@@ -191,7 +202,7 @@ export function registerHubCommands(program: Command): void {
         outDir: options.out,
         private: !options.public,
         dryRun: Boolean(options.dryRun),
-        hubUrl: options.hubUrl,
+        baseUrl: hubBaseUrlOf(options),
         commitMessage: options.message,
         onProgress: createUploadProgress(options.quiet),
         ...(await hubFetchOf(options)),
@@ -211,7 +222,8 @@ export function registerHubCommands(program: Command): void {
     .option("--corpus <name>", "corpus of the composition, e.g. lima-x (default: from the config's data path)")
     .option("--dataset-repo <owner/name>", "dataset repository to link from the model card", parseRepoName)
     .option("--message <title>", "commit title (the tool version and seed are appended)")
-    .option("--hub-url <url>", "hub endpoint (default HF_ENDPOINT or https://huggingface.co)", parseUrl)
+    .option("--base-url <url>", "hub endpoint (default HF_ENDPOINT or https://huggingface.co)", parseUrl)
+    .addOption(new Option("--hub-url <url>", "deprecated name of --base-url").argParser(parseUrl).hideHelp())
     .option("--timeout <seconds>", "give up on a hub request after this many seconds without an answer (it is retried; a download resumes)", parseTimeoutSeconds)
     .option("--quiet", "no progress output")
     .action(async (options: PushAdapterCommandOptions) => {
@@ -225,7 +237,7 @@ export function registerHubCommands(program: Command): void {
         datasetRepo: options.datasetRepo,
         private: !options.public,
         dryRun: Boolean(options.dryRun),
-        hubUrl: options.hubUrl,
+        baseUrl: hubBaseUrlOf(options),
         commitMessage: options.message,
         onProgress: createUploadProgress(options.quiet),
         ...(await hubFetchOf(options)),

@@ -20,6 +20,7 @@ import { judgeBatchOptionsSchema, runJudgeBatches } from "./batch/run-judge-batc
 import { buildJudgePrompt, type BuiltJudgePrompt } from "./build-judge-prompt";
 import { judgeCacheKey, openJudgeCache, type JudgeCache, type JudgeCacheEntry } from "./judge-cache";
 import { MissingJudgeApiKeyError } from "./judge-errors";
+import { startJudgeTally, type JudgeSummary, type JudgeTally } from "./judge-tally";
 import type { JudgeProvider } from "./judge-provider";
 import {
   allowedAnswerLanguages,
@@ -121,6 +122,7 @@ export const judgeMtBenchOptionsSchema = z.strictObject({
   });
 export type JudgeMtBenchOptions = z.input<typeof judgeMtBenchOptionsSchema>;
 type ParsedOptions = z.output<typeof judgeMtBenchOptionsSchema>;
+export type { JudgePrices, JudgeRunPart, JudgeSummary, JudgeUsage } from "./judge-tally";
 
 /** Progress of a judge run. */
 export interface JudgeProgressEvent {
@@ -132,79 +134,6 @@ export interface JudgeProgressEvent {
   errors: number;
   /** A line worth showing (a retry, a batch's status), when there is one. */
   message?: string;
-}
-
-/** Token usage and its cost. */
-export interface JudgeUsage {
-  inputTokens: number;
-  outputTokens: number;
-  /** Cost at the given prices (the batch price for batched calls); null without prices. */
-  cost: number | null;
-}
-
-/** One judge's share of a run. */
-export interface JudgeRunPart {
-  judgeModel: string;
-  provider: string;
-  /** The model snapshots the API said answered (`model` of the responses), sorted. */
-  snapshots: string[];
-  calls: number;
-  cacheHits: number;
-  toCall: number;
-  usage: JudgeUsage;
-  cachedUsage: JudgeUsage;
-  /** Whether this judge's calls go through the Batch API. */
-  batch: boolean;
-  outputs: string[];
-}
-
-/** What a judge run did (also written to `judge-summary.json`). */
-export interface JudgeSummary {
-  judgeModel: string;
-  provider: string;
-  languagePolicy: "fastchat" | "penalize";
-  languages: string[];
-  models: string[];
-  /** Judgments written (single rows, or pair rows of two calls each), over all judges and repeats. */
-  judgments: number;
-  /** Judge calls made by this run (successful or not after retries). */
-  calls: number;
-  /**
-   * Attempts that timed out: the endpoint may have answered (and billed) them after this run
-   * stopped waiting. Each was retried with twice the time.
-   */
-  possiblyBilledCalls: number;
-  /** Judge calls that failed for good (after retries, or an error in a batch); their judgments have score -1 and `error: "api: ..."`. */
-  failedCalls: number;
-  cacheHits: number;
-  /** Judge calls still to be made (dry run), or 0. */
-  toCall: number;
-  /** Usage of the calls made by this run, and of the cached answers reused. */
-  usage: JudgeUsage;
-  cachedUsage: JudgeUsage;
-  currency: string | null;
-  /** Judgments with score -1: `unparseable` (re-triable with `retryErrors`) or `api`. */
-  errors: { lang: string; model: string; questionId: string; turn: number; error: string; judge?: string; repeat?: number; game?: 1 | 2 }[];
-  languageMismatches: { lang: string; model: string; questionId: string; turn: number; detected: string; penalized: boolean }[];
-  /** Questions without an answer (or with fewer turns than asked). */
-  missingAnswers: { lang: string; model: string; questionId: string; turn: number }[];
-  outputs: string[];
-  cachePath: string;
-  mode: "single" | "pairwise-baseline" | "pairwise-all";
-  baseline?: string;
-  repeats: number;
-  /** Every judge model snapshot the API reported, sorted. */
-  judgeSnapshots: string[];
-  judges: JudgeRunPart[];
-  /**
-   * The price of the calls still to make: their count, their input tokens (counted with
-   * `countTokens`), `expectedOutputTokens` each, at the batch price where they are batched.
-   */
-  estimate: { calls: number; inputTokens: number; outputTokens: number; cost: number | null };
-  /** Pairwise: games whose two orders disagreed (FastChat counts them as ties). */
-  inconsistentPairs?: number;
-  /** Batch API: the batches this run followed, and how many it created. */
-  batch?: { statePath: string; batchIds: string[]; created: number; resumed: number };
 }
 
 interface SingleItem {
@@ -257,39 +186,6 @@ function findAnswer(answers: readonly ModelAnswer[], question: MtBenchQuestion):
   if (exact) return exact;
   const { number } = splitQuestionId(question.question_id);
   return answers.find((answer) => number !== undefined && splitQuestionId(answer.question_id).number === number);
-}
-
-function costOf(usage: { inputTokens: number; outputTokens: number }, prices?: { inputPerMillion: number; outputPerMillion: number }, factor = 1): number | null {
-  if (!prices) return null;
-  return ((usage.inputTokens * prices.inputPerMillion + usage.outputTokens * prices.outputPerMillion) / 1_000_000) * factor;
-}
-
-function emptyUsage(): JudgeUsage {
-  return { inputTokens: 0, outputTokens: 0, cost: null };
-}
-
-/** Tokens at the normal and at the batch price; the cost is computed once from the totals. */
-interface PricedTokens {
-  normal: { inputTokens: number; outputTokens: number };
-  batched: { inputTokens: number; outputTokens: number };
-}
-
-function pricedTokens(): PricedTokens {
-  return { normal: { inputTokens: 0, outputTokens: 0 }, batched: { inputTokens: 0, outputTokens: 0 } };
-}
-
-function addTokens(tokens: PricedTokens, usage: { inputTokens: number; outputTokens: number }, batched: boolean): void {
-  const bucket = batched ? tokens.batched : tokens.normal;
-  bucket.inputTokens += usage.inputTokens;
-  bucket.outputTokens += usage.outputTokens;
-}
-
-function usageOf(tokens: PricedTokens, prices: ParsedOptions["prices"]): JudgeUsage {
-  const inputTokens = tokens.normal.inputTokens + tokens.batched.inputTokens;
-  const outputTokens = tokens.normal.outputTokens + tokens.batched.outputTokens;
-  if (!prices) return { inputTokens, outputTokens, cost: null };
-  const batchedCost = tokens.batched.inputTokens + tokens.batched.outputTokens > 0 ? costOf(tokens.batched, prices, prices.batchFactor)! : 0;
-  return { inputTokens, outputTokens, cost: costOf(tokens.normal, prices)! + batchedCost };
 }
 
 /** The dry run's default token count: about four characters a token (an estimate, not a tokenizer). */
@@ -400,13 +296,24 @@ function itemLabel(item: JudgeItem): string {
  */
 export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeSummary> {
   const parsed = parseOptions(judgeMtBenchOptionsSchema, options, "judgeMtBench");
+  const { judges, batchedJudge } = checkJudges(parsed);
+  const plan = await planItems(parsed);
+  const { calls, callsByItem } = planCalls(parsed, judges, plan.items);
+  const cachePath = parsed.cache ?? join(parsed.out, "judge-cache.jsonl");
+  const releases = parsed.dryRun ? [] : await lockJudgeRun(parsed, cachePath);
+  try {
+    return await judgeLocked({ parsed, judges, batchedJudge, plan, calls, callsByItem, cachePath, now: parsed.now ?? (() => Date.now() / 1000) });
+  } finally {
+    for (const release of releases.reverse()) await release();
+  }
+}
+
+/** The judges of a run, checked (distinct models; `batch` names only judges that can batch), and which of them go through the Batch API. */
+function checkJudges(parsed: ParsedOptions): { judges: JudgeProvider[]; batchedJudge: (judgeIndex: number) => boolean } {
   const judges = parsed.judges ?? [parsed.provider!];
   const judgeModels = judges.map((judge) => judge.model);
   const duplicate = judgeModels.find((model, index) => judgeModels.indexOf(model) !== index);
   if (duplicate) throw new UsageError(`the judge ${duplicate} is given twice; each judge needs its own model name (its files are named after it)`);
-  const now = parsed.now ?? (() => Date.now() / 1000);
-  const { answerFiles, languages, items, missingAnswers } = await planItems(parsed);
-
   const batchedJudge = (judgeIndex: number) => {
     const judge = judges[judgeIndex]!;
     return parsed.batch !== undefined && judge.batch !== undefined && (parsed.batch.judges === undefined || parsed.batch.judges.includes(judge.model));
@@ -418,91 +325,74 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
   if (parsed.batch && !judges.some((_, index) => batchedJudge(index))) {
     throw new UsageError("--batch: no judge can use the Batch API (it needs an OpenAI-compatible judge)");
   }
+  return { judges, batchedJudge };
+}
 
-  const { calls, callsByItem } = planCalls(parsed, judges, items);
-  const cachePath = parsed.cache ?? join(parsed.out, "judge-cache.jsonl");
-  const releases = parsed.dryRun ? [] : await lockJudgeRun(parsed, cachePath);
-  try {
-    return await judgeWithLocks();
-  } finally {
-    for (const release of releases.reverse()) await release();
-  }
+/** A planned judge run, with its locks held. */
+interface LockedRun {
+  parsed: ParsedOptions;
+  judges: readonly JudgeProvider[];
+  batchedJudge: (judgeIndex: number) => boolean;
+  plan: Awaited<ReturnType<typeof planItems>>;
+  calls: ReadonlyMap<string, JudgeCall>;
+  callsByItem: string[][][][];
+  cachePath: string;
+  now: () => number;
+}
 
-  async function judgeWithLocks(): Promise<JudgeSummary> {
+/** Look up the cache, call what is missing (or only count it, on a dry run), write the judgments, then the summary. */
+async function judgeLocked(run: LockedRun): Promise<JudgeSummary> {
+  const { parsed, judges, batchedJudge, plan, calls, callsByItem, cachePath, now } = run;
   const cache = await openJudgeCache({ path: cachePath, readOnly: parsed.dryRun });
-
-  const parts: JudgeRunPart[] = judges.map((judge, judgeIndex) => ({
-    judgeModel: judge.model,
-    provider: judge.name,
-    snapshots: [],
-    calls: 0,
-    cacheHits: 0,
-    toCall: 0,
-    usage: emptyUsage(),
-    cachedUsage: emptyUsage(),
-    batch: batchedJudge(judgeIndex),
-    outputs: [],
-  }));
-  const summary: JudgeSummary = {
-    judgeModel: judges[0]!.model,
-    provider: judges[0]!.name,
+  const tally = startJudgeTally({
+    judges: judges.map((judge, judgeIndex) => ({ model: judge.model, name: judge.name, batch: batchedJudge(judgeIndex) })),
     languagePolicy: parsed.languagePolicy,
-    languages,
-    models: [...new Set(answerFiles.map((file) => file.model))].sort(),
-    judgments: items.length * judges.length * parsed.repeats,
-    calls: 0,
-    possiblyBilledCalls: 0,
-    failedCalls: 0,
-    cacheHits: 0,
-    toCall: 0,
-    usage: emptyUsage(),
-    cachedUsage: emptyUsage(),
-    currency: parsed.prices?.currency ?? null,
-    errors: [],
-    languageMismatches: [],
-    missingAnswers,
-    outputs: [],
+    languages: plan.languages,
+    models: [...new Set(plan.answerFiles.map((file) => file.model))].sort(),
+    judgments: plan.items.length * judges.length * parsed.repeats,
+    missingAnswers: plan.missingAnswers,
     cachePath,
     mode: parsed.mode,
-    ...(parsed.mode === "pairwise-baseline" ? { baseline: parsed.baseline } : {}),
+    ...(parsed.baseline !== undefined ? { baseline: parsed.baseline } : {}),
     repeats: parsed.repeats,
-    judgeSnapshots: [],
-    judges: parts,
-    estimate: { calls: 0, inputTokens: 0, outputTokens: 0, cost: null },
-  };
-
-  const tokens = judges.map(() => ({ usage: pricedTokens(), cachedUsage: pricedTokens() }));
-  const estimated = pricedTokens();
-  const { outcomes, toCall } = lookUpCache({ parsed, calls, cache, summary, tokens, estimated });
-
-  const total = () => {
-    parts.forEach((part, index) => {
-      part.usage = usageOf(tokens[index]!.usage, parsed.prices);
-      part.cachedUsage = usageOf(tokens[index]!.cachedUsage, parsed.prices);
-    });
-    summary.calls = sum(parts.map((part) => part.calls));
-    summary.cacheHits = sum(parts.map((part) => part.cacheHits));
-    summary.toCall = sum(parts.map((part) => part.toCall));
-    for (const field of ["usage", "cachedUsage"] as const) {
-      const all = pricedTokens();
-      for (const entry of tokens) {
-        addTokens(all, entry[field].normal, false);
-        addTokens(all, entry[field].batched, true);
-      }
-      summary[field] = usageOf(all, parsed.prices);
-    }
-  };
-
+    ...(parsed.prices ? { prices: parsed.prices } : {}),
+  });
+  const { outcomes, toCall } = lookUpCache({ parsed, calls, cache, tally });
   if (parsed.dryRun) {
     await cache.close();
-    total();
-    summary.estimate = { calls: summary.estimate.calls, ...usageOf(estimated, parsed.prices) };
-    return summary;
+    return tally.dryRunSummary();
   }
 
+  let batchRun: JudgeSummary["batch"];
+  try {
+    batchRun = await callJudges(run, { cache, tally, outcomes, toCall });
+  } finally {
+    await cache.close();
+  }
+  // The summary is the commit point of the folder: removed before the judgment files change.
+  await rm(join(parsed.out, "judge-summary.json"), { force: true });
+
+  const summary = tally.total();
+  summary.batch = batchRun;
+  await writeJudgmentFiles({ parsed, judges, items: plan.items, languages: plan.languages, callsByItem, outcomes, now }, summary);
+  await writeFileAtomic(join(parsed.out, "judge-summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  return summary;
+}
+
+/**
+ * Makes the calls the cache lacks, online and through the Batch API side by side; every answer
+ * goes to the cache as it arrives. Both ways finish before this returns, even when one fails.
+ */
+async function callJudges(
+  run: LockedRun,
+  state: { cache: JudgeCache; tally: JudgeTally; outcomes: Map<string, CallOutcome>; toCall: readonly JudgeCall[] },
+): Promise<JudgeSummary["batch"]> {
+  const { parsed, judges, batchedJudge, calls, now } = run;
+  const { cache, tally, outcomes, toCall } = state;
+  const summary = tally.summary;
   const progress = { done: calls.size - toCall.length, errors: 0 };
   const report = (message?: string) => {
-    total();
+    tally.total();
     parsed.onProgress?.({ done: progress.done, total: calls.size, calls: summary.calls, cacheHits: summary.cacheHits, errors: progress.errors, message });
   };
   const record = async (call: JudgeCall, response: { text: string; inputTokens: number; outputTokens: number; model?: string }, batchId?: string) => {
@@ -518,34 +408,20 @@ export async function judgeMtBench(options: JudgeMtBenchOptions): Promise<JudgeS
     };
     await cache.add(entry);
     outcomes.set(call.key, { entry, cached: false });
-    addTokens(tokens[call.judgeIndex]!.usage, response, batchId !== undefined);
+    tally.answered(call.judgeIndex, response, batchId !== undefined);
   };
   const phase: CallPhase = { parsed, judges, summary, outcomes, progress, record, report, now };
 
   let batchRun: JudgeSummary["batch"];
-  try {
-    const online = toCall.filter((call) => !batchedJudge(call.judgeIndex));
-    const batched = toCall.filter((call) => batchedJudge(call.judgeIndex));
-    const runBatches = async () => {
-      batchRun = await callThroughBatches(phase, batched);
-    };
-    // Both finish before the cache closes, even when one of them fails.
-    const settled = await Promise.allSettled([callOnline(phase, online), runBatches()]);
-    for (const result of settled) if (result.status === "rejected") throw result.reason;
-  } finally {
-    await cache.close();
-  }
-  // The summary is the commit point of the folder: removed before the judgment files change.
-  await rm(join(parsed.out, "judge-summary.json"), { force: true });
-
-  total();
-  summary.batch = batchRun;
-  await writeJudgmentFiles({ parsed, judges, items, languages, callsByItem, outcomes, now }, summary);
-  await writeFileAtomic(join(parsed.out, "judge-summary.json"), JSON.stringify(summary, null, 2) + "\n");
-  return summary;
-  }
+  const online = toCall.filter((call) => !batchedJudge(call.judgeIndex));
+  const batched = toCall.filter((call) => batchedJudge(call.judgeIndex));
+  const runBatches = async () => {
+    batchRun = await callThroughBatches(phase, batched);
+  };
+  const settled = await Promise.allSettled([callOnline(phase, online), runBatches()]);
+  for (const result of settled) if (result.status === "rejected") throw result.reason;
+  return batchRun;
 }
-
 
 /** Every call the run needs, once per cache key (judge x repeat x item x game), and each item's keys. */
 function planCalls(parsed: ParsedOptions, judges: readonly JudgeProvider[], items: readonly JudgeItem[]): { calls: Map<string, JudgeCall>; callsByItem: string[][][][] } {
@@ -586,8 +462,6 @@ async function lockJudgeRun(parsed: ParsedOptions, cachePath: string): Promise<R
   }
   return releases;
 }
-
-
 
 /** What the two ways of calling the judges share: the run, where answers go, and the progress. */
 interface CallPhase {
@@ -714,18 +588,16 @@ async function callOnline(phase: CallPhase, list: readonly JudgeCall[]): Promise
 
 /**
  * Splits the calls into outcomes the cache already holds and calls still to make (an unparseable
- * cached answer counts as missing with `retryErrors`); counts cache hits, their tokens and, on a
+ * cached answer counts as missing with `retryErrors`); tallies cache hits, their tokens and, on a
  * dry run, the estimated tokens of the calls to make.
  */
 function lookUpCache(run: {
   parsed: ParsedOptions;
   calls: ReadonlyMap<string, JudgeCall>;
   cache: JudgeCache;
-  summary: JudgeSummary;
-  tokens: readonly { usage: PricedTokens; cachedUsage: PricedTokens }[];
-  estimated: PricedTokens;
+  tally: JudgeTally;
 }): { outcomes: Map<string, CallOutcome>; toCall: JudgeCall[] } {
-  const { parsed, calls, cache, summary } = run;
+  const { parsed, calls, cache, tally } = run;
   const needsCall = (entry: JudgeCacheEntry | undefined) =>
     entry === undefined || (parsed.retryErrors && !entryIsParseable(entry, calls.get(entry.key)!));
   const outcomes = new Map<string, CallOutcome>();
@@ -733,19 +605,15 @@ function lookUpCache(run: {
   const countTokens = parsed.countTokens ?? estimateTokens;
   for (const call of calls.values()) {
     const entry = cache.get(call.key);
-    const part = summary.judges[call.judgeIndex]!;
     if (needsCall(entry)) {
       toCall.push(call);
       if (parsed.dryRun) {
-        part.toCall += 1;
         const inputTokens = countTokens(call.systemPrompt) + countTokens(call.userPrompt);
-        summary.estimate.calls += 1;
-        addTokens(run.estimated, { inputTokens, outputTokens: parsed.expectedOutputTokens }, part.batch);
+        tally.estimateCall(call.judgeIndex, { inputTokens, outputTokens: parsed.expectedOutputTokens });
       }
     } else {
       outcomes.set(call.key, { entry, cached: true });
-      part.cacheHits += 1;
-      addTokens(run.tokens[call.judgeIndex]!.cachedUsage, { inputTokens: entry!.input_tokens, outputTokens: entry!.output_tokens }, entry!.batch_id !== undefined);
+      tally.cacheHit(call.judgeIndex, entry!);
     }
   }
   return { outcomes, toCall };
