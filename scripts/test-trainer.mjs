@@ -90,7 +90,7 @@ function main() {
   } else {
     say(`re-using ${venv} (trainer dependencies up to date)`);
   }
-  const code = run(python, ["-m", "pytest", "test/trainer", "-q", "-p", "no:cacheprovider"], {
+  const code = run(python, ["-m", "pytest", "test/trainer", "-q", "-p", "no:cacheprovider", "--durations=12"], {
     env: { ...process.env, TOKENIZERS_PARALLELISM: "false", PYTHONDONTWRITEBYTECODE: "1" },
   });
   if (code === 5) {
