@@ -23,7 +23,7 @@ describe("translation errors say what to do, once", () => {
     const directory = await makeTemporaryDirectory();
     const input = await smallLima(directory, [JSON.stringify({ conversations: ["Summarise this.", long], source: "test" })]);
     try {
-      const run = await runCliAsync(["translate", "--input", input, "--to", "de", "--provider", "deepl", "--server-url", server.url, "--cache", join(directory, "cache.jsonl"), "--out", join(directory, "out"), "--quiet"], { DEEPL_AUTH_KEY: "test-key" });
+      const run = await runCliAsync(["translate", "--input", input, "--to", "de", "--provider", "deepl", "--base-url", server.url, "--cache", join(directory, "cache.jsonl"), "--out", join(directory, "out"), "--quiet"], { DEEPL_AUTH_KEY: "test-key" });
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(/HTTP 413/);
       expect(run.stderr).toMatch(/is in record lima-0003 \(.*train\.jsonl\) message 2/);
@@ -38,7 +38,7 @@ describe("translation errors say what to do, once", () => {
     const directory = await makeTemporaryDirectory();
     const input = await smallLima(directory);
     try {
-      const run = await runCliAsync(["translate", "--input", input, "--to", "de", "--provider", "deepl", "--server-url", server.url, "--cache", join(directory, "cache.jsonl"), "--out", join(directory, "out"), "--quiet", "--concurrency", "1"], { DEEPL_AUTH_KEY: "test-key" });
+      const run = await runCliAsync(["translate", "--input", input, "--to", "de", "--provider", "deepl", "--base-url", server.url, "--cache", join(directory, "cache.jsonl"), "--out", join(directory, "out"), "--quiet", "--concurrency", "1"], { DEEPL_AUTH_KEY: "test-key" });
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(/quota exceeded/i);
       expect(run.stderr.match(/exceeded/gi)).toHaveLength(1);
