@@ -68,13 +68,7 @@ describe("invalid UTF-8 is an error naming file, line or item, field and byte of
 
 describe("empty inputs, misnamed files, empty messages and odd LIMA conversations are errors in every command", () => {
   it("an empty or [] language file names the file (build, compose, sample, translate, inspect, validate); --allow-empty keeps it", async () => {
-    const directory = await makeTemporaryDirectory();
-    const corpus = join(directory, "corpus");
-    await mkdir(corpus);
-    await writeFile(join(corpus, "en.json.gz"), await readFile(join(repositoryRoot, "fixtures/bactrian-x/en.json.gz")));
-    await writeFile(join(corpus, "de.json.gz"), gzipSync("[]\n"));
-    const empty = join(directory, "empty.jsonl");
-    await writeFile(empty, "");
+    const { directory, corpus, empty } = await writeEmptyInputs();
     const config = join(directory, "study.json");
     await writeFile(config, JSON.stringify({ languages: ["en", "de"], compositions: ["EN", "DE"], formats: ["jsonl"], corpora: { b: { path: corpus, format: "bactrian-x" } } }));
     const runs: [string[], RegExp][] = [
@@ -224,13 +218,7 @@ describe("invalid UTF-8 in a Parquet file is an error too (hyparquet would decod
 
 describe("allowEmpty in a study config (the config's --allow-empty)", () => {
   it("top level or per corpus, it keeps an empty language file and an empty translation input; other corpora still fail", async () => {
-    const directory = await makeTemporaryDirectory();
-    const corpus = join(directory, "corpus");
-    await mkdir(corpus);
-    await writeFile(join(corpus, "en.json.gz"), await readFile(join(repositoryRoot, "fixtures/bactrian-x/en.json.gz")));
-    await writeFile(join(corpus, "de.json.gz"), gzipSync("[]\n"));
-    const empty = join(directory, "empty.jsonl");
-    await writeFile(empty, "");
+    const { directory, corpus, empty } = await writeEmptyInputs();
     const files = { path: corpus, format: "bactrian-x" };
     const translated = { translate: { input: empty, from: "en", to: ["de"], provider: "cache", cache: join(repositoryRoot, "fixtures/translation-cache") } };
     const study = { languages: ["en", "de"], compositions: ["EN", "DE"], formats: ["jsonl"] };
@@ -280,3 +268,15 @@ describe("validate lists invalid UTF-8 as one problem among others and goes on (
     ]);
   }, 60_000);
 });
+
+/** A Bactrian-X corpus whose `de` file is `[]`, and an empty JSONL file. */
+async function writeEmptyInputs(): Promise<{ directory: string; corpus: string; empty: string }> {
+  const directory = await makeTemporaryDirectory();
+  const corpus = join(directory, "corpus");
+  await mkdir(corpus);
+  await writeFile(join(corpus, "en.json.gz"), await readFile(join(repositoryRoot, "fixtures/bactrian-x/en.json.gz")));
+  await writeFile(join(corpus, "de.json.gz"), gzipSync("[]\n"));
+  const empty = join(directory, "empty.jsonl");
+  await writeFile(empty, "");
+  return { directory, corpus, empty };
+}
